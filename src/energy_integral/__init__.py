@@ -1,0 +1,59 @@
+"""energy_integral: power readings in, billable energy out.
+
+Turns power samples (irregular, arriving in batches, from many meters) into
+energy, with a state that can be carried from batch to batch, stored as JSON
+and combined — so a stream integrated a minute at a time, a history integrated
+in parallel pieces and a series integrated at once all give the same kWh.
+
+>>> import numpy as np, energy_integral as ei
+>>> t = np.array(["2026-01-01T00:00", "2026-01-01T00:30"], dtype="datetime64[m]")
+>>> ei.integrate(t, [1.0, 3.0]).total   # (1 + 3) / 2 kW for half an hour
+1.0
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    EnergyIntegralError,
+    MethodMismatchError,
+    OrderError,
+    OverlapError,
+    StateFormatError,
+    UnitError,
+    UnknownStrategyError,
+)
+from .gaps import GapReport
+from .integrate import IntegrationResult, integrate
+from .registry import (
+    available_strategies,
+    get_strategy,
+    refresh_strategies,
+    register_strategy,
+)
+from .state import CumulativeState
+from .strategies import Strategy
+from .units import ENERGY_UNITS, POWER_UNITS
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ENERGY_UNITS",
+    "POWER_UNITS",
+    "CumulativeState",
+    "EnergyIntegralError",
+    "GapReport",
+    "IntegrationResult",
+    "MethodMismatchError",
+    "OrderError",
+    "OverlapError",
+    "StateFormatError",
+    "Strategy",
+    "UnitError",
+    "UnknownStrategyError",
+    "__version__",
+    "available_strategies",
+    "get_strategy",
+    "integrate",
+    "refresh_strategies",
+    "register_strategy",
+]
