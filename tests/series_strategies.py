@@ -71,6 +71,7 @@ def as_datetime64(t: npt.ArrayLike) -> npt.NDArray[np.datetime64]:
 @st.composite
 def series(
     draw: st.DrawFn,
+    /,
     min_size: int = 1,
     max_size: int = 40,
     max_power: float = 1e4,
@@ -88,7 +89,7 @@ def series(
 
 
 @st.composite
-def cut_points(draw: st.DrawFn, n: int, max_batches: int = 6) -> list[int]:
+def cut_points(draw: st.DrawFn, /, n: int, max_batches: int = 6) -> list[int]:
     """Strategy for sorted distinct cuts in ``1..n-1`` (at most ``max_batches - 1`` of them)."""
     if n < 2 or max_batches < 2:
         return []
@@ -99,6 +100,7 @@ def cut_points(draw: st.DrawFn, n: int, max_batches: int = 6) -> list[int]:
 @st.composite
 def series_with_cuts(
     draw: st.DrawFn,
+    /,
     min_size: int = 1,
     max_size: int = 40,
     max_batches: int = 6,
