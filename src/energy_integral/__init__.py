@@ -22,8 +22,12 @@ from .errors import (
     UnitError,
     UnknownStrategyError,
 )
+from .fleet import FleetResult, integrate_meters
+from .frame import integrate_frame
 from .gaps import GapReport
+from .import_export import ImportExport, split_import_export
 from .integrate import IntegrationResult, integrate
+from .quality import REJECTION_REASONS, Rejections
 from .registry import (
     available_strategies,
     get_strategy,
@@ -31,6 +35,7 @@ from .registry import (
     register_strategy,
 )
 from .state import CumulativeState
+from .state_table import StateTable
 from .strategies import Strategy
 from .units import ENERGY_UNITS, POWER_UNITS
 
@@ -39,14 +44,19 @@ __version__ = "0.1.0"
 __all__ = [
     "ENERGY_UNITS",
     "POWER_UNITS",
+    "REJECTION_REASONS",
     "CumulativeState",
     "EnergyIntegralError",
+    "FleetResult",
     "GapReport",
+    "ImportExport",
     "IntegrationResult",
     "MethodMismatchError",
     "OrderError",
     "OverlapError",
+    "Rejections",
     "StateFormatError",
+    "StateTable",
     "Strategy",
     "UnitError",
     "UnknownStrategyError",
@@ -54,6 +64,9 @@ __all__ = [
     "available_strategies",
     "get_strategy",
     "integrate",
+    "integrate_frame",
+    "integrate_meters",
     "refresh_strategies",
     "register_strategy",
+    "split_import_export",
 ]

@@ -15,29 +15,38 @@ def interval_increments(
     strategy: Strategy,
     t: npt.NDArray[np.int64],
     p: npt.NDArray[np.float64],
-    prev_t: npt.NDArray[np.int64],
-    prev_p: npt.NDArray[np.float64],
-    has_prev: npt.NDArray[np.bool_] | None,
+    starts: npt.NDArray[np.intp],
+    bridge_t: npt.NDArray[np.int64],
+    bridge_p: npt.NDArray[np.float64],
+    bridged: npt.NDArray[np.bool_],
     factor: float,
     max_gap_ns: int | None,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
-    """Energy of the interval ending at each sample, and which intervals were gaps.
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
+    """Energy of the interval ending at each sample, which intervals were gaps, and their length.
 
-    Row ``i`` is the interval from ``(prev_t[i], prev_p[i])`` to ``(t[i], p[i])``.
-    Rows without a previous sample (``has_prev`` False; ``None`` means all have
-    one) and gaps longer than ``max_gap_ns`` get 0 energy.
+    ``t`` and ``p`` hold one or more series back to back, each sorted by time;
+    ``starts`` are the series' first positions. Inside a series the interval
+    ending at sample ``i`` starts at sample ``i - 1``; a series' first sample
+    bridges from ``(bridge_t, bridge_p)`` (its incoming state's last sample)
+    where ``bridged``, and otherwise gets 0. Intervals longer than
+    ``max_gap_ns`` get 0 and are flagged.
     """
-    dt_ns = t - prev_t
-    energy = np.asarray(strategy.interval_energy(dt_ns / NS_PER_HOUR, prev_p, p), dtype=np.float64)
+    dt_ns = np.empty_like(t)
+    np.subtract(t[1:], t[:-1], out=dt_ns[1:])
+    dt_ns[starts] = np.where(bridged, t[starts] - bridge_t, 0)
+    p0 = np.empty_like(p)
+    p0[1:] = p[:-1]
+    p0[starts] = np.where(bridged, bridge_p, 0.0)
+
+    energy = np.asarray(strategy.interval_energy(dt_ns / NS_PER_HOUR, p0, p), dtype=np.float64)
     if factor != 1.0:
         energy = energy * factor
+    elif not energy.flags.owndata:  # a plug-in may hand back a view of its input
+        energy = energy.copy()
+    energy[starts[~bridged]] = 0.0
     if max_gap_ns is None:
         gap = np.zeros(t.size, dtype=bool)
     else:
-        gap = dt_ns > max_gap_ns
-        if has_prev is not None:
-            gap &= has_prev
-    skip = gap if has_prev is None else gap | ~has_prev
-    if skip.any():  # out of place: a plug-in may hand back a view of its input
-        energy = np.where(skip, 0.0, energy)
-    return energy, gap
+        gap = dt_ns > max_gap_ns  # a series' unbridged first sample has dt 0: never a gap
+        energy[gap] = 0.0
+    return energy, gap, dt_ns

@@ -168,18 +168,17 @@ def integrate(
             f"{state.last_time}; integrate_meters can quarantine late rows"
         )
 
-    prev_t = np.empty_like(t)
-    prev_p = np.empty_like(p)
-    prev_t[1:], prev_p[1:] = t[:-1], p[:-1]
-    has_prev = None
-    if state.last_ts is None:
-        prev_t[0], prev_p[0] = t[0], 0.0
-        has_prev = np.ones(n, dtype=bool)
-        has_prev[0] = False
-    else:
-        prev_t[0], prev_p[0] = state.last_ts, state.last_power
-    increments, gap = interval_increments(
-        strategy, t, p, prev_t, prev_p, has_prev, factor, max_gap_ns
+    bridged = np.array([state.last_ts is not None])
+    increments, gap, dt_ns = interval_increments(
+        strategy,
+        t,
+        p,
+        np.zeros(1, dtype=np.intp),
+        np.array([state.last_ts if state.last_ts is not None else 0], dtype=np.int64),
+        np.array([state.last_power if state.last_power is not None else 0.0]),
+        bridged,
+        factor,
+        max_gap_ns,
     )
     cumulative = state.energy + np.cumsum(increments)
     new_state = dataclasses.replace(
@@ -191,5 +190,5 @@ def integrate(
         energy=float(cumulative[-1]),
         count=state.count + n,
     )
-    gaps = GapReport.from_ns(prev_t[gap], t[gap])
+    gaps = GapReport.from_ns(t[gap] - dt_ns[gap], t[gap])
     return IntegrationResult(as_datetime64(t), p, cumulative, increments, new_state, gaps)

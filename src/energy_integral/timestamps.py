@@ -96,7 +96,7 @@ def to_ns(timestamps: Any, name: str = "timestamps") -> npt.NDArray[np.int64]:
         unit, _ = np.datetime_data(arr.dtype)
         if unit == "generic":
             raise TypeError(f"{name} has dtype {arr.dtype} without a unit; give e.g. datetime64[s]")
-        ns = arr.astype("datetime64[ns]")
+        ns = arr.astype("datetime64[ns]", copy=False)
         # Coarse units (s, D, ...) can exceed the ns range (1677..2262) and would wrap.
         if unit not in ("ns", "ps", "fs", "as") and arr.size:
             back = ns.astype(arr.dtype)

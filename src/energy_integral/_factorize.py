@@ -1,0 +1,86 @@
+"""Meter ids to dense integer codes, with missing ids flagged."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["factorize"]
+
+
+def factorize(
+    values: Any, name: str = "meter_ids"
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+    """Codes (``-1`` for a missing id) and the unique ids they index.
+
+    Already-grouped numeric ids (the common case: a fleet file sorted by meter)
+    take an O(n) path; other numeric or string ids are sorted once by numpy.
+    Object arrays (mixed, or with ``None``) use pandas' hash table when pandas
+    is installed, else a dictionary. Uniques come out sorted except on the
+    pandas path, where they are in order of appearance.
+
+    >>> codes, uniques = factorize(np.array(["b", "a", "b"]))
+    >>> codes, uniques
+    (array([1, 0, 1]), array(['a', 'b'], dtype='<U1'))
+    >>> factorize(np.array([3.0, np.nan]))[0]
+    array([ 0, -1])
+    """
+    if type(values).__module__.split(".")[0] in ("pandas", "polars", "pyarrow"):
+        values = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional; got shape {arr.shape}")
+    if arr.dtype.kind in "iub":
+        return _numeric(arr, np.zeros(arr.size, dtype=bool))
+    if arr.dtype.kind == "f":
+        return _numeric(arr, np.isnan(arr))
+    if arr.dtype.kind in "US":
+        uniques, codes = np.unique(arr, return_inverse=True)
+        return codes.astype(np.int64), uniques
+    if arr.dtype == object:
+        return _objects(arr)
+    raise TypeError(f"{name} has dtype {arr.dtype}; expected strings or integers")
+
+
+def _numeric(
+    arr: npt.NDArray[Any], missing: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+    codes = np.full(arr.size, -1, dtype=np.int64)
+    present = arr[~missing] if missing.any() else arr
+    if present.size and bool(np.all(present[1:] >= present[:-1])):
+        change = np.empty(present.size, dtype=bool)
+        change[0] = True
+        np.not_equal(present[1:], present[:-1], out=change[1:])
+        uniques = present[change]
+        grouped = np.cumsum(change) - 1
+    else:
+        uniques, grouped = np.unique(present, return_inverse=True)
+    codes[~missing] = grouped
+    return codes, uniques
+
+
+def _objects(arr: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+    if "pandas" in sys.modules or _pandas_available():
+        import pandas as pd
+
+        codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+        return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+    seen: dict[Any, int] = {}
+    out = np.empty(arr.size, dtype=np.int64)
+    for i, value in enumerate(arr.tolist()):
+        if value is None or value != value:  # None or NaN
+            out[i] = -1
+        else:
+            out[i] = seen.setdefault(value, len(seen))
+    return out, np.array(list(seen), dtype=object)
+
+
+def _pandas_available() -> bool:
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        return False
+    return True

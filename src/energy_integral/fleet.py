@@ -1,0 +1,408 @@
+"""Integrate many meters' readings at once, with an explicit policy for every bad sample.
+
+The engine is a handful of whole-array passes, never a Python loop over rows
+or meters:
+
+1. factorise meter ids to integer codes; flag missing meters/times and invalid power;
+2. order the valid rows by (meter, time) — skipped when they already are;
+3. compare each row with its meter's incoming state (late / already integrated)
+   and with its neighbour (duplicates);
+4. compute every interval's energy with the strategy (bridging each meter's
+   first row from its state) and a segmented cumulative sum per meter;
+5. scatter the results back to input order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from . import quality as q
+from ._factorize import factorize
+from ._inputs import as_power, check_choice, check_same_length
+from ._kernel import interval_increments
+from ._segments import segment_starts, segmented_cumsum
+from .errors import OrderError, OverlapError
+from .gaps import GapReport
+from .registry import get_strategy
+from .state import CumulativeState
+from .state_table import StateTable
+from .strategies import Strategy
+from .timestamps import NAT, as_datetime64, to_duration_ns, to_ns
+from .units import energy_factor
+
+__all__ = ["FleetResult", "integrate_meters"]
+
+IntArray = npt.NDArray[np.intp]
+
+
+@dataclass(frozen=True)
+class FleetResult:
+    """What :func:`integrate_meters` returns; row-aligned arrays follow the input order.
+
+    Attributes
+    ----------
+    cumulative, increments : ndarray of float64
+        Running energy per meter and the energy of the interval ending at each
+        row; NaN for rows that were not integrated.
+    accepted : ndarray of bool
+        Rows that were integrated.
+    reason : ndarray of str
+        Why a row was rejected (``""`` when accepted); see :data:`REJECTION_REASONS`.
+    rejected : Rejections
+        The rejected rows with meter, timestamp, power and reason.
+    states : StateTable
+        Mapping meter → :class:`CumulativeState` after the batch, including the
+        incoming states of meters that had no rows.
+    gaps : GapReport
+        Intervals longer than ``max_gap``, per meter.
+    frame : DataFrame or None
+        Set by :func:`integrate_frame`: the input frame with the results as columns.
+    """
+
+    cumulative: npt.NDArray[np.float64]
+    increments: npt.NDArray[np.float64]
+    accepted: npt.NDArray[np.bool_]
+    reason_code: npt.NDArray[np.int8]
+    _meters: npt.NDArray[Any]
+    _codes: npt.NDArray[np.int64]
+    _t: npt.NDArray[np.int64]
+    _p: npt.NDArray[np.float64]
+    states: StateTable
+    gaps: GapReport
+    frame: Any = None
+
+    @property
+    def reason(self) -> npt.NDArray[np.object_]:
+        """Why each row was rejected, ``""`` where accepted (see :data:`REJECTION_REASONS`)."""
+        return q.reason_labels(self.reason_code)
+
+    @property
+    def rejected(self) -> q.Rejections:
+        """The rejected rows, in input order, with meter, timestamp, power and reason."""
+        return _rejections(self.reason_code, self._codes, self._meters, self._t, self._p)
+
+    @property
+    def total(self) -> float:
+        """Energy of every meter's state after the batch, summed."""
+        return self.states.total_energy()
+
+
+def _first_row(mask: npt.NDArray[np.bool_], rows: IntArray | None = None) -> int:
+    i = int(np.flatnonzero(mask)[0])
+    return i if rows is None else int(rows[i])
+
+
+def _flag_invalid(
+    codes: npt.NDArray[np.int64],
+    t: npt.NDArray[np.int64],
+    p: npt.NDArray[np.float64],
+    max_power: float | None,
+    on_invalid: str,
+) -> npt.NDArray[np.int8]:
+    reason = np.zeros(t.size, dtype=np.int8)
+    bad_power = ~np.isfinite(p)
+    if max_power is not None:
+        bad_power |= np.abs(p) > max_power
+    checks = (
+        (bad_power, q.INVALID_POWER, "power"),
+        (t == NAT, q.INVALID_TIME, "timestamps"),
+        (codes < 0, q.INVALID_METER, "meter_ids"),
+    )
+    for mask, code, name in checks:  # later checks win: a missing meter is reported first
+        if mask.any():
+            if on_invalid == "raise":
+                i = _first_row(mask)
+                value = p[i] if name == "power" else "missing"
+                raise OrderError(f"{name}[{i}] is invalid ({value}); on_invalid='raise'")
+            reason[mask] = code
+    return reason
+
+
+def _order(
+    codes: npt.NDArray[np.int64], t: npt.NDArray[np.int64], valid: IntArray | None
+) -> IntArray | None:
+    """Positions of the valid rows ordered by (meter, time), stable so ties keep input order.
+
+    ``valid`` None means every row is valid; the result None means "already in order".
+    """
+    c, tt = (codes, t) if valid is None else (codes[valid], t[valid])
+    same_meter = c[1:] == c[:-1]
+    if bool(np.all((c[1:] > c[:-1]) | (same_meter & (tt[1:] >= tt[:-1])))):
+        return valid
+    if c.size and int(c.max()) < np.iinfo(np.int16).max:
+        by_time = np.argsort(tt, kind="stable")  # then a radix sort on small meter codes
+        order = by_time[np.argsort(c[by_time].astype(np.int16), kind="stable")]
+    else:
+        order = np.lexsort((tt, c))
+    return order if valid is None else valid[order]
+
+
+def _take(arr: npt.NDArray[Any], rows: IntArray | None) -> npt.NDArray[Any]:
+    return arr if rows is None else arr[rows]
+
+
+def _resolve_duplicates(
+    c: npt.NDArray[np.int64],
+    t: npt.NDArray[np.int64],
+    p: npt.NDArray[np.float64],
+    rows: IntArray | None,
+    on_duplicate: str,
+) -> tuple[IntArray, IntArray, npt.NDArray[np.float64], IntArray]:
+    """One representative per (meter, time) among sorted rows.
+
+    Returns the positions (into the sorted arrays) of the representatives, the
+    representative of every position, the representatives' power, and the
+    positions rejected as duplicates.
+    """
+    n = t.size
+    new_group = np.ones(n, dtype=bool)
+    new_group[1:] = (c[1:] != c[:-1]) | (t[1:] != t[:-1])
+    if new_group.all():
+        everyone = np.arange(n)
+        return everyone, everyone, p, np.empty(0, dtype=np.intp)
+    if on_duplicate == "raise":
+        i = _first_row(~new_group, rows)
+        raise OrderError(f"row {i} duplicates an earlier row of its meter at the same timestamp")
+    firsts = np.flatnonzero(new_group)
+    group_of = np.cumsum(new_group) - 1
+    if on_duplicate == "mean":
+        sizes = np.diff(np.append(firsts, n))
+        power = np.add.reduceat(p, firsts) / sizes
+        return firsts, firsts[group_of], power, np.empty(0, dtype=np.intp)
+    reps = np.append(firsts[1:] - 1, n - 1) if on_duplicate == "last" else firsts
+    losers = np.setdiff1d(np.arange(n), reps, assume_unique=True)
+    return reps, reps[group_of], p[reps], losers
+
+
+def integrate_meters(
+    meter_ids: Any,
+    timestamps: Any,
+    power: Any,
+    *,
+    states: Mapping[Hashable, CumulativeState] | None = None,
+    method: str | Strategy = "trapezoid",
+    power_unit: str = "kW",
+    energy_unit: str = "kWh",
+    max_gap: Any = None,
+    on_late: str = "reject",
+    on_duplicate: str = "reject",
+    on_invalid: str = "reject",
+    max_power: float | None = None,
+) -> FleetResult:
+    """Integrate a batch of readings from many meters, continuing each meter's state.
+
+    Parameters
+    ----------
+    meter_ids, timestamps, power : array_like
+        One reading per row, in any order (pandas Series work too).
+    states : mapping of meter → CumulativeState, optional
+        Each meter's state after the previous batch (e.g. the previous result's ``states``).
+    method, power_unit, energy_unit, max_gap
+        As for :func:`~energy_integral.integrate`.
+    on_late : {"reject", "raise"}
+        Rows at or before their meter's last integrated sample. A row identical
+        to that sample is ``already-integrated`` (how a re-delivered batch
+        becomes harmless); any other is ``late``. Dropping silently is not offered.
+    on_duplicate : {"reject", "last", "mean", "raise"}
+        Several rows of one meter at one time: keep the first (by input order)
+        and reject the rest, keep the last, or merge them into one sample with
+        their mean power (all merged rows count as accepted; the interval's
+        energy is on the first of them).
+    on_invalid : {"reject", "raise"}
+        Rows with a missing meter or time, or power that is NaN, ±inf or beyond
+        ``max_power`` in absolute value. They never touch a state.
+    max_power : float, optional
+        Plausibility bound on ``|power|`` in ``power_unit``.
+
+    Returns
+    -------
+    FleetResult
+
+    Examples
+    --------
+    >>> t = np.array(["2026-01-01T00:00", "2026-01-01T01:00", "2026-01-01T00:00",
+    ...               "2026-01-01T01:00", "2026-01-01T01:00"], dtype="datetime64[m]")
+    >>> res = integrate_meters(["a", "a", "b", "b", "b"], t, [1.0, 1.0, 2.0, np.nan, 2.0])
+    >>> res.states["a"].energy, res.states["b"].energy
+    (1.0, 2.0)
+    >>> res.rejected.reason.tolist()
+    ['invalid-power']
+    """
+    strategy = get_strategy(method)
+    factor = energy_factor(power_unit, energy_unit)
+    check_choice("on_late", on_late, q.ON_LATE)
+    check_choice("on_duplicate", on_duplicate, q.ON_DUPLICATE)
+    check_choice("on_invalid", on_invalid, q.ON_INVALID)
+    if max_power is not None and not max_power > 0:
+        raise ValueError(f"max_power={max_power!r} must be a positive number or None")
+    max_gap_ns = None if max_gap is None else to_duration_ns(max_gap, "max_gap")
+    codes, meters = factorize(meter_ids)
+    t = to_ns(timestamps)
+    p = as_power(power)
+    n = check_same_length(meter_ids=codes, timestamps=t, power=p)
+    incoming = StateTable.lookup(states, meters, strategy.name, power_unit, energy_unit)
+
+    reason = _flag_invalid(codes, t, p, max_power, on_invalid)
+    rows = _order(codes, t, np.flatnonzero(reason == q.ACCEPTED) if reason.any() else None)
+    c, ts, ps = _take(codes, rows), _take(t, rows), _take(p, rows)
+    starts = segment_starts(c)
+    if incoming.has_state.any() and bool(np.any(ts[starts] <= incoming.last_ts[c[starts]])):
+        rows, c, ts, ps = _drop_stale(rows, c, ts, ps, incoming, reason, on_late)
+        starts = segment_starts(c)
+
+    reps, rep_of, rep_power, losers = _resolve_duplicates(c, ts, ps, rows, on_duplicate)
+    if losers.size:
+        reason[_take(np.arange(n), rows)[losers]] = q.DUPLICATE
+    if reps.size != c.size:
+        c, ts = c[reps], ts[reps]
+        starts = segment_starts(c)
+
+    # Each meter's first sample bridges from the meter's state.
+    first_codes = c[starts]
+    rep_inc, gap, dt_ns = interval_increments(
+        strategy,
+        ts,
+        rep_power,
+        starts,
+        incoming.last_ts[first_codes],
+        incoming.last_power[first_codes],
+        incoming.has_state[first_codes],
+        factor,
+        max_gap_ns,
+    )
+    rep_cum = segmented_cumsum(rep_inc, starts)
+    energy0 = incoming.energy[first_codes]
+    if energy0.any():  # the same sum as integrate(): state energy + cumsum
+        rep_cum = np.repeat(energy0, np.diff(np.append(starts, ts.size))) + rep_cum
+
+    if rows is None and not losers.size and reps.size == n:
+        cumulative, increments = rep_cum, rep_inc
+    else:
+        cumulative, increments = _scatter(n, rows, reason, reps, rep_of, rep_cum, rep_inc)
+    gaps = GapReport.from_ns(ts[gap] - dt_ns[gap], ts[gap], meters[c[gap]])
+    return FleetResult(
+        cumulative,
+        increments,
+        reason == q.ACCEPTED,
+        reason,
+        meters,
+        codes,
+        t,
+        p,
+        _updated_states(incoming, starts, c, ts, rep_power, rep_cum),
+        gaps,
+    )
+
+
+def _drop_stale(
+    rows: IntArray | None,
+    c: npt.NDArray[np.int64],
+    ts: npt.NDArray[np.int64],
+    ps: npt.NDArray[np.float64],
+    incoming: StateTable,
+    reason: npt.NDArray[np.int8],
+    on_late: str,
+) -> tuple[IntArray, npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Flag rows at or before their meter's last integrated sample; return the others."""
+    positions = np.arange(c.size) if rows is None else rows
+    last_ts = incoming.last_ts[c]
+    stale = ts <= last_ts
+    same = stale & (ts == last_ts) & (ps == incoming.last_power[c])
+    late = stale & ~same
+    if on_late == "raise" and late.any():
+        i = _first_row(late, positions)
+        raise OverlapError(
+            f"row {i} ({as_datetime64(ts[late][:1])[0]}) is not after its meter's last "
+            "integrated sample; on_late='raise'"
+        )
+    reason[positions[same]] = q.ALREADY_INTEGRATED
+    reason[positions[late]] = q.LATE
+    fresh = ~stale
+    return positions[fresh], c[fresh], ts[fresh], ps[fresh]
+
+
+def _scatter(
+    n: int,
+    rows: IntArray | None,
+    reason: npt.NDArray[np.int8],
+    reps: IntArray,
+    rep_of: IntArray,
+    rep_cum: npt.NDArray[np.float64],
+    rep_inc: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Representatives' results back to input rows (NaN where not integrated).
+
+    ``rep_of`` maps each sorted row to its representative's position among
+    *all* sorted rows; ``reps`` lists those positions in order.
+    """
+    positions = np.arange(rep_of.size) if rows is None else rows
+    kept = reason[positions] == q.ACCEPTED
+    rank = np.empty(rep_of.size, dtype=np.intp)  # sorted position -> index into reps
+    rank[reps] = np.arange(reps.size)
+    group = rank[rep_of]
+    cumulative = np.full(n, np.nan)
+    increments = np.full(n, np.nan)
+    cumulative[positions[kept]] = rep_cum[group[kept]]
+    is_rep = np.arange(rep_of.size) == rep_of
+    increments[positions[kept]] = np.where(is_rep, rep_inc[group], 0.0)[kept]
+    return cumulative, increments
+
+
+def _updated_states(
+    incoming: StateTable,
+    starts: IntArray,
+    rc: npt.NDArray[np.int64],
+    rt: npt.NDArray[np.int64],
+    rp: npt.NDArray[np.float64],
+    cum: npt.NDArray[np.float64],
+) -> StateTable:
+    """Each touched meter's new first/last sample, energy and count; others unchanged."""
+    out = StateTable(
+        incoming.method,
+        incoming.power_unit,
+        incoming.energy_unit,
+        incoming.meters,
+        incoming.first_ts.copy(),
+        incoming.first_power.copy(),
+        incoming.last_ts.copy(),
+        incoming.last_power.copy(),
+        incoming.energy.copy(),
+        incoming.count.copy(),
+        incoming.unchanged,
+    )
+    if starts.size == 0:
+        return out
+    ends = np.append(starts[1:], rt.size) - 1
+    touched = rc[starts]
+    fresh = ~incoming.has_state[touched]
+    out.first_ts[touched[fresh]] = rt[starts[fresh]]
+    out.first_power[touched[fresh]] = rp[starts[fresh]]
+    out.last_ts[touched] = rt[ends]
+    out.last_power[touched] = rp[ends]
+    out.energy[touched] = cum[ends]
+    out.count[touched] += ends - starts + 1
+    return out
+
+
+def _rejections(
+    reason: npt.NDArray[np.int8],
+    codes: npt.NDArray[np.int64],
+    meters: npt.NDArray[Any],
+    t: npt.NDArray[np.int64],
+    p: npt.NDArray[np.float64],
+) -> q.Rejections:
+    rows = np.flatnonzero(reason != q.ACCEPTED)
+    if rows.size == 0:
+        return q.Rejections.empty()
+    meter = np.empty(rows.size, dtype=object)
+    known = codes[rows] >= 0
+    meter[known] = meters[codes[rows[known]]]
+    meter[~known] = None
+    return q.Rejections(
+        rows.astype(np.int64), meter, as_datetime64(t[rows]), p[rows], q.reason_labels(reason[rows])
+    )

@@ -1,0 +1,100 @@
+"""Tables in, tables out: :func:`integrate_frame` for pandas, polars and pyarrow."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .fleet import FleetResult, integrate_meters
+
+__all__ = ["column_values", "integrate_frame"]
+
+
+def _library(frame: Any) -> str:
+    module = type(frame).__module__.split(".")[0]
+    if module not in ("pandas", "polars", "pyarrow"):
+        raise TypeError(
+            f"frame is a {type(frame).__name__}; expected a pandas or polars DataFrame "
+            "or a pyarrow Table"
+        )
+    return module
+
+
+def _columns(frame: Any) -> list[str]:
+    return [
+        str(c) for c in (frame.column_names if hasattr(frame, "column_names") else frame.columns)
+    ]
+
+
+def column_values(frame: Any, name: str, argument: str) -> npt.NDArray[Any]:
+    """Column ``name`` of a pandas/polars/pyarrow table as numpy, or a ValueError naming
+    the argument and the columns that exist."""
+    columns = _columns(frame)
+    if name not in columns:
+        raise ValueError(
+            f"{argument}={name!r} is not a column of the frame; it has: {', '.join(columns)}"
+        )
+    column = frame[name] if _library(frame) != "pyarrow" else frame.column(name)
+    if _library(frame) == "pandas":
+        if str(column.dtype).startswith("datetime64[") and getattr(column.dt, "tz", None):
+            column = column.dt.tz_convert(None)
+        return np.asarray(column.to_numpy())
+    return np.asarray(column.to_numpy())
+
+
+def _with_columns(frame: Any, columns: dict[str, npt.NDArray[Any]]) -> Any:
+    library = _library(frame)
+    if library == "pandas":
+        return frame.assign(**columns)
+    if library == "polars":
+        import polars as pl
+
+        return frame.with_columns([pl.Series(k, v) for k, v in columns.items()])
+    import pyarrow as pa
+
+    for name, values in columns.items():
+        frame = frame.append_column(name, pa.array(values))
+    return frame
+
+
+def integrate_frame(
+    frame: Any,
+    *,
+    meter: str | None = "METER_ID",
+    time: str = "TS",
+    power: str = "KW",
+    energy_unit: str = "kWh",
+    **kwargs: Any,
+) -> FleetResult:
+    """:func:`integrate_meters` on the columns of a table; the result's ``frame`` is the
+    table (same library) with four columns added: ``INTERVAL_<UNIT>``,
+    ``CUMULATIVE_<UNIT>`` (e.g. ``INTERVAL_KWH``), ``ACCEPTED`` and ``REASON``.
+
+    ``meter=None`` treats the whole table as one series (meter id ``"default"``).
+    Other keyword arguments go to :func:`integrate_meters`.
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"TS": pd.to_datetime(["2026-01-01 00:00", "2026-01-01 01:00"]),
+    ...                    "KW": [2.0, 2.0]})
+    >>> integrate_frame(df, meter=None).frame["CUMULATIVE_KWH"].tolist()
+    [0.0, 2.0]
+    """
+    _library(frame)
+    timestamps = column_values(frame, time, "time")
+    values = column_values(frame, power, "power")
+    if meter is None:
+        meter_ids: npt.NDArray[Any] = np.full(len(timestamps), "default", dtype=object)
+    else:
+        meter_ids = column_values(frame, meter, "meter")
+    result = integrate_meters(meter_ids, timestamps, values, energy_unit=energy_unit, **kwargs)
+    unit = energy_unit.upper()
+    added = {
+        f"INTERVAL_{unit}": result.increments,
+        f"CUMULATIVE_{unit}": result.cumulative,
+        "ACCEPTED": result.accepted,
+        "REASON": result.reason.astype(str),
+    }
+    return dataclasses.replace(result, frame=_with_columns(frame, added))

@@ -1,0 +1,121 @@
+"""Data-quality policies and the fixed set of reasons a row can be rejected for.
+
+==========================  ===============================================================
+reason                      meaning
+==========================  ===============================================================
+``invalid-meter``           the meter id is missing (None/NaN)
+``invalid-time``            the timestamp is missing (NaT/None)
+``invalid-power``           power is NaN or ±inf, or beyond the plausibility bound ``max_power``
+``late``                    at or before the meter's last integrated sample, with other power
+``already-integrated``      identical (time and power) to the meter's last integrated sample:
+                            a re-delivered reading, harmless
+``duplicate``               a second reading of one meter at one time within a batch
+                            (which one is kept depends on ``on_duplicate``)
+``correction``              set by adapters: a source row deleted or updated after it was
+                            integrated (see the Snowflake procedure's reconciliation)
+==========================  ===============================================================
+
+Nothing is dropped silently: every row that is not integrated comes back in a
+:class:`Rejections` table with one of these reasons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .timestamps import as_datetime64
+
+__all__ = [
+    "ON_DUPLICATE",
+    "ON_INVALID",
+    "ON_LATE",
+    "REJECTION_REASONS",
+    "Rejections",
+]
+
+#: Every reason a row can be rejected for, in order of precedence.
+REJECTION_REASONS: tuple[str, ...] = (
+    "invalid-meter",
+    "invalid-time",
+    "invalid-power",
+    "late",
+    "already-integrated",
+    "duplicate",
+    "correction",
+)
+#: Policies for rows at or before the meter's last integrated sample.
+ON_LATE: tuple[str, ...] = ("reject", "raise")
+#: Policies for several rows of one meter at one time: keep the first, keep the last,
+#: average their power, or raise.
+ON_DUPLICATE: tuple[str, ...] = ("reject", "last", "mean", "raise")
+#: Policies for rows with a missing meter or time, or invalid power.
+ON_INVALID: tuple[str, ...] = ("reject", "raise")
+
+# Reason codes used inside the engine: 0 is "accepted", i + 1 is REJECTION_REASONS[i].
+ACCEPTED = 0
+INVALID_METER, INVALID_TIME, INVALID_POWER, LATE, ALREADY_INTEGRATED, DUPLICATE, CORRECTION = range(
+    1, len(REJECTION_REASONS) + 1
+)
+_REASON_LABELS = np.array(("", *REJECTION_REASONS), dtype=object)
+
+
+def reason_labels(codes: npt.NDArray[np.int8]) -> npt.NDArray[np.object_]:
+    """Reason strings for engine reason codes (``""`` for accepted rows)."""
+    return _REASON_LABELS[codes]  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Rejections:
+    """Rows that were not integrated, in input order, each with its reason.
+
+    Attributes
+    ----------
+    row : ndarray of int64
+        Position of the row in the input.
+    meter, timestamp, power : ndarray
+        The row's values (``timestamp`` as ``datetime64[ns]``, NaT where missing).
+    reason : ndarray of str
+        One of :data:`REJECTION_REASONS`.
+    """
+
+    row: npt.NDArray[np.int64]
+    meter: npt.NDArray[Any]
+    timestamp: npt.NDArray[np.datetime64]
+    power: npt.NDArray[np.float64]
+    reason: npt.NDArray[np.object_]
+
+    @classmethod
+    def empty(cls) -> Rejections:
+        return cls(
+            np.empty(0, np.int64),
+            np.empty(0, object),
+            as_datetime64([]),
+            np.empty(0, np.float64),
+            np.empty(0, object),
+        )
+
+    def __len__(self) -> int:
+        return int(self.row.size)
+
+    def counts(self) -> dict[str, int]:
+        """Number of rejected rows per reason (reasons with none are left out)."""
+        labels, counts = np.unique(self.reason.astype(str), return_counts=True)
+        return {str(k): int(v) for k, v in zip(labels, counts, strict=True)}
+
+    def to_pandas(self) -> Any:
+        """A DataFrame with columns ``row, meter, timestamp, power, reason``."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            {
+                "row": self.row,
+                "meter": self.meter,
+                "timestamp": self.timestamp,
+                "power": self.power,
+                "reason": self.reason,
+            }
+        )
