@@ -37,6 +37,7 @@ from .registry import (
 from .state import CumulativeState
 from .state_table import StateTable
 from .strategies import Strategy
+from .synthetic import Readings, generate_readings
 from .units import ENERGY_UNITS, POWER_UNITS
 
 __version__ = "0.1.0"
@@ -54,6 +55,7 @@ __all__ = [
     "MethodMismatchError",
     "OrderError",
     "OverlapError",
+    "Readings",
     "Rejections",
     "StateFormatError",
     "StateTable",
@@ -62,6 +64,7 @@ __all__ = [
     "UnknownStrategyError",
     "__version__",
     "available_strategies",
+    "generate_readings",
     "get_strategy",
     "integrate",
     "integrate_frame",
