@@ -27,6 +27,7 @@ from .frame import integrate_frame
 from .gaps import GapReport
 from .import_export import ImportExport, split_import_export
 from .integrate import IntegrationResult, integrate
+from .intervals import IntervalEnergy, energy_by_interval
 from .quality import REJECTION_REASONS, Rejections
 from .registry import (
     available_strategies,
@@ -52,6 +53,7 @@ __all__ = [
     "GapReport",
     "ImportExport",
     "IntegrationResult",
+    "IntervalEnergy",
     "MethodMismatchError",
     "OrderError",
     "OverlapError",
@@ -64,6 +66,7 @@ __all__ = [
     "UnknownStrategyError",
     "__version__",
     "available_strategies",
+    "energy_by_interval",
     "generate_readings",
     "get_strategy",
     "integrate",
