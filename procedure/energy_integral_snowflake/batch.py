@@ -1,0 +1,209 @@
+"""Integrate one landed batch: plain pandas/numpy in, rows for every table out.
+
+No Snowpark here. A batch is the landing table's rows of one ``BATCH_ID``;
+with each meter's state as it was *before* the batch, the outcome is a pure
+function of them, which is what makes re-running a batch after a crash
+harmless: it recomputes the very same rows.
+
+Stream actions are reconciled before the library sees anything:
+
+* ``DELETE`` rows (a source row deleted, or the old half of an UPDATE) are
+  never integrated; they are quarantined as ``correction``, so the change is
+  visible instead of silently ignored.
+* the new half of an UPDATE (``INSERT`` with ``IS_UPDATE``) goes through the
+  library like any reading; if the library finds it late or already
+  integrated, it is quarantined as ``correction`` (the integrated value stands).
+
+Everything else — late, duplicate, invalid rows — is the library's decision
+(:func:`energy_integral.integrate_meters`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import energy_integral as ei
+
+from ._values import py_scalar, py_times
+
+__all__ = ["BatchOutcome", "Policy", "integrate_batch", "state_from_json", "state_to_json"]
+
+_DETAIL = {
+    "invalid-meter": "METER_ID is missing",
+    "invalid-time": "TIMESTAMP is missing",
+    "invalid-power": "KW is missing, infinite or beyond max_power",
+    "late": "older than the meter's last integrated reading; it would rewrite history",
+    "already-integrated": "identical to the meter's last integrated reading (re-delivered)",
+    "duplicate": "a second reading of the meter at the same TIMESTAMP in this batch",
+}
+_DELETED = "the source row was deleted after it was read; its energy stays counted"
+_UPDATED_OLD = "the old value of an updated source row; its energy stays counted"
+_UPDATED_NEW = "an update of an already integrated reading; the integrated value stands"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How the procedure integrates: the library's method and data-quality options."""
+
+    method: str = "trapezoid"
+    max_gap: str | None = None
+    on_duplicate: str = "reject"
+    max_power: float | None = None
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """Rows of one integrated batch, each a tuple in its table's column order.
+
+    ``results``, ``quarantine`` and ``states`` follow :mod:`.schema`'s
+    ``INTEGRAL_SUM_VALUES``, ``QUARANTINED_READINGS`` and ``METER_STATE``.
+    """
+
+    batch_id: int
+    method: str
+    results: list[tuple[Any, ...]]
+    quarantine: list[tuple[Any, ...]]
+    states: list[tuple[Any, ...]]
+    rows_read: int
+    rows_integrated: int
+    rows_rejected: int
+    meters: int
+    kwh_added: float
+    min_timestamp: dt.datetime | None
+    max_timestamp: dt.datetime | None
+
+    @property
+    def state_meters(self) -> list[str]:
+        """Meters whose state this batch writes."""
+        return [row[0] for row in self.states]
+
+
+def state_to_json(state: ei.CumulativeState) -> str:
+    """A state as the JSON text stored in ``METER_STATE.STATE`` (sorted keys, stable)."""
+    return json.dumps(state.to_dict(), sort_keys=True)
+
+
+def state_from_json(text: str) -> ei.CumulativeState:
+    """Read ``METER_STATE.STATE``; a broken value raises ``StateFormatError``."""
+    try:
+        data = json.loads(text)
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise ei.errors.StateFormatError(f"METER_STATE.STATE is not JSON: {text!r:.80}") from exc
+    if not isinstance(data, dict):
+        raise ei.errors.StateFormatError(f"METER_STATE.STATE is not a JSON object: {text!r:.80}")
+    return ei.CumulativeState.from_dict(data)
+
+
+def integrate_batch(
+    landed: pd.DataFrame,
+    states: Mapping[str, ei.CumulativeState],
+    batch_id: int,
+    policy: Policy,
+    now: dt.datetime,
+) -> BatchOutcome:
+    """Integrate the landed rows of one batch from each meter's state before it.
+
+    Parameters
+    ----------
+    landed : DataFrame
+        The batch's rows of the landing table (any row order; sorted by ``ID`` here
+        so that "the first of two duplicates" is the one that reached the source first).
+    states : mapping of str → CumulativeState
+        Each meter's state after the previous batch; meters without one start empty.
+    batch_id : int
+        The batch, written to every output row.
+    policy : Policy
+        Method and data-quality options for :func:`energy_integral.integrate_meters`.
+    now : datetime
+        The time stamped on the output rows.
+
+    Returns
+    -------
+    BatchOutcome
+        Result, quarantine and state rows, and the counts for the marker.
+        ``rows_read == rows_integrated + rows_rejected`` always holds.
+    """
+    landed = landed.sort_values(["ID", "ACTION"], kind="stable", ignore_index=True)
+    is_delete = landed["ACTION"].to_numpy() == "DELETE"
+    is_update = landed["IS_UPDATE"].to_numpy(dtype=bool)
+    live = landed[~is_delete].reset_index(drop=True)
+    meters = live["METER_ID"].to_numpy(dtype=object)
+    times = live["TIMESTAMP"].to_numpy(dtype="datetime64[ns]")
+    power = live["KW"].to_numpy(dtype=np.float64, na_value=np.nan)
+    res = ei.integrate_meters(
+        meters,
+        times,
+        power,
+        states=dict[Hashable, ei.CumulativeState](states),
+        method=policy.method,
+        max_gap=policy.max_gap,
+        on_duplicate=policy.on_duplicate,
+        max_power=policy.max_power,
+    )
+    acc = np.asarray(res.accepted, dtype=bool)
+    t_py = py_times(times)
+    results = [
+        (meters[i], t_py[i], float(power[i]), float(res.increments[i]), float(res.cumulative[i]),
+         policy.method, batch_id, now)
+        for i in np.flatnonzero(acc)
+    ]  # fmt: skip
+    live_update = is_update[~is_delete]
+    quarantine = []
+    for i in np.flatnonzero(~acc):
+        reason = str(res.reason[i])
+        detail = _DETAIL.get(reason, reason)
+        if live_update[i] and reason in ("late", "already-integrated"):
+            reason, detail = "correction", _UPDATED_NEW
+        quarantine.append(_quarantine_row(live.iloc[i], t_py[i], reason, detail, batch_id, now))
+    gone = landed[is_delete]
+    gone_times = py_times(gone["TIMESTAMP"].to_numpy(dtype="datetime64[ns]"))
+    for (_, row), t in zip(gone.iterrows(), gone_times, strict=True):
+        detail = _UPDATED_OLD if bool(row["IS_UPDATE"]) else _DELETED
+        quarantine.append(_quarantine_row(row, t, "correction", detail, batch_id, now))
+    batch_meters = sorted({m for m in meters.tolist() if isinstance(m, str)})
+    state_rows = [
+        (m, policy.method, state_to_json(res.states[m]), batch_id, now) for m in batch_meters
+    ]
+    valid_t = times[~np.isnat(times)]
+    return BatchOutcome(
+        batch_id=batch_id,
+        method=policy.method,
+        results=results,
+        quarantine=quarantine,
+        states=state_rows,
+        rows_read=len(landed),
+        rows_integrated=len(results),
+        rows_rejected=len(quarantine),
+        meters=len(batch_meters),
+        kwh_added=float(np.sum(res.increments[acc])),
+        min_timestamp=py_times(valid_t.min(keepdims=True))[0] if valid_t.size else None,
+        max_timestamp=py_times(valid_t.max(keepdims=True))[0] if valid_t.size else None,
+    )
+
+
+def _quarantine_row(
+    row: pd.Series,
+    ts: dt.datetime | None,
+    reason: str,
+    detail: str,
+    batch_id: int,
+    now: dt.datetime,
+) -> tuple[Any, ...]:
+    return (
+        batch_id,
+        py_scalar(row["ROW_ID"]),
+        py_scalar(row["ID"]),
+        py_scalar(row["METER_ID"]),
+        ts,
+        py_scalar(row["KW"]),
+        reason,
+        detail,
+        now,
+    )

@@ -1,0 +1,93 @@
+"""The stored procedure's entry point: ``integrate_stream(session, ...) -> str``.
+
+Deployed as procedure ``INTEGRATE_STREAM`` with the arguments of
+:data:`PROCEDURE_ARGUMENTS`; it returns the run's JSON summary (see
+:class:`~energy_integral_snowflake.procedure.RunSummary`). On a local-testing
+session it runs against :class:`~.local_store.LocalStore`, anywhere else
+against :class:`~.snowflake_store.SnowflakeStore`.
+
+Run ``python -m energy_integral_snowflake.handler`` to try it without an
+account: it creates the tables in local testing mode, inserts a few readings
+and calls the handler twice (the second call finds the stream empty).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .batch import Policy
+from .procedure import run_procedure
+from .schema import DEFAULT_NAMES, ObjectNames
+
+__all__ = ["PROCEDURE_ARGUMENTS", "integrate_stream", "store_for"]
+
+#: The procedure's SQL signature: (name, Snowflake type, SQL default), in order.
+PROCEDURE_ARGUMENTS: tuple[tuple[str, str, str], ...] = (
+    ("METHOD", "VARCHAR", "'trapezoid'"),
+    ("MAX_GAP", "VARCHAR", "NULL"),
+    ("ON_DUPLICATE", "VARCHAR", "'reject'"),
+    ("MAX_POWER", "FLOAT", "NULL"),
+)
+
+
+def store_for(session: Any, names: ObjectNames = DEFAULT_NAMES) -> Any:
+    """The :class:`~.store.Store` for ``session``: local testing or real Snowflake."""
+    from .local_store import LocalStore, is_local_session
+
+    if is_local_session(session):
+        return LocalStore(session, names)
+    from .snowflake_store import SnowflakeStore
+
+    return SnowflakeStore(session, names)
+
+
+def integrate_stream(
+    session: Any,
+    method: str = "trapezoid",
+    max_gap: str | None = None,
+    on_duplicate: str = "reject",
+    max_power: float | None = None,
+) -> str:
+    """Integrate what the stream holds into kWh, exactly once; returns a JSON summary.
+
+    Parameters
+    ----------
+    session : snowflake.snowpark.Session
+        The procedure's session (Snowflake passes it in).
+    method : str, optional
+        Integration strategy (``trapezoid``, ``left``, ``right``, ``scipy`` or a plugin).
+    max_gap : str, optional
+        Intervals longer than this (e.g. ``"15min"``) add no energy.
+    on_duplicate : {"reject", "last", "mean"}, optional
+        Which of several readings of one meter at one time counts.
+    max_power : float, optional
+        Readings with ``|KW|`` above this are quarantined as invalid.
+
+    Returns
+    -------
+    str
+        JSON: ``status`` (``ok``/``error``), ``consumed_batch``, ``integrated``
+        (one entry per batch), ``pending``, ``kwh_added`` and a ``message``
+        saying what to do when something could not be integrated.
+    """
+    policy = Policy(method, max_gap, on_duplicate, max_power)
+    return run_procedure(store_for(session), policy).to_json()
+
+
+def _main() -> None:  # pragma: no cover - exercised by hand and by the demo's test
+    from snowflake.snowpark import Session
+
+    import energy_integral as ei
+
+    from .generator import insert_readings
+    from .local_store import LocalStore
+
+    session = Session.builder.config("local_testing", True).create()
+    LocalStore(session).create_objects()
+    insert_readings(session, ei.generate_readings(3, periods=10, invalid_fraction=0.1))
+    print(integrate_stream(session))
+    print(integrate_stream(session))
+
+
+if __name__ == "__main__":
+    _main()
