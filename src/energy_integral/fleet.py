@@ -25,7 +25,7 @@ from . import quality as q
 from ._factorize import factorize
 from ._inputs import as_power, check_choice, check_same_length
 from ._kernel import interval_increments
-from ._segments import segment_starts, segmented_cumsum
+from ._segments import segment_starts, segmented_argsort, segmented_cumsum
 from .errors import OrderError, OverlapError
 from .gaps import GapReport
 from .registry import get_strategy
@@ -131,15 +131,22 @@ def _order(
     ``valid`` None means every row is valid; the result None means "already in order".
     """
     c, tt = (codes, t) if valid is None else (codes[valid], t[valid])
-    same_meter = c[1:] == c[:-1]
-    if bool(np.all((c[1:] > c[:-1]) | (same_meter & (tt[1:] >= tt[:-1])))):
+    if _is_grouped_sorted(c, tt):
         return valid
-    if c.size and int(c.max()) < np.iinfo(np.int16).max:
-        by_time = np.argsort(tt, kind="stable")  # then a radix sort on small meter codes
-        order = by_time[np.argsort(c[by_time].astype(np.int16), kind="stable")]
-    else:
-        order = np.lexsort((tt, c))
+    # Group by meter (numpy's stable sort of 16-bit keys is a radix sort), then sort
+    # each meter's times in short per-meter sorts, which beat one global sort.
+    small = int(c.max()) <= np.iinfo(np.int16).max
+    order = np.argsort(c.astype(np.int16) if small else c, kind="stable")
+    grouped_t = tt[order]
+    starts = segment_starts(c[order])
+    if not _is_grouped_sorted(c[order], grouped_t):
+        order = order[segmented_argsort(grouped_t, starts)]
     return order if valid is None else valid[order]
+
+
+def _is_grouped_sorted(c: npt.NDArray[Any], t: npt.NDArray[np.int64]) -> bool:
+    """True when ``c`` is non-decreasing and ``t`` non-decreasing within each run of ``c``."""
+    return bool(np.all((c[1:] > c[:-1]) | ((c[1:] == c[:-1]) & (t[1:] >= t[:-1]))))
 
 
 def _take(arr: npt.NDArray[Any], rows: IntArray | None) -> npt.NDArray[Any]:
@@ -341,12 +348,16 @@ def _scatter(
     *all* sorted rows; ``reps`` lists those positions in order.
     """
     positions = np.arange(rep_of.size) if rows is None else rows
+    cumulative = np.full(n, np.nan)
+    increments = np.full(n, np.nan)
+    if reps.size == rep_of.size:  # no duplicates: every sorted row is its own representative
+        cumulative[positions] = rep_cum
+        increments[positions] = rep_inc
+        return cumulative, increments
     kept = reason[positions] == q.ACCEPTED
     rank = np.empty(rep_of.size, dtype=np.intp)  # sorted position -> index into reps
     rank[reps] = np.arange(reps.size)
     group = rank[rep_of]
-    cumulative = np.full(n, np.nan)
-    increments = np.full(n, np.nan)
     cumulative[positions[kept]] = rep_cum[group[kept]]
     is_rep = np.arange(rep_of.size) == rep_of
     increments[positions[kept]] = np.where(is_rep, rep_inc[group], 0.0)[kept]
