@@ -30,7 +30,7 @@ import numpy.typing as npt
 
 from .timestamps import to_duration_ns
 
-__all__ = ["bucket_edges", "resolve_time_zone"]
+__all__ = ["bucket_edges", "every_ns", "resolve_time_zone"]
 
 _NS_PER_S = 1_000_000_000
 _DAY = 86_400 * _NS_PER_S
@@ -60,6 +60,24 @@ def resolve_time_zone(tz: Any) -> zoneinfo.ZoneInfo | None:
         raise ValueError(
             f"tz={tz!r} is not an IANA time zone name (e.g. 'Europe/Berlin', 'UTC')"
         ) from None
+
+
+def every_ns(every: Any) -> int:
+    """The bucket length ``every`` in nanoseconds, with an error that names it.
+
+    >>> every_ns("15min") == 15 * 60 * 10**9
+    True
+    >>> every_ns("often")
+    Traceback (most recent call last):
+    ...
+    ValueError: every='often': duration 'often' is not understood; use e.g. ...
+    """
+    try:
+        return to_duration_ns(every, "every")
+    except ValueError as exc:
+        if str(exc).startswith("every="):
+            raise
+        raise ValueError(f"every={every!r}: {exc}") from None
 
 
 def bucket_edges(lo: int, hi: int, every: Any, tz: Any = None) -> IntArray:
@@ -92,7 +110,7 @@ def bucket_edges(lo: int, hi: int, every: Any, tz: Any = None) -> IntArray:
     >>> e.view("datetime64[ns]").astype("datetime64[m]").tolist()
     [datetime.datetime(2026, 3, 28, 23, 0), datetime.datetime(2026, 3, 29, 22, 0)]
     """
-    step = to_duration_ns(every, "every")
+    step = every_ns(every)
     zone = resolve_time_zone(tz)
     if hi < lo:
         raise ValueError(f"hi={hi} is before lo={lo}")

@@ -13,7 +13,7 @@ from ._buckets import bucketize, intervals
 from ._factorize import factorize
 from ._inputs import as_power
 from ._segments import segment_starts
-from .calendar import bucket_edges, resolve_time_zone
+from .calendar import bucket_edges, every_ns, resolve_time_zone
 from .fleet import integrate_meters
 from .integrate import integrate
 from .registry import get_strategy
@@ -51,6 +51,8 @@ class IntervalEnergy:
         The meter of each bucket when ``meter_ids`` was given.
     energy_unit : str
         Unit of ``energy``.
+    state : CumulativeState or StateTable or None
+        The state(s) after the batch, to pass as ``states`` to the next call.
     """
 
     start: npt.NDArray[np.datetime64]
@@ -61,6 +63,7 @@ class IntervalEnergy:
     largest_gap: npt.NDArray[np.timedelta64]
     meter: npt.NDArray[Any] | None = None
     energy_unit: str = "kWh"
+    state: CumulativeState | StateTable | None = None
 
     def __len__(self) -> int:
         return int(self.start.size)
@@ -94,6 +97,7 @@ class IntervalEnergy:
         covered add up (the batches' intervals do not overlap) and the largest
         gap is the larger one. Since a batch boundary never moves energy
         between buckets, merging per-batch outputs equals one call over all rows.
+        The state is the last part's.
         """
         if not parts:
             raise ValueError("parts must hold at least one IntervalEnergy")
@@ -129,6 +133,7 @@ class IntervalEnergy:
             (np.maximum.reduceat(gaps, firsts) if start.size else gaps).view("timedelta64[ns]"),
             None if meters is None else meters[code[firsts]],
             parts[0].energy_unit,
+            parts[-1].state,
         )
 
 
@@ -141,6 +146,7 @@ _Batch = tuple[
     FloatArray,  # ... and its power,
     npt.NDArray[np.bool_],  # ... where the series has a state
     "npt.NDArray[Any] | None",  # meter of each series
+    "CumulativeState | StateTable",  # the state(s) after the batch
 ]
 
 
@@ -170,6 +176,7 @@ def _one_series(
         np.array([last_p or 0.0])[:one],
         np.array([last_ts is not None])[:one],
         None,
+        res.state,
     )
 
 
@@ -206,6 +213,7 @@ def _many_meters(
         incoming.last_power[first],
         incoming.has_state[first],
         meters[first],
+        res.states,
     )
 
 
@@ -292,7 +300,7 @@ def energy_by_interval(
     """
     strategy = get_strategy(method)
     factor = energy_factor(power_unit, energy_unit)
-    to_duration_ns(every, "every")
+    every_ns(every)
     resolve_time_zone(tz)
     _check_states(states, meter_ids)
     max_gap_ns = None if max_gap is None else to_duration_ns(max_gap, "max_gap")
@@ -304,14 +312,14 @@ def energy_by_interval(
         batch = _many_meters(
             meter_ids, timestamps, power, states, strategy, power_unit, energy_unit, max_gap
         )
-    ts, ps, increments, starts, bridge_t, bridge_p, bridged, labels = batch
+    ts, ps, increments, starts, bridge_t, bridge_p, bridged, labels, state = batch
     if ts.size == 0:
         empty = as_datetime64(np.empty(0, dtype=np.int64))
         zeros = np.zeros(0)
         return IntervalEnergy(
             empty, empty.copy(), zeros, np.zeros(0, dtype=np.int64), zeros.copy(),
             np.zeros(0, dtype="timedelta64[ns]"), None if labels is None else labels[:0],
-            energy_unit,
+            energy_unit, state,
         )  # fmt: skip
     iv = intervals(ts, ps, increments, starts, bridge_t, bridge_p, bridged, max_gap_ns)
     span_lo = np.where(bridged, bridge_t, ts[starts])
@@ -329,4 +337,5 @@ def energy_by_interval(
         gap.view("timedelta64[ns]"),
         None if labels is None else labels[series],
         energy_unit,
+        state,
     )
