@@ -137,11 +137,12 @@ def integrate_batch(
     meters = live["METER_ID"].to_numpy(dtype=object)
     times = live["TIMESTAMP"].to_numpy(dtype="datetime64[ns]")
     power = live["KW"].to_numpy(dtype=np.float64, na_value=np.nan)
+    incoming: dict[Hashable, ei.CumulativeState] = {m: s for m, s in states.items()}
     res = ei.integrate_meters(
         meters,
         times,
         power,
-        states=dict[Hashable, ei.CumulativeState](states),
+        states=incoming,
         method=policy.method,
         max_gap=policy.max_gap,
         on_duplicate=policy.on_duplicate,

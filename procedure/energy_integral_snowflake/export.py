@@ -1,0 +1,50 @@
+"""Write the procedure's tables as CSV files and a PNG of power and cumulative kWh."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .schema import DEFAULT_NAMES, ObjectNames, tables
+
+__all__ = ["export_tables", "plot_tables"]
+
+
+def export_tables(session: Any, out: Path, names: ObjectNames = DEFAULT_NAMES) -> list[Path]:
+    """Every table as ``out/<table name in lower case>.csv``, sorted by its key."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for table in tables(names):
+        frame = session.table(table.name).to_pandas()
+        if table.key and len(frame):
+            frame = frame.sort_values(list(table.key), kind="stable", na_position="first")
+        path = out / f"{table.name.lower()}.csv"
+        frame.to_csv(path, index=False)
+        written.append(path)
+    return written
+
+
+def plot_tables(session: Any, out: Path, method: str, names: ObjectNames = DEFAULT_NAMES) -> Path:
+    """``out/energy.png``: each meter's power (top) and cumulative kWh (bottom)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display needed
+    import matplotlib.pyplot as plt
+
+    results = session.table(names.results).to_pandas()
+    results = results[results["METHOD"] == method].sort_values(["METER_ID", "TIMESTAMP"])
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(9, 6))
+    for meter, rows in results.groupby("METER_ID", sort=True):
+        top.plot(rows["TIMESTAMP"], rows["KW"], label=str(meter), linewidth=1)
+        bottom.plot(rows["TIMESTAMP"], rows["CUMULATIVE_KWH"], label=str(meter), linewidth=1)
+    top.set_ylabel("power (kW)")
+    bottom.set_ylabel(f"cumulative energy (kWh, {method})")
+    bottom.set_xlabel("time (UTC)")
+    top.legend(loc="upper left", fontsize="small", ncol=2)
+    top.set_title(f"{names.results}: integrated readings per meter")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    path = out / "energy.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
