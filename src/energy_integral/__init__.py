@@ -28,6 +28,7 @@ from .gaps import GapReport
 from .import_export import ImportExport, split_import_export
 from .integrate import IntegrationResult, integrate
 from .intervals import IntervalEnergy, energy_by_interval
+from .plotting import plot
 from .quality import REJECTION_REASONS, Rejections
 from .registry import (
     available_strategies,
@@ -72,6 +73,7 @@ __all__ = [
     "integrate",
     "integrate_frame",
     "integrate_meters",
+    "plot",
     "refresh_strategies",
     "register_strategy",
     "split_import_export",

@@ -1,0 +1,116 @@
+"""Plots: the right figure with the right artists, drawn without a display."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import matplotlib
+import numpy as np
+import pytest
+from matplotlib.container import BarContainer
+from matplotlib.dates import date2num, num2date
+from matplotlib.figure import Figure
+
+import energy_integral as ei
+
+matplotlib.use("Agg")  # the library never needs a display; savefig below renders with Agg
+
+
+def minutes(*values: int) -> np.ndarray:
+    return np.datetime64("2026-01-01T00:00", "ns") + np.asarray(values).astype("timedelta64[m]")
+
+
+def renders(fig: Figure) -> bool:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue().startswith(b"\x89PNG")
+
+
+def test_importing_the_library_does_not_import_matplotlib() -> None:
+    code = "import sys, energy_integral; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_a_series_gives_power_above_cumulative_energy() -> None:
+    t = minutes(0, 10, 20, 30)
+    result = ei.integrate(t, [1.0, 2.0, 3.0, 4.0], power_unit="W", energy_unit="Wh")
+    fig = ei.plot(result, title="meter 7")
+    assert isinstance(fig, Figure)
+    power_ax, energy_ax = fig.axes
+    assert power_ax.get_ylabel() == "Power (W)"
+    assert energy_ax.get_ylabel() == "Energy (Wh)"
+    assert energy_ax.get_xlabel() == "Time (UTC)"
+    assert fig.get_suptitle() == "meter 7"
+    (power_line,) = power_ax.get_lines()
+    (energy_line,) = energy_ax.get_lines()
+    assert power_line.get_ydata().tolist() == [1.0, 2.0, 3.0, 4.0]
+    # 10 minutes at 1.5, 2.5 and 3.5 W.
+    np.testing.assert_allclose(energy_line.get_ydata(), [0.0, 0.25, 2 / 3, 1.25])
+    assert power_line.get_drawstyle() == "default"
+    assert len(power_ax.patches) == 0
+    assert renders(fig)
+
+
+def test_gaps_are_shaded_and_break_the_power_line() -> None:
+    t = minutes(0, 10, 130, 140, 300)
+    fig = ei.plot(t, [1.0, 1.0, 2.0, 2.0, 5.0], max_gap="30min", method="left")
+    power_ax = fig.axes[0]
+    assert len(power_ax.patches) == 2  # 00:10-02:10 and 02:20-05:00
+    (line,) = power_ax.get_lines()
+    assert line.get_drawstyle() == "steps-post"
+    assert int(np.isnan(line.get_ydata()).sum()) == 2
+    legend = power_ax.get_legend()
+    assert legend is not None
+    assert [x.get_text() for x in legend.get_texts()] == ["power (left)", "gap (not integrated)"]
+    assert renders(fig)
+
+
+def test_buckets_are_bars_spanning_them_with_shading_where_incomplete() -> None:
+    t = minutes(*range(0, 31), *range(150, 181))  # 00:00-00:30 and 02:30-03:00, 1 kW
+    out = ei.energy_by_interval(t, np.ones(t.size), "1h", max_gap="5min")
+    fig = ei.plot(out, tz="Europe/Berlin")
+    (ax,) = fig.axes
+    (bars,) = [c for c in ax.containers if isinstance(c, BarContainer)]
+    assert len(bars.patches) == 4  # 00:00, 01:00, 02:00, 03:00
+    heights = [b.get_height() for b in bars.patches]
+    np.testing.assert_allclose(heights, [0.5, 0.0, 0.5, 0.0])
+    widths = [b.get_width() for b in bars.patches]
+    np.testing.assert_allclose(widths, [1 / 24] * 4)
+    lefts = [b.get_x() for b in bars.patches]
+    np.testing.assert_allclose(lefts, date2num(out.start))
+    assert num2date(lefts[0]).hour == 0
+    shading = [p for p in ax.patches if p not in bars.patches]
+    assert len(shading) == 4  # every bucket is at most half covered
+    alphas = [p.get_alpha() for p in shading]
+    assert alphas[1] > alphas[0]  # the empty hour is darker than the half-covered one
+    assert ax.get_ylabel() == "Energy per bucket (kWh)"
+    assert ax.get_xlabel() == "Time (Europe/Berlin)"
+    assert renders(fig)
+
+
+def test_per_meter_buckets_get_one_panel_each_or_the_one_asked_for() -> None:
+    t = minutes(0, 60, 0, 30, 60)
+    out = ei.energy_by_interval(
+        t, [1.0, 1.0, 2.0, 2.0, 2.0], "30min", meter_ids=["a", "a", "b", "b", "b"]
+    )
+    fig = ei.plot(out)
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["a", "b"]
+    only_b = ei.plot(out, meter="b")
+    (ax,) = only_b.axes
+    (bars,) = ax.containers
+    np.testing.assert_allclose([b.get_height() for b in bars.patches], [1.0, 1.0, 0.0])
+    with pytest.raises(ValueError, match="meter='z'"):
+        ei.plot(out, meter="z")
+
+
+def test_wrong_arguments_are_explained() -> None:
+    with pytest.raises(TypeError, match="needs power"):
+        ei.plot(minutes(0, 10))
+    out = ei.energy_by_interval(minutes(0, 10), [1.0, 1.0], "15min")
+    with pytest.raises(TypeError, match="no power"):
+        ei.plot(out, [1.0])
+    with pytest.raises(ValueError, match="not per meter"):
+        ei.plot(out, meter="a")
