@@ -28,6 +28,7 @@ __all__ = ["NAT", "NS_PER_HOUR", "as_datetime64", "parse_duration", "to_duration
 #: The int64 value numpy uses for ``NaT``.
 NAT: int = int(np.iinfo(np.int64).min)
 NS_PER_HOUR: float = 3_600_000_000_000.0
+_MAX_NS: int = int(np.iinfo(np.int64).max)
 
 _NS_PER_UNIT = {
     "ns": 1,
@@ -74,7 +75,13 @@ def _from_datetimes(values: Iterable[Any], name: str) -> npt.NDArray[np.int64]:
         aware = this_aware
         if this_aware:
             value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        out.append(int(np.datetime64(value, "ns").view(np.int64)))
+        # Whole microseconds via numpy, then pandas.Timestamp's extra nanoseconds (numpy
+        # drops them), in Python ints so that a date outside int64 ns is caught, not wrapped.
+        ns = int(np.datetime64(value, "us").astype(np.int64)) * 1_000
+        ns += int(getattr(value, "nanosecond", 0))
+        if not NAT < ns <= _MAX_NS:
+            raise ValueError(f"{name}[{i}]={value!r} is outside the nanosecond range 1677..2262")
+        out.append(ns)
     return np.asarray(out, dtype=np.int64)
 
 
@@ -151,7 +158,9 @@ def to_duration_ns(value: Any, name: str) -> int:
         ns = int(value.astype("timedelta64[ns]").astype(np.int64))
     elif isinstance(value, dt.timedelta):
         # pandas.Timedelta is a timedelta subclass with nanosecond precision.
-        ns = int(getattr(value, "value", None) or round(value.total_seconds() * 1e9))
+        # Integer arithmetic: total_seconds() is a float and loses nanoseconds on long spans.
+        exact = (value.days * 86_400 + value.seconds) * 1_000_000_000 + value.microseconds * 1_000
+        ns = int(getattr(value, "value", exact))
     else:
         raise TypeError(
             f"{name}={value!r} is {type(value).__name__}; expected a timedelta, "
