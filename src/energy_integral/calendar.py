@@ -145,7 +145,8 @@ def _wall_clock_edges(
     jump_lo, jump_hi = since[1:] + offset[:-1], since[1:] + offset[1:]
     skipped = jump_lo + (origin - jump_lo) % step < jump_hi
     pieces.append(since[1:][skipped])
-    return np.unique(np.concatenate(pieces))
+    edges = np.sort(np.concatenate(pieces))  # already nearly sorted: cheaper than np.unique
+    return edges[np.concatenate(([True], edges[1:] != edges[:-1]))]
 
 
 def _offset_stretches(

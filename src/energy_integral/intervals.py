@@ -113,9 +113,9 @@ class IntervalEnergy:
 
         start, end = cat("start").view(np.int64), cat("end").view(np.int64)
         if has_meter == {True}:
-            meters, code = np.unique(cat("meter").astype(object), return_inverse=True)
+            code, meters = factorize(cat("meter"), "meter")
         else:
-            meters, code = None, np.zeros(start.size, dtype=np.intp)
+            code, meters = np.zeros(start.size, dtype=np.int64), None
         order = np.lexsort((start, code))
         code, start, end = code[order], start[order], end[order]
         new = np.ones(start.size, dtype=bool)
