@@ -95,6 +95,10 @@ def test_batches_of_a_fleet_merge_into_the_whole(
     scale = energy_scale(np.sort(t), p)
     np.testing.assert_allclose(merged["energy"], whole["energy"], rtol=0, atol=1e-12 * scale)
     np.testing.assert_allclose(merged["covered"], whole["covered"], rtol=0, atol=1e-12)
+    again = ei.IntervalEnergy.merge(outs)
+    assert again.meter is not None
+    assert again.meter.tolist() == merged["meter"].tolist()
+    np.testing.assert_allclose(again.energy, merged["energy"], rtol=0, atol=1e-12 * scale)
     total = ei.integrate_meters(meter, as_datetime64(t), p, max_gap=GAP).total
     assert abs(merged["energy"].sum() - total) <= 1e-12 * scale
 
