@@ -25,11 +25,16 @@ energy_scale(t, p)
     produce, hence the scale of an absolute tolerance when comparing totals.
 as_datetime64(t)
     View int64 nanoseconds as ``datetime64[ns]``.
+fleet_batches(max_meters=4, max_rows=30, ...)
+    Strategy for a :class:`FleetBatch`: an unsorted multi-meter batch (string or
+    integer meter ids) with duplicates, rows at or before the meters' incoming
+    states, and, unless ``clean``, missing meters (None), NaT and NaN/±inf power.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,10 +44,13 @@ from hypothesis import strategies as st
 __all__ = [
     "EPOCH_2026_NS",
     "GAP",
+    "NAT",
     "NS_PER_HOUR",
+    "FleetBatch",
     "as_datetime64",
     "cut_points",
     "energy_scale",
+    "fleet_batches",
     "series",
     "series_with_cuts",
     "split",
@@ -129,3 +137,119 @@ def energy_scale(t: npt.NDArray[np.int64], p: npt.NDArray[np.float64]) -> float:
     absp = np.abs(p)
     scale = float(np.sum(np.maximum(absp[:-1], absp[1:]) * dt_h)) + float(absp.max())
     return max(scale, 1.0)
+
+
+#: The int64 value of ``NaT``.
+NAT = int(np.iinfo(np.int64).min)
+
+
+@dataclass
+class FleetBatch:
+    """One multi-meter batch as the fleet engine receives it.
+
+    ``meter_ids`` is a list, a numpy string/integer array or an object array
+    (holding ``None`` for a missing meter); ``t`` is int64 ns with :data:`NAT`
+    for a missing time (pass ``as_datetime64(t)``); ``p`` may hold NaN/±inf.
+    ``states`` maps some meters to an incoming :class:`CumulativeState` (as
+    the ``to_dict`` of one, so this module needs no library import).
+    """
+
+    meter_ids: Any
+    t: npt.NDArray[np.int64]
+    p: npt.NDArray[np.float64]
+    states: dict[Any, dict[str, Any]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.t.size)
+
+    @property
+    def meters(self) -> list[Any]:
+        """The meter id of every row as a Python list (``None`` where missing)."""
+        return list(np.asarray(self.meter_ids, dtype=object).tolist())
+
+    def take(self, rows: npt.ArrayLike) -> FleetBatch:
+        """The batch restricted to (or reordered by) ``rows``, same container kind."""
+        rows = np.asarray(rows, dtype=np.intp)
+        ids = np.asarray(self.meter_ids, dtype=object)[rows]
+        if isinstance(self.meter_ids, np.ndarray):
+            ids = ids.astype(self.meter_ids.dtype)
+        return FleetBatch(ids, self.t[rows], self.p[rows], self.states)
+
+
+_string_ids = st.lists(st.text(max_size=3), min_size=1, max_size=6, unique=True)
+_int_ids = st.one_of(
+    st.lists(st.integers(0, 40), min_size=1, max_size=6, unique=True),  # small: a lookup table
+    st.lists(st.integers(-(2**40), 2**40), min_size=1, max_size=6, unique=True),
+)
+_bad_power = st.sampled_from([np.nan, np.inf, -np.inf])
+
+
+@st.composite
+def fleet_batches(
+    draw: st.DrawFn,
+    /,
+    max_meters: int = 4,
+    max_rows: int = 30,
+    clean: bool = False,
+    with_states: bool = True,
+    max_power: float = 1e4,
+) -> FleetBatch:
+    """Strategy for an unsorted multi-meter batch.
+
+    Each meter has a grid of sample times (an irregular :func:`series`); rows
+    pick grid points with replacement, so the same (meter, time) recurs, with
+    the grid's power or another one (a conflicting duplicate). An incoming
+    state ends on one of the meter's grid points, with that point's power or
+    another, so rows at or before it are ``late`` or ``already-integrated``.
+    """
+    ids = draw(st.one_of(_string_ids, _int_ids))[:max_meters]
+    grids = [draw(series(min_size=1, max_size=8, max_power=max_power)) for _ in ids]
+    n = draw(st.integers(0 if not clean else 1, max_rows))
+    powers = st.floats(-max_power, max_power, allow_nan=False, allow_infinity=False)
+    # Half the batches have no missing meter, so numpy string/integer arrays come up too.
+    faults = ["meter", "time", "power"] if not clean and draw(st.booleans()) else ["time", "power"]
+    rows_meter: list[Any] = []
+    t = np.empty(n, dtype=np.int64)
+    p = np.empty(n, dtype=np.float64)
+    for i in range(n):
+        k = draw(st.integers(0, len(ids) - 1))
+        gt, gp = grids[k]
+        j = draw(st.integers(0, gt.size - 1))
+        rows_meter.append(ids[k])
+        t[i] = gt[j]
+        p[i] = gp[j] if draw(st.booleans()) else draw(powers)
+        if not clean:
+            fault = draw(st.sampled_from(["none"] * 7 + faults))
+            if fault == "meter":
+                rows_meter[i] = None
+            elif fault == "time":
+                t[i] = NAT
+            elif fault == "power":
+                p[i] = draw(_bad_power)
+    states: dict[Any, dict[str, Any]] = {}
+    if with_states:
+        for k, meter in enumerate(ids):
+            if not draw(st.booleans()):
+                continue
+            gt, gp = grids[k]
+            j = draw(st.integers(0, gt.size - 1))
+            last_power = float(gp[j]) if draw(st.booleans()) else draw(powers)
+            first = int(gt[j]) - draw(st.integers(0, 10 * NS_PER_HOUR))
+            count = 1 if first == gt[j] else draw(st.integers(2, 10**6))
+            states[meter] = {
+                "version": 1,
+                "first_ts": first,
+                "first_power": draw(powers) if count > 1 else last_power,
+                "last_ts": int(gt[j]),
+                "last_power": last_power,
+                "energy": draw(powers) if count > 1 else 0.0,
+                "count": count,
+            }
+    container = draw(st.sampled_from(["list", "numpy", "object"]))
+    if container == "list":
+        meter_ids: Any = rows_meter
+    elif container == "object" or any(m is None for m in rows_meter) or not rows_meter:
+        meter_ids = np.array([*rows_meter, 0], dtype=object)[:n]  # never a 2-D object array
+    else:
+        meter_ids = np.asarray(rows_meter)
+    return FleetBatch(meter_ids, t, p, states)
