@@ -114,8 +114,8 @@ def run_procedure(store: Store, policy: Policy | None = None) -> RunSummary:
     pending = store.pending_batches()
     for position, batch_id in enumerate(pending):
         start = time.perf_counter()
-        landed, states = store.load_batch(batch_id, policy.method)
         try:
+            landed, states = store.load_batch(batch_id, policy.method)
             outcome = integrate_batch(landed, states, batch_id, policy, utc_now())
         except (ei.EnergyIntegralError, ValueError) as exc:
             summary.status = "error"

@@ -1,0 +1,243 @@
+"""The Snowflake path against a recording fake session: exact statements, order, transactions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pandas as pd
+import pytest
+import sqlglot
+
+import energy_integral as ei
+from energy_integral_snowflake.batch import BatchOutcome, Policy, integrate_batch, state_to_json
+from energy_integral_snowflake.handler import integrate_stream
+from energy_integral_snowflake.procedure import run_procedure
+from energy_integral_snowflake.schema import ObjectNames, tables
+from energy_integral_snowflake.snowflake_store import CHUNK_ROWS, SnowflakeStore
+
+DDL = ("CREATE", "ALTER", "DROP", "TRUNCATE", "GRANT", "REVOKE", "COMMENT", "UNDROP", "PUT")
+NOW = dt.datetime(2026, 1, 1, 12, 0)
+CONSUME = [
+    "BEGIN",
+    'SELECT COALESCE(MAX("BATCH_ID"), 0) + 1 FROM "STREAM_CONSUMED_MARKER"',
+    'INSERT INTO "LANDED_READINGS" ("BATCH_ID", "ROW_ID", "ACTION", "IS_UPDATE", "ID", '
+    '"METER_ID", "TIMESTAMP", "KW", "LANDED_AT") SELECT ?, METADATA$ROW_ID, METADATA$ACTION, '
+    'METADATA$ISUPDATE, "ID", "METER_ID", "TIMESTAMP", "KW", '
+    'CURRENT_TIMESTAMP()::TIMESTAMP_NTZ(9) FROM "RANDOM_VALUES_STREAM"',
+    'INSERT INTO "STREAM_CONSUMED_MARKER" ("BATCH_ID", "CONSUMED_AT", "ROWS_READ", '
+    '"MIN_TIMESTAMP", "MAX_TIMESTAMP", "LAST_SOURCE_ID", "STATUS") SELECT ?, '
+    'CURRENT_TIMESTAMP()::TIMESTAMP_NTZ(9), COUNT(*), MIN("TIMESTAMP"), MAX("TIMESTAMP"), '
+    'MAX("ID"), ? FROM "RANDOM_VALUES_STREAM" HAVING COUNT(*) > 0',
+    "COMMIT",
+]
+
+
+class _Result:
+    def __init__(self, rows: list[Any] | pd.DataFrame) -> None:
+        self.rows = rows
+
+    def collect(self) -> list[Any]:
+        assert isinstance(self.rows, list), "a SELECT of rows was collected as a list"
+        return self.rows
+
+    def to_pandas(self) -> pd.DataFrame:
+        assert isinstance(self.rows, pd.DataFrame), "rows were fetched as a frame"
+        return self.rows
+
+
+class RecordingSession:
+    """Records ``session.sql(text, params)`` calls; answers by the statement's start."""
+
+    def __init__(self, answers: dict[str, Callable[[Sequence[Any]], Any]] | None = None) -> None:
+        self.calls: list[tuple[str, list[Any] | None]] = []
+        self.answers = answers or {}
+
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> _Result:
+        self.calls.append((query, None if params is None else list(params)))
+        matches = [prefix for prefix in self.answers if query.startswith(prefix)]
+        if matches:  # the most specific prefix answers
+            return _Result(self.answers[max(matches, key=len)](params or []))
+        return _Result([(1,)] if query.startswith(("INSERT", "MERGE", "UPDATE", "DELETE")) else [])
+
+    @property
+    def statements(self) -> list[str]:
+        return [q for q, _ in self.calls]
+
+
+def _assert_well_formed(session: RecordingSession) -> None:
+    """Binds match placeholders, every statement parses, no DDL inside a transaction."""
+    open_tx = False
+    for sql, params in session.calls:
+        assert sql.count("?") == len(params or []), sql
+        if sql in ("BEGIN", "COMMIT", "ROLLBACK"):
+            open_tx = sql == "BEGIN"
+            continue
+        assert not (open_tx and sql.lstrip().upper().startswith(DDL)), (
+            f"DDL in a transaction: {sql}"
+        )
+        sqlglot.parse_one(sql.replace("?", "NULL"), read="snowflake")
+    assert not open_tx, "a transaction was left open"
+
+
+def _landed(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    columns = tables().landing.column_names
+    return pd.DataFrame([(1, *r, NOW) for r in rows], columns=columns)
+
+
+def test_consume_is_one_transaction_of_exactly_these_statements() -> None:
+    session = RecordingSession({"SELECT COALESCE": lambda p: [(7,)]})
+    assert SnowflakeStore(session).consume() == 7
+    assert session.statements == CONSUME
+    assert [p for _, p in session.calls] == [None, None, [7], [7, "LANDED"], None]
+    _assert_well_formed(session)
+
+
+def test_an_empty_stream_commits_and_reports_no_batch() -> None:
+    session = RecordingSession(
+        {"SELECT COALESCE": lambda p: [(3,)], 'INSERT INTO "STREAM': lambda p: [(0,)]}
+    )
+    assert SnowflakeStore(session).consume() is None
+    assert session.statements[-1] == "COMMIT"
+
+
+def test_a_failing_statement_rolls_back_and_raises() -> None:
+    def boom(params: Sequence[Any]) -> Any:
+        raise RuntimeError("stream is stale")
+
+    session = RecordingSession({"SELECT COALESCE": lambda p: [(1,)], 'INSERT INTO "STREAM': boom})
+    with pytest.raises(RuntimeError, match="stale"):
+        SnowflakeStore(session).consume()
+    assert session.statements[-1] == "ROLLBACK"
+    assert "COMMIT" not in session.statements
+
+
+def test_configured_names_are_quoted_everywhere() -> None:
+    session = RecordingSession({"SELECT COALESCE": lambda p: [(1,)]})
+    SnowflakeStore(session, ObjectNames(stream="raw_changes", marker="batches")).consume()
+    assert '"RAW_CHANGES"' in session.statements[2]
+    assert session.statements[1].endswith('FROM "BATCHES"')
+
+
+def _outcome(n_results: int) -> BatchOutcome:
+    nasty = "O'Brien\"; DROP TABLE X; --"
+    results = [(nasty, NOW + dt.timedelta(seconds=i), 1.0, 0.1, 0.1 * i, "trapezoid", 4, NOW)
+               for i in range(n_results)]  # fmt: skip
+    quarantine = [(4, "r1", 11, nasty, NOW, None, "invalid-power", "KW is missing", NOW)]
+    states = [(nasty, "trapezoid", state_to_json(ei.CumulativeState()), 4, NOW)]
+    return BatchOutcome(4, "trapezoid", results, quarantine, states, n_results + 1, n_results, 1,
+                        1, 0.5, NOW, NOW)  # fmt: skip
+
+
+def test_commit_batch_is_one_transaction_in_a_fixed_order() -> None:
+    n = 2 * CHUNK_ROWS + 1
+    session = RecordingSession()
+    SnowflakeStore(session).commit_batch(_outcome(n), 0.25)
+    kinds = [s.split(" ")[0] + " " + re.findall(r'"\w+"', s)[0] for s in session.statements[1:-1]]
+    assert session.statements[0] == "BEGIN"
+    assert session.statements[-1] == "COMMIT"
+    assert kinds == [
+        'MERGE "INTEGRAL_SUM_VALUES"',
+        'MERGE "INTEGRAL_SUM_VALUES"',
+        'MERGE "INTEGRAL_SUM_VALUES"',
+        'DELETE "QUARANTINED_READINGS"',
+        'INSERT "QUARANTINED_READINGS"',
+        'MERGE "METER_STATE"',
+        'UPDATE "STREAM_CONSUMED_MARKER"',
+        'DELETE "METER_STATE"',
+    ]
+    merges = session.calls[1:4]
+    assert [len(p or []) for _, p in merges] == [8 * CHUNK_ROWS, 8 * CHUNK_ROWS, 8]
+    on = 'ON t."METER_ID" = s."METER_ID" AND t."TIMESTAMP" = s."TIMESTAMP" AND t."METHOD" = '
+    assert on + 's."METHOD" WHEN MATCHED' in merges[0][0]
+    update_params = session.calls[7][1]
+    assert update_params == ["INTEGRATED", n, 1, 1, 0.5, 0.25, "trapezoid", 4]
+    _assert_well_formed(session)
+    # Values only ever travel as binds: the hostile meter id is in no statement's text.
+    assert not any("O'Brien" in s for s in session.statements)
+
+
+def test_a_failure_in_phase_two_rolls_back_before_the_mark() -> None:
+    def boom(params: Sequence[Any]) -> Any:
+        raise RuntimeError("warehouse suspended")
+
+    session = RecordingSession({'MERGE INTO "METER_STATE"': boom})
+    with pytest.raises(RuntimeError):
+        SnowflakeStore(session).commit_batch(_outcome(3), 0.0)
+    assert session.statements[-1] == "ROLLBACK"
+    assert not any(s.startswith("UPDATE") for s in session.statements)
+
+
+def test_a_whole_run_through_the_handler() -> None:
+    t = pd.Timestamp("2026-01-01T00:00")
+    landed = _landed([
+        ("r1", "INSERT", False, 1, "a", t, 6.0, ),
+        ("r2", "INSERT", False, 2, "a", t + pd.Timedelta("10min"), 6.0),
+        ("r3", "INSERT", False, 3, "a", t + pd.Timedelta("5min"), float("nan")),
+    ])  # fmt: skip
+    landed["BATCH_ID"] = 1
+    session = RecordingSession(
+        {
+            "SELECT COALESCE": lambda p: [(1,)],
+            'SELECT "BATCH_ID"': lambda p: [(1,)],
+            'SELECT "BATCH_ID", "ROW_ID"': lambda p: landed,
+            'SELECT "METER_ID", "STATE"': lambda p: pd.DataFrame(columns=["METER_ID", "STATE"]),
+        }
+    )
+    summary = json.loads(integrate_stream(session, "trapezoid"))
+    assert summary["status"] == "ok"
+    assert summary["integrated"][0]["rows_integrated"] == 2
+    assert summary["kwh_added"] == pytest.approx(1.0)  # 6 kW for 10 minutes
+    assert session.statements[:5] == CONSUME
+    assert session.statements[5].startswith('SELECT "BATCH_ID" FROM "STREAM_CONSUMED_MARKER"')
+    assert session.statements[6].startswith('SELECT "BATCH_ID", "ROW_ID"')
+    assert session.statements[7].startswith('SELECT "METER_ID", "STATE" FROM "METER_STATE"')
+    assert session.statements[8] == "BEGIN"
+    assert session.statements[-1] == "COMMIT"
+    _assert_well_formed(session)
+
+
+def test_states_are_read_from_before_the_batch() -> None:
+    prior = ei.CumulativeState("left", first_ts=0, first_power=1.0, last_ts=0,
+                               last_power=1.0, energy=0.0, count=1)  # fmt: skip
+    session = RecordingSession(
+        {
+            'SELECT "BATCH_ID", "ROW_ID"': lambda p: _landed([]),
+            'SELECT "METER_ID", "STATE"': lambda p: pd.DataFrame(
+                {"METER_ID": ["a"], "STATE": [state_to_json(prior)]}
+            ),
+        }
+    )
+    _, states = SnowflakeStore(session).load_batch(9, "left")
+    assert states == {"a": prior}
+    sql, params = session.calls[1]
+    assert params == ["left", 9]
+    assert '"BATCH_ID" < ?' in sql
+    assert 'QUALIFY ROW_NUMBER() OVER (PARTITION BY "METER_ID" ORDER BY "BATCH_ID" DESC) = 1' in sql
+    # the outcome computed from it continues that state
+    outcome = integrate_batch(_landed([]), states, 9, Policy("left"), NOW)
+    assert outcome.rows_read == 0
+
+
+def test_run_procedure_reports_a_bad_state_row_without_a_traceback() -> None:
+    session = RecordingSession(
+        {
+            "SELECT COALESCE": lambda p: [(1,)],
+            'SELECT "BATCH_ID"': lambda p: [(1,)],
+            'SELECT "BATCH_ID", "ROW_ID"': lambda p: _landed(
+                [("r1", "INSERT", False, 1, "a", pd.Timestamp("2026-01-01"), 1.0)]
+            ),
+            'SELECT "METER_ID", "STATE"': lambda p: pd.DataFrame(
+                {"METER_ID": ["a"], "STATE": ["{not json"]}
+            ),
+        }
+    )
+    summary = run_procedure(SnowflakeStore(session), Policy())
+    assert summary.status == "error"
+    assert "batch 1 was not integrated" in summary.message
+    assert "METER_STATE" in summary.message
+    assert summary.pending == [1]
+    assert not any(s.startswith(("MERGE", "UPDATE")) for s in session.statements)
