@@ -69,6 +69,11 @@ class StateTable(Mapping[Hashable, CumulativeState]):
             np.zeros(n, np.int64),
             {},
         )
+        if states is not None and not isinstance(states, Mapping):
+            raise TypeError(
+                f"states must be a mapping of meter → CumulativeState or None; "
+                f"got {type(states).__name__}"
+            )
         if not states:
             return table
         position = table._position
