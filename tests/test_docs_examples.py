@@ -95,3 +95,28 @@ def test_comparison_reports_what_ours_rejects(comparison: ModuleType) -> None:
 def test_comparison_page_shows_the_scripts_table(comparison: ModuleType) -> None:
     page = (DOCS / "comparison.md").read_text(encoding="utf-8")
     assert comparison.table() in page, "regenerate: python docs/examples/comparison.py"
+
+
+def _cli_sections() -> dict[str, set[str]]:
+    """Options the CLI page documents, per ``## command`` section."""
+    text = (DOCS / "cli.md").read_text(encoding="utf-8")
+    sections: dict[str, set[str]] = {}
+    for block in re.split(r"^## ", text, flags=re.MULTILINE)[1:]:
+        name, _, body = block.partition("\n")
+        sections[name.strip()] = set(re.findall(r"`(--[a-z][a-z-]*)", body))
+    return sections
+
+
+@pytest.mark.parametrize("command", ["integrate", "generate", "demo"])
+def test_cli_page_options_exist(command: str) -> None:
+    cli = pytest.importorskip("energy_integral.cli")
+    typer_main = pytest.importorskip("typer.main")
+    cli.load_plugins(cli.app)  # the Snowflake adapter adds `demo` through an entry point
+    group = typer_main.get_command(cli.app)
+    cmd = group.commands.get(command)  # type: ignore[attr-defined]
+    if cmd is None:
+        pytest.skip(f"{command} is not registered (its adapter is not installed)")
+    existing = {opt for p in cmd.params for opt in (*p.opts, *p.secondary_opts)}
+    documented = _cli_sections()[command]
+    assert documented, f"the CLI page documents no option of {command}"
+    assert documented <= existing, f"documented but missing: {documented - existing}"
