@@ -1,0 +1,221 @@
+"""Deploy the stream procedure from Python, for those without the Snowflake CLI.
+
+:func:`deploy` runs ``setup.sql`` statement by statement (stage, tables,
+stream, task) but registers the procedure through Snowpark instead of the
+script's ``CREATE PROCEDURE``: :func:`register_procedure` uploads the two
+packages (``energy_integral`` and this adapter) to the stage as imports and
+declares the Anaconda packages they need, so nothing has to be built by hand.
+
+With the Snowflake CLI, the same result comes from ``snowflake.yml`` at the
+repository root::
+
+    snow snowpark build && snow snowpark deploy --replace
+    snow sql -f procedure/sql/setup.sql
+
+Connections are read the standard way (:func:`connect`): a named connection
+from ``connections.toml`` (in ``$SNOWFLAKE_HOME``, by default ``~/.snowflake``),
+or the default one (``default_connection_name`` there, or the
+``SNOWFLAKE_DEFAULT_CONNECTION_NAME`` environment variable).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from . import handler
+from .schema import DEFAULT_NAMES, ObjectNames, _check_identifier, quote_identifier
+from .sql import DEFAULT_STAGE, statements
+
+__all__ = [
+    "HANDLER",
+    "PACKAGES",
+    "DeployReport",
+    "connect",
+    "deploy",
+    "procedure_imports",
+    "register_procedure",
+]
+
+#: Anaconda packages the procedure needs on Snowflake (the library's and the adapter's).
+PACKAGES = ("numpy", "scipy", "pandas", "snowflake-snowpark-python")
+
+#: The procedure's handler as Snowflake imports it.
+HANDLER = f"{handler.integrate_stream.__module__}.{handler.integrate_stream.__name__}"
+
+_RENAMEABLE = frozenset({"procedure", "task"})
+_CREATE_PROCEDURE = re.compile(r"^\s*CREATE\s+(OR\s+REPLACE\s+)?PROCEDURE\b", re.IGNORECASE)
+
+
+@dataclass
+class DeployReport:
+    """What :func:`deploy` did, in order: SQL statements run and the procedure registered."""
+
+    steps: list[str] = field(default_factory=list)
+
+
+def procedure_imports() -> list[tuple[str, str]]:
+    """``(directory, import path)`` of the two packages the procedure imports.
+
+    Snowpark zips each directory under its import path, so on Snowflake
+    ``import energy_integral`` and ``import energy_integral_snowflake`` work as here.
+    """
+    import energy_integral
+
+    library = Path(energy_integral.__file__).resolve().parent
+    adapter = Path(__file__).resolve().parent
+    return [(str(library), "energy_integral"), (str(adapter), "energy_integral_snowflake")]
+
+
+def _argument_types() -> list[Any]:
+    from snowflake.snowpark.types import DoubleType, StringType
+
+    by_sql = {"VARCHAR": StringType, "FLOAT": DoubleType}
+    return [by_sql[sql_type]() for _, sql_type, _ in handler.PROCEDURE_ARGUMENTS]
+
+
+def register_procedure(
+    session: Any,
+    names: ObjectNames = DEFAULT_NAMES,
+    stage: str = DEFAULT_STAGE,
+    *,
+    permanent: bool = True,
+) -> Any:
+    """Register :func:`~.handler.integrate_stream` as procedure ``names.procedure``.
+
+    Parameters
+    ----------
+    session : snowflake.snowpark.Session
+        A session on the target database and schema.
+    names : ObjectNames, optional
+        Object names; only ``names.procedure`` is used here.
+    stage : str, optional
+        Stage for the uploaded imports (must exist; ``setup.sql`` creates it).
+    permanent : bool, optional
+        ``False`` registers a temporary procedure (for trying it in a session).
+
+    Returns
+    -------
+    snowflake.snowpark.stored_procedure.StoredProcedure
+        What ``session.sproc.register`` returns.
+    """
+    from snowflake.snowpark.types import StringType
+
+    stage = _check_identifier("stage", stage)
+    # The function is pickled by reference (module and name); the imports make that
+    # module importable on Snowflake, so the deployed code is exactly these files.
+    return session.sproc.register(
+        handler.integrate_stream,
+        return_type=StringType(),
+        input_types=_argument_types(),
+        name=names.procedure,
+        is_permanent=permanent,
+        stage_location=f"@{stage}" if permanent else None,
+        imports=procedure_imports(),
+        packages=list(PACKAGES),
+        replace=True,
+        execute_as="owner",
+        preserve_parameter_names=True,
+        comment="energy_integral: integrate the stream into kWh exactly once",
+    )
+
+
+def deploy(
+    session: Any,
+    names: ObjectNames = DEFAULT_NAMES,
+    stage: str = DEFAULT_STAGE,
+    *,
+    resume_task: bool = False,
+    on_step: Callable[[str], None] | None = None,
+) -> DeployReport:
+    """Create every object of ``setup.sql`` in the session's database and schema.
+
+    Safe to run again: tables, stage and stream are kept if they exist, the
+    procedure and the task are replaced (the task then comes back suspended unless
+    ``resume_task``).
+
+    Parameters
+    ----------
+    session : snowflake.snowpark.Session
+        A session on the target database and schema.
+    names : ObjectNames, optional
+        Object names (defaults: the seed system's).
+    stage : str, optional
+        Stage for the procedure's imports.
+    resume_task : bool, optional
+        Resume the task at the end, so it starts running every minute.
+    on_step : callable, optional
+        Called with a one-line description after each step (for progress output).
+
+    Returns
+    -------
+    DeployReport
+        The steps done, in order.
+    """
+    _check_handler_names(names)
+    report = DeployReport()
+
+    def done(step: str) -> None:
+        report.steps.append(step)
+        if on_step is not None:
+            on_step(step)
+
+    for statement in statements("setup", names, stage):
+        if _CREATE_PROCEDURE.match(statement):
+            register_procedure(session, names, stage)
+            done(f"registered procedure {names.procedure} (handler {HANDLER})")
+        else:
+            session.sql(statement).collect()
+            done(_summary(statement))
+    if resume_task:
+        session.sql(f"ALTER TASK {quote_identifier(names.task)} RESUME").collect()
+        done(f"resumed task {names.task}")
+    return report
+
+
+def _check_handler_names(names: ObjectNames) -> None:
+    # The handler opens its tables under the default names (it takes no names as
+    # arguments), so only the procedure, the task and the stage may be renamed here.
+    for role in (f.name for f in fields(ObjectNames) if f.name not in _RENAMEABLE):
+        if getattr(names, role) != getattr(DEFAULT_NAMES, role):
+            raise ValueError(
+                f"names.{role}={getattr(names, role)!r}: the procedure reads and writes "
+                f"{getattr(DEFAULT_NAMES, role)!r}; only the procedure, task and stage "
+                "names can differ from the defaults when deploying"
+            )
+
+
+def _summary(statement: str) -> str:
+    # "CREATE TABLE IF NOT EXISTS "X" (..." -> "CREATE TABLE IF NOT EXISTS "X""
+    return statement.split("(", 1)[0].split("\n", 1)[0].strip()
+
+
+def connect(connection: str | None = None, **overrides: str | None) -> Any:
+    """A Snowpark session from ``connections.toml``.
+
+    Parameters
+    ----------
+    connection : str, optional
+        Connection name in ``connections.toml``; the default connection if omitted.
+    **overrides : str or None
+        Connection parameters that replace the file's (``database``, ``schema``,
+        ``role``, ``warehouse``, ...); ``None`` values are ignored.
+
+    Returns
+    -------
+    snowflake.snowpark.Session
+    """
+    from snowflake.snowpark import Session
+
+    options = {k: v for k, v in overrides.items() if v is not None}
+    if connection is None and not options:
+        # No options at all: Snowpark reads the default connection itself.
+        return Session.builder.create()
+    if connection is None:
+        from snowflake.connector.config_manager import CONFIG_MANAGER
+
+        connection = str(CONFIG_MANAGER["default_connection_name"])
+    return Session.builder.configs({"connection_name": connection, **options}).create()
