@@ -28,7 +28,11 @@ def factorize(
     >>> factorize(np.array([3.0, np.nan]))[0]
     array([ 0, -1])
     """
-    if type(values).__module__.split(".")[0] in ("pandas", "polars", "pyarrow"):
+    library = type(values).__module__.split(".")[0]
+    if library == "pyarrow" and hasattr(values, "to_numpy"):
+        # A pyarrow Array copies only when told to (strings and nulls always need a copy).
+        values = values.to_numpy(zero_copy_only=False)
+    elif library in ("pandas", "polars"):
         values = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
     arr = np.asarray(values)
     if arr.ndim != 1:
