@@ -104,5 +104,8 @@ def demo(
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``demo`` command to the ``energy-integral`` application."""
+    """Add the ``demo`` and ``deploy`` commands to the ``energy-integral`` application."""
     app.command("demo")(demo)
+    from .deploy_cli import register as register_deploy
+
+    register_deploy(app)
