@@ -19,7 +19,13 @@ def strategies() -> None:
     for name in available_strategies():
         strategy = get_strategy(name)
         module = type(strategy).__module__
-        source = "built-in" if module.split(".")[0] == "energy_integral" else module
+        # Registered classes and functions come wrapped by the registry: no module to show.
+        if module == "energy_integral.strategies":
+            source = "built-in"
+        elif module.split(".")[0] == "energy_integral":
+            source = "registered"
+        else:
+            source = module
         invariant = "yes" if strategy.chunk_invariant else "no"
         table.add_row(name, invariant, source, type(strategy).__name__)
     out_console.print(table)
