@@ -31,7 +31,7 @@ import pandas as pd
 
 import energy_integral as ei
 
-from ._values import py_float, py_scalar, py_times, utc_now
+from ._values import py_times, utc_now
 from .batch import BatchOutcome, Policy, state_from_json
 from .procedure import RunSummary, run_procedure
 from .schema import DEFAULT_NAMES, STATUS_INTEGRATED, STATUS_LANDED, ObjectNames, Table, tables
@@ -97,25 +97,20 @@ class LocalStore:
         marker = self._marker()
         ids = marker["BATCH_ID"].to_numpy(dtype=np.int64)
         batch_id = int(ids.max()) + 1 if ids.size else 1
-        rows = self._stream(self._offset(marker)).to_pandas()
-        if rows.empty:
+        offset = self._offset(marker)
+        seen = self._stream(offset).select("ID", "TIMESTAMP").to_pandas()
+        if seen.empty:
             return None
-        rows = rows.sort_values("ID", kind="stable", ignore_index=True)
-        now = utc_now()
-        source_ids = rows["ID"].to_numpy(dtype=np.int64)
-        times = rows["TIMESTAMP"].to_numpy(dtype="datetime64[ns]")
-        t_py = py_times(times)
-        landed = [
-            (batch_id, str(i), "INSERT", False, int(i), py_scalar(m), t, py_float(k), now)
-            for i, m, t, k in zip(source_ids, rows["METER_ID"], t_py, rows["KW"], strict=True)
-        ]
+        last_id = int(seen["ID"].to_numpy(dtype=np.int64).max())
+        times = seen["TIMESTAMP"].to_numpy(dtype="datetime64[ns]")
         valid = times[~np.isnat(times)]
         low, high = py_times(np.array([valid.min(), valid.max()])) if valid.size else (None, None)
+        now = utc_now()
         # Debris of a consume that died before its marker row: same batch id, redone.
         self.session.table(self.names.landing).delete(col("BATCH_ID") == batch_id)
-        self._append(self.tables.landing, landed)
-        marker_row = (batch_id, now, None, len(landed), None, None, None, low, high,
-                      int(source_ids.max()), None, None, None, STATUS_LANDED)  # fmt: skip
+        self._land(batch_id, offset, last_id, now)
+        marker_row = (batch_id, now, None, len(seen), None, None, None, low, high,
+                      last_id, None, None, None, STATUS_LANDED)  # fmt: skip
         self._append(self.tables.marker, [marker_row])
         return batch_id
 
@@ -153,7 +148,7 @@ class LocalStore:
         b, m = outcome.batch_id, outcome.method
         this_batch = col("BATCH_ID") == b
         self.session.table(self.names.results).delete(this_batch & (col("METHOD") == m))
-        self._append(self.tables.results, outcome.results)
+        self._append_results(outcome)
         self.session.table(self.names.quarantine).delete(this_batch)
         self._append(self.tables.quarantine, outcome.quarantine)
         self.session.table(self.names.state).delete(this_batch & (col("METHOD") == m))
@@ -179,6 +174,56 @@ class LocalStore:
             )
 
     # -- helpers -------------------------------------------------------------------------
+    def _land(self, batch_id: int, offset: int, last_id: int, now: Any) -> None:
+        """Copy the stream's rows to the landing table without a trip through Python.
+
+        The projection comes *before* the filter: local testing misaligns rows
+        when columns are computed after a filter. Rows move table to table, ~10x
+        faster than building them in Python.
+        """
+        from snowflake.snowpark.functions import col, lit
+
+        landing = self.tables.landing
+        constants = {
+            "BATCH_ID": lit(batch_id),
+            "ROW_ID": col("ID").cast(landing.column("ROW_ID").snowpark_type()),
+            "ACTION": lit("INSERT"),
+            "IS_UPDATE": lit(False),
+            "LANDED_AT": lit(now),
+        }
+        columns = [
+            constants.get(c, col(c)).cast(landing.column(c).snowpark_type()).alias(c)
+            for c in landing.column_names
+        ]
+        rows = self.session.table(self.names.source).select(*columns)
+        rows = rows.filter((col("ID") > offset) & (col("ID") <= last_id))
+        rows.write.save_as_table(landing.name, mode="append")
+
+    def _append_results(self, outcome: BatchOutcome) -> None:
+        """Results with METHOD, BATCH_ID, COMPUTED_AT as literals: fewer cells built in Python."""
+        from snowflake.snowpark.functions import col, lit
+        from snowflake.snowpark.types import StructType
+
+        if not outcome.results:
+            return
+        table = self.tables.results
+        constant = {"METHOD", "BATCH_ID", "COMPUTED_AT"}
+        varying = [c for c in table.column_names if c not in constant]
+        assert table.column_names[: len(varying)] == tuple(varying)  # row tuples start with them
+        first = outcome.results[0]
+        values = dict(zip(table.column_names, first, strict=True))
+        schema = StructType([f for f in table.struct_type().fields if f.name in varying])
+        frame = self.session.create_dataframe([r[: len(varying)] for r in outcome.results], schema)
+        frame = frame.select(
+            *[
+                col(c)
+                if c in varying
+                else lit(values[c]).cast(table.column(c).snowpark_type()).alias(c)
+                for c in table.column_names
+            ]
+        )
+        frame.write.save_as_table(table.name, mode="append")
+
     def _append(self, table: Table, rows: list[tuple[Any, ...]]) -> None:
         if rows:  # tuples + StructType: ~10x faster than from pandas in local testing
             frame = self.session.create_dataframe(rows, schema=table.struct_type())
