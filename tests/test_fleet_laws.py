@@ -33,6 +33,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from series_strategies import (
+    EPOCH_2026_NS,
     GAP,
     NAT,
     NS_PER_HOUR,
@@ -363,3 +364,23 @@ def test_redelivered_one_reading_per_meter_is_all_already_integrated(
     assert again.rejected.counts() == {"already-integrated": len(batch)}
     assert again.total == first.total
     assert again.states == first.states
+
+
+@pytest.mark.parametrize("n_meters", [300, 40_000], ids=["int16-codes", "wide-codes"])
+def test_large_shuffled_fleet(n_meters: int) -> None:
+    # Meter m draws m kW at 0 h, 1 h and 2 h: 2·m kWh. More meters than an int16 holds
+    # takes the general sort; the rows arrive shuffled in meter and time.
+    rng = np.random.default_rng(n_meters)
+    meters = np.repeat(np.arange(n_meters) * 7 + 1_000_003, 3)  # ids outside any lookup table
+    t = np.tile(np.array([0, 1, 2]) * NS_PER_HOUR, n_meters) + EPOCH_2026_NS
+    p = (meters - 1_000_003) / 7.0
+    perm = rng.permutation(meters.size)
+    res = ei.integrate_meters(meters[perm], as_datetime64(t[perm]), p[perm])
+    assert res.accepted.all()
+    energy = {m: s.energy for m, s in res.states.items()}
+    assert energy == {int(m): 2.0 * (m - 1_000_003) / 7 for m in meters[::3]}
+    expected_cum = np.where(t == EPOCH_2026_NS, 0.0, (t - EPOCH_2026_NS) / NS_PER_HOUR * p)
+    np.testing.assert_array_equal(res.cumulative, expected_cum[perm])
+    sorted_res = ei.integrate_meters(meters, as_datetime64(t), p)
+    np.testing.assert_array_equal(sorted_res.cumulative[perm], res.cumulative)
+    assert sorted_res.states == res.states
