@@ -42,7 +42,10 @@ def assert_factorizes(ids: list[Any], codes: Any, uniques: Any) -> None:
 
 small_ints = st.lists(st.integers(0, 50), max_size=30)
 any_ints = st.lists(st.integers(-(2**62), 2**62), max_size=30)
-strings = st.lists(st.text(max_size=4), max_size=30)
+# Without NUL: numpy's str dtype drops trailing NULs and pandas' hash table stops at the
+# first one, so ids that differ only by NULs are one id (a known limitation).
+texts = st.text(st.characters(blacklist_characters="\x00"), max_size=4)
+strings = st.lists(texts, max_size=30)
 
 
 @settings(max_examples=100)
@@ -92,7 +95,7 @@ def test_strings(ids: list[str]) -> None:
 
 @settings(max_examples=100)
 @given(
-    ids=st.lists(st.one_of(st.text(max_size=3), st.integers(-3, 3), st.none()), max_size=30),
+    ids=st.lists(st.one_of(texts, st.integers(-3, 3), st.none()), max_size=30),
     pandas_installed=st.booleans(),
 )
 def test_objects_with_none(ids: list[Any], pandas_installed: bool) -> None:
