@@ -14,6 +14,8 @@ table (default name)        role
 ``STREAM_CONSUMED_MARKER``  one row per batch: consumed in phase 1, integrated in phase 2
 ``METER_STATE``             each meter's ``CumulativeState`` (JSON) after each batch
 ``QUARANTINED_READINGS``    rejected rows with their reason
+``RESOLVED_READINGS``       quarantined ``late``/``correction`` rows a reconciliation resolved
+``RECONCILIATION_AUDIT``    per meter and reconcile (or backfill) batch: window, kWh before/after
 ==========================  ==================================================================
 """
 
@@ -157,6 +159,8 @@ class ObjectNames:
     state: str = "METER_STATE"
     quarantine: str = "QUARANTINED_READINGS"
     landing: str = "LANDED_READINGS"
+    resolved: str = "RESOLVED_READINGS"
+    audit: str = "RECONCILIATION_AUDIT"
     procedure: str = "INTEGRATE_STREAM"
     task: str = "INTEGRATE_STREAM_TASK"
 
@@ -274,6 +278,42 @@ def _quarantine(name: str) -> Table:
     )
 
 
+def _resolved(name: str) -> Table:
+    return Table(
+        name,
+        (
+            # The key of the quarantine row resolved.
+            Column("QUARANTINE_BATCH_ID", _NUMBER, nullable=False),
+            Column("ROW_ID", "VARCHAR"),
+            Column("REASON", "VARCHAR", nullable=False),
+            Column("RESOLUTION", "VARCHAR", nullable=False),  # restated | already-integrated
+            Column("BATCH_ID", _NUMBER, nullable=False),  # the reconcile batch
+            Column("RESOLVED_AT", _TS, nullable=False),
+        ),
+        key=("QUARANTINE_BATCH_ID", "ROW_ID", "REASON"),
+    )
+
+
+def _audit(name: str) -> Table:
+    return Table(
+        name,
+        (
+            Column("BATCH_ID", _NUMBER, nullable=False),  # the reconcile or backfill batch
+            Column("METER_ID", "VARCHAR", nullable=False),
+            Column("METHOD", "VARCHAR", nullable=False),
+            Column("KIND", "VARCHAR", nullable=False),  # RECONCILED | BACKFILLED
+            Column("WINDOW_START", _TS),  # restated: WINDOW_START < TIMESTAMP <= WINDOW_END
+            Column("WINDOW_END", _TS),
+            Column("KWH_BEFORE", "FLOAT", nullable=False),  # the meter's total energy
+            Column("KWH_AFTER", "FLOAT", nullable=False),
+            Column("DELTA_KWH", "FLOAT", nullable=False),
+            Column("ROWS_RESTATED", _NUMBER, nullable=False),
+            Column("AUDITED_AT", _TS, nullable=False),
+        ),
+        key=("BATCH_ID", "METER_ID", "METHOD"),
+    )
+
+
 @dataclass(frozen=True)
 class Tables:
     """The procedure's tables under one set of names."""
@@ -284,6 +324,8 @@ class Tables:
     marker: Table
     state: Table
     quarantine: Table
+    resolved: Table
+    audit: Table
 
     def __iter__(self) -> Iterator[Table]:
         return iter(getattr(self, f.name) for f in fields(self))
@@ -294,7 +336,7 @@ def tables(names: ObjectNames = DEFAULT_NAMES) -> Tables:
 
     >>> [t.name for t in tables()]  # doctest: +NORMALIZE_WHITESPACE
     ['RANDOM_VALUES', 'LANDED_READINGS', 'INTEGRAL_SUM_VALUES', 'STREAM_CONSUMED_MARKER',
-     'METER_STATE', 'QUARANTINED_READINGS']
+     'METER_STATE', 'QUARANTINED_READINGS', 'RESOLVED_READINGS', 'RECONCILIATION_AUDIT']
     >>> tables().results.key
     ('METER_ID', 'TIMESTAMP', 'METHOD')
     """
@@ -305,4 +347,6 @@ def tables(names: ObjectNames = DEFAULT_NAMES) -> Tables:
         marker=_marker(names.marker),
         state=_state(names.state),
         quarantine=_quarantine(names.quarantine),
+        resolved=_resolved(names.resolved),
+        audit=_audit(names.audit),
     )

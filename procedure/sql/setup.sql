@@ -98,6 +98,35 @@ CREATE TABLE IF NOT EXISTS QUARANTINED_READINGS (
     "QUARANTINED_AT" TIMESTAMP_NTZ(9) NOT NULL
 );
 
+-- Quarantined late/correction rows that RECONCILE_READINGS resolved, and how: restated
+-- (the meter re-integrated from the source over the row's time) or already-integrated
+-- (identical to a stored result row). Natural key: (QUARANTINE_BATCH_ID, ROW_ID, REASON).
+CREATE TABLE IF NOT EXISTS RESOLVED_READINGS (
+    "QUARANTINE_BATCH_ID" NUMBER(38,0) NOT NULL,
+    "ROW_ID" VARCHAR,
+    "REASON" VARCHAR NOT NULL,
+    "RESOLUTION" VARCHAR NOT NULL,
+    "BATCH_ID" NUMBER(38,0) NOT NULL,
+    "RESOLVED_AT" TIMESTAMP_NTZ(9) NOT NULL
+);
+
+-- One row per meter and reconcile or backfill batch: the restated window
+-- (WINDOW_START < TIMESTAMP <= WINDOW_END), the meter's kWh before and after, the delta.
+-- Natural key: (BATCH_ID, METER_ID, METHOD).
+CREATE TABLE IF NOT EXISTS RECONCILIATION_AUDIT (
+    "BATCH_ID" NUMBER(38,0) NOT NULL,
+    "METER_ID" VARCHAR NOT NULL,
+    "METHOD" VARCHAR NOT NULL,
+    "KIND" VARCHAR NOT NULL,
+    "WINDOW_START" TIMESTAMP_NTZ(9),
+    "WINDOW_END" TIMESTAMP_NTZ(9),
+    "KWH_BEFORE" FLOAT NOT NULL,
+    "KWH_AFTER" FLOAT NOT NULL,
+    "DELTA_KWH" FLOAT NOT NULL,
+    "ROWS_RESTATED" NUMBER(38,0) NOT NULL,
+    "AUDITED_AT" TIMESTAMP_NTZ(9) NOT NULL
+);
+
 -- A standard (not append-only) stream, so a DELETE or UPDATE of a reading reaches the
 -- procedure and is quarantined as a correction. SHOW_INITIAL_ROWS makes the first
 -- consumption include the readings already in the table, so adopting this on an

@@ -44,6 +44,10 @@ FROM QUARANTINED_READINGS
 GROUP BY "REASON"
 ORDER BY "ROWS" DESC;
 
+-- Reconciliation: resolved quarantine rows, and the audit of every restatement.
+SELECT * FROM RESOLVED_READINGS ORDER BY "BATCH_ID" DESC LIMIT 100;
+SELECT * FROM RECONCILIATION_AUDIT ORDER BY "BATCH_ID" DESC, "METER_ID" LIMIT 100;
+
 -- The task: its definition and state (started or suspended), then its last runs
 -- (7 days; SNOWFLAKE.ACCOUNT_USAGE.TASK_HISTORY keeps a year, with some latency).
 SHOW TASKS LIKE 'INTEGRATE_STREAM_TASK';
