@@ -13,7 +13,9 @@ and calls the handler twice (the second call finds the stream empty).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
+
+from snowflake.snowpark import Session
 
 from .batch import Policy
 from .procedure import run_procedure
@@ -41,12 +43,14 @@ def store_for(session: Any, names: ObjectNames = DEFAULT_NAMES) -> Any:
     return SnowflakeStore(session, names)
 
 
+# Snowpark reads these hints when registering the procedure: the first parameter must
+# resolve to Session, and it accepts Optional[...] but not the `X | None` spelling.
 def integrate_stream(
-    session: Any,
+    session: Session,
     method: str = "trapezoid",
-    max_gap: str | None = None,
+    max_gap: Optional[str] = None,  # noqa: UP045
     on_duplicate: str = "reject",
-    max_power: float | None = None,
+    max_power: Optional[float] = None,  # noqa: UP045
 ) -> str:
     """Integrate what the stream holds into kWh, exactly once; returns a JSON summary.
 
@@ -75,8 +79,6 @@ def integrate_stream(
 
 
 def _main() -> None:  # pragma: no cover - exercised by hand and by the demo's test
-    from snowflake.snowpark import Session
-
     import energy_integral as ei
 
     from .generator import insert_readings

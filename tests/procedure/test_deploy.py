@@ -145,14 +145,6 @@ def test_bad_stage_is_refused_before_anything_runs() -> None:
     assert session.log == []
 
 
-_HANDLER_HINTS = pytest.mark.xfail(
-    strict=True,
-    reason="handler.integrate_stream must annotate session: Session and Optional[...] "
-    "arguments for Snowpark's registration; remove this mark once it does",
-)
-
-
-@_HANDLER_HINTS
 def test_handler_annotations_let_snowpark_register_it() -> None:
     # Snowpark reads the handler's type hints even when types are given: the first
     # parameter must resolve to Session, and optional ones must be typing.Optional
@@ -165,7 +157,6 @@ def test_handler_annotations_let_snowpark_register_it() -> None:
         assert typing.get_origin(hints[name]) is typing.Union, name
 
 
-@_HANDLER_HINTS
 def test_registered_procedure_runs_on_local_testing() -> None:
     # The same registration, temporary (local testing has no permanent procedures),
     # then called: the stream is empty, so the run consumes nothing and says so.
