@@ -193,7 +193,7 @@ class CumulativeState:
     def from_dict(cls, data: Mapping[str, Any]) -> CumulativeState:
         """Read a state written by :meth:`to_dict`, checking its version and fields."""
         version = data.get("version")
-        if version != STATE_VERSION:
+        if type(version) is not int or version != STATE_VERSION:  # True == 1, but is no version
             raise StateFormatError(
                 f"state version={version!r} is not supported; this library reads version "
                 f"{STATE_VERSION}"

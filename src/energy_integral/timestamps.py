@@ -151,7 +151,10 @@ def parse_duration(text: str) -> int:
 def to_duration_ns(value: Any, name: str) -> int:
     """Convert a timedelta, numpy timedelta64 or duration string to positive int nanoseconds."""
     if isinstance(value, str):
-        ns = parse_duration(value)
+        try:
+            ns = parse_duration(value)
+        except ValueError as exc:
+            raise ValueError(f"{name}={value!r}: {exc}") from None
     elif isinstance(value, np.timedelta64):
         if np.isnat(value):
             raise ValueError(f"{name}=NaT is not a duration")
