@@ -38,6 +38,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 import energy_integral as ei
 
 from .batch import Policy
@@ -88,8 +90,9 @@ def plan_backfill(
         raise ValueError(f"meters={missing} have no rows in {warehouse.names.source}")
     latest = warehouse.latest_states(policy.method, chosen)
     if end is not None:
+        t_end = np.datetime64(end, "ns")
         beyond = sorted(
-            m for m, s in latest.items() if s.last_time is not None and s.last_time > end
+            m for m, s in latest.items() if s.last_time is not None and s.last_time > t_end
         )
         if beyond:
             raise ValueError(

@@ -1,4 +1,4 @@
-"""The backfill's partition functions: plain pandas in, pandas out, one meter (or one day) at a time.
+"""The backfill's partition functions: pandas in, pandas out, one meter (or one day) at a time.
 
 These are what the warehouse runs inside ``group_by(...).apply_in_pandas``
 (see :mod:`.warehouse_snowflake`) and what the local engine runs per group on
@@ -79,7 +79,7 @@ def day_number(timestamps: Any) -> np.ndarray[Any, np.dtype[np.int64]]:
 
 
 def _incoming(frame: pd.DataFrame, method: str) -> ei.CumulativeState:
-    texts = frame["INCOMING"].dropna().unique() if "INCOMING" in frame else []
+    texts: list[Any] = list(frame["INCOMING"].dropna().unique()) if "INCOMING" in frame else []
     if len(texts) > 1:
         raise ValueError(f"INCOMING differs within one meter's rows: {len(texts)} states")
     if len(texts) == 0:
@@ -225,7 +225,7 @@ def apply_offsets(rows: pd.DataFrame, offsets: pd.DataFrame) -> pd.DataFrame:
     out = rows.copy()
     out["CUMULATIVE_KWH"] = np.where(accepted, rows["CUMULATIVE_KWH"].to_numpy() + offset, np.nan)
     out["INTERVAL_KWH"] = np.where(accepted, rows["INTERVAL_KWH"].to_numpy() + bridge, np.nan)
-    out["STATE"] = np.where(rows["STATE"].notna().to_numpy(), keyed["STATE_AFTER"], None)
+    out["STATE"] = keyed["STATE_AFTER"].where(rows["STATE"].notna().to_numpy(), None).to_numpy()
     return out
 
 

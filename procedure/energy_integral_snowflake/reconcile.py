@@ -153,5 +153,7 @@ def reconcile(
     """The ``RECONCILE_READINGS`` procedure: resolve late and corrected rows; JSON summary."""
     from .backfill import warehouse_for
 
-    summary = run_reconcile(warehouse_for(session), Policy(method, max_gap, on_duplicate, max_power))
+    summary = run_reconcile(
+        warehouse_for(session), Policy(method, max_gap, on_duplicate, max_power)
+    )
     return summary.to_json()

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 import energy_integral as ei
 
@@ -65,10 +66,15 @@ def as_utc(value: Any, argument: str) -> dt.datetime | None:
     """
     if value is None or value == "":
         return None
-    ns = ei.timestamps.to_ns([value], argument)
-    if ns[0] == ei.timestamps.NAT:
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{argument}={value!r} is not a time: {exc}") from None
+    if pd.isna(stamp):
         raise ValueError(f"{argument}={value!r} is not a time")
-    return py_times(ns.astype("datetime64[ns]"))[0]
+    if stamp.tzinfo is not None:  # aware: converted; naive: already UTC
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return py_times(np.array([stamp.to_datetime64()], dtype="datetime64[ns]"))[0]
 
 
 def _state_time(state: ei.CumulativeState) -> dt.datetime | None:
@@ -94,7 +100,8 @@ def restate(
     """
     start, now = time.perf_counter(), utc_now()
     restated = warehouse.integrate(windows, policy, chunked)
-    audit, states, meters = [], [], []
+    audit, states = [], []
+    meters: list[dict[str, Any]] = []
     for w in windows:
         after = restated.states[w.meter]
         if not (after.is_empty and w.before.is_empty):

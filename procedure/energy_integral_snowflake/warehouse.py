@@ -113,9 +113,7 @@ class Warehouse(Protocol):
         """Each meter's latest stored ``method`` state (meters without one are left out)."""
         ...
 
-    def anchors(
-        self, method: str, starts: dict[str, dt.datetime]
-    ) -> dict[str, ei.CumulativeState]:
+    def anchors(self, method: str, starts: dict[str, dt.datetime]) -> dict[str, ei.CumulativeState]:
         """Each meter's state at its last result row *before* ``starts[meter]``."""
         ...
 
@@ -196,7 +194,12 @@ class LocalWarehouse:
 
         ids = self._frame(self.names.marker, "BATCH_ID")["BATCH_ID"].to_numpy(dtype=np.int64)
         batch_id = int(ids.max()) + 1 if ids.size else 1
-        for table in (self.names.quarantine, self.names.state, self.names.resolved, self.names.audit):
+        for table in (
+            self.names.quarantine,
+            self.names.state,
+            self.names.resolved,
+            self.names.audit,
+        ):
             self.session.table(table).delete(col("BATCH_ID") == batch_id)  # debris of a crash
         return batch_id
 
@@ -210,20 +213,20 @@ class LocalWarehouse:
 
         rows = self._frame(self.names.state, where=col("METHOD") == method)
         rows = rows[rows["METER_ID"].isin(list(meters))]
-        latest = rows.sort_values("BATCH_ID", kind="stable").drop_duplicates("METER_ID", keep="last")
+        latest = rows.sort_values("BATCH_ID", kind="stable").drop_duplicates(
+            "METER_ID", keep="last"
+        )
         return {
             str(m): state_from_json(s)
             for m, s in zip(latest["METER_ID"], latest["STATE"], strict=True)
         }
 
-    def anchors(
-        self, method: str, starts: dict[str, dt.datetime]
-    ) -> dict[str, ei.CumulativeState]:
+    def anchors(self, method: str, starts: dict[str, dt.datetime]) -> dict[str, ei.CumulativeState]:
         from snowflake.snowpark.functions import col
 
         results = self._frame(
             self.names.results, "METER_ID", "TIMESTAMP", "KW", "CUMULATIVE_KWH",
-            where=(col("METHOD") == method) & col("METER_ID").isin(list(starts)),
+            where=(col("METHOD") == method) & _isin("METER_ID", list(starts)),
         )  # fmt: skip
         out = {}
         for meter, start in starts.items():
@@ -232,10 +235,9 @@ class LocalWarehouse:
         return out
 
     def open_quarantine(self) -> pd.DataFrame:
-        from snowflake.snowpark.functions import col
 
         rows = self._frame(
-            self.names.quarantine, where=col("REASON").isin(["late", "correction"])
+            self.names.quarantine, where=_isin("REASON", ["late", "correction"])
         ).drop(columns=["DETAIL", "QUARANTINED_AT"])
         done = self._frame(self.names.resolved, "QUARANTINE_BATCH_ID", "ROW_ID", "REASON")
         done = done.rename(columns={"QUARANTINE_BATCH_ID": "BATCH_ID"}).assign(_DONE=True)
@@ -247,7 +249,7 @@ class LocalWarehouse:
 
         stored = self._frame(
             self.names.results, "METER_ID", "TIMESTAMP", "KW",
-            where=(col("METHOD") == method) & col("METER_ID").isin(list(set(rows["METER_ID"]))),
+            where=(col("METHOD") == method) & _isin("METER_ID", list(set(rows["METER_ID"]))),
         ).assign(_HIT=True)  # fmt: skip
         keyed = rows[["METER_ID", "TIMESTAMP", "KW"]].merge(
             stored.drop_duplicates(["METER_ID", "TIMESTAMP", "KW"]),
@@ -257,12 +259,11 @@ class LocalWarehouse:
         return keyed["_HIT"].notna().to_numpy()
 
     def integrate(self, windows: Sequence[Window], policy: Policy, chunked: bool) -> Restated:
-        from snowflake.snowpark.functions import col
 
         meters = [w.meter for w in windows]
         source = self._frame(
             self.names.source, "ID", "METER_ID", "TIMESTAMP", "KW",
-            where=col("METER_ID").isin(meters),
+            where=_isin("METER_ID", meters),
         )  # fmt: skip
         rows = pd.concat([_in_window(source, w) for w in windows] or [source.iloc[:0]])
         out = integrate_windows(rows, policy, chunked=chunked)
@@ -301,13 +302,19 @@ class LocalWarehouse:
         meters = [row[0] for row in writes.states]
         if meters:  # superseded states, only once the batch is marked
             self.session.table(t.state.name).delete(
-                method_is & (col("BATCH_ID") < b) & col("METER_ID").isin(meters)
+                method_is & (col("BATCH_ID") < b) & _isin("METER_ID", meters)
             )
 
     def _append(self, table: Table, rows: list[tuple[Any, ...]]) -> None:
         if rows:
             frame = self.session.create_dataframe(rows, schema=table.struct_type())
             frame.write.save_as_table(table.name, mode="append")
+
+
+def _isin(column: str, values: Sequence[Any]) -> Any:
+    from snowflake.snowpark.functions import col
+
+    return col(column).isin(list(values))
 
 
 def _in_window(source: pd.DataFrame, w: Window) -> pd.DataFrame:
@@ -326,7 +333,9 @@ def _window_filter(w: Window) -> Any:
 
     cond = col("METER_ID") == w.meter
     if w.after is not None:
-        cond &= (col("TIMESTAMP") >= lit(w.after)) if w.inclusive else (col("TIMESTAMP") > lit(w.after))
+        cond &= (
+            (col("TIMESTAMP") >= lit(w.after)) if w.inclusive else (col("TIMESTAMP") > lit(w.after))
+        )
     if w.through is not None:
         cond &= col("TIMESTAMP") <= lit(w.through)
     return cond
