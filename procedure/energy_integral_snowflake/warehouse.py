@@ -190,11 +190,19 @@ class LocalWarehouse:
         return sorted(int(b) for b in marker.loc[marker["STATUS"] == STATUS_LANDED, "BATCH_ID"])
 
     def next_batch_id(self) -> int:
+        """The marker's next id, after deleting every row a crashed run left under it.
+
+        Its restated results go too: they would pass for stored results and turn
+        the late rows they integrated into "already integrated". The hole they
+        leave lies inside the windows the rerun restates (the same windows: the
+        anchors before them and the states are untouched), so it is filled again.
+        """
         from snowflake.snowpark.functions import col
 
         ids = self._frame(self.names.marker, "BATCH_ID")["BATCH_ID"].to_numpy(dtype=np.int64)
         batch_id = int(ids.max()) + 1 if ids.size else 1
         for table in (
+            self.names.results,
             self.names.quarantine,
             self.names.state,
             self.names.resolved,

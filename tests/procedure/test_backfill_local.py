@@ -52,7 +52,9 @@ def _assert_same_results(got: pd.DataFrame, want: pd.DataFrame) -> None:
         np.testing.assert_allclose(got[c], want[c], rtol=1e-12, atol=1e-12, err_msg=c)
 
 
-def _assert_same_states(got: dict[str, ei.CumulativeState], want: dict[str, ei.CumulativeState]) -> None:
+def _assert_same_states(
+    got: dict[str, ei.CumulativeState], want: dict[str, ei.CumulativeState]
+) -> None:
     assert sorted(got) == sorted(want)
     for m, s in want.items():
         g = got[m]

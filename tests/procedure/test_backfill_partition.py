@@ -1,4 +1,4 @@
-"""The backfill's partition functions on pandas: straight, chunked per day, continued from a state."""
+"""The backfill's partition functions on pandas: straight, chunked per day, from a state."""
 
 from __future__ import annotations
 
@@ -52,7 +52,11 @@ def test_straight_and_chunked_equal_the_fleet_engine(method: str, max_gap: str |
         finals = out[out["STATE"].notna()].sort_values("TIMESTAMP").groupby("METER_ID").last()
         for meter, text in finals["STATE"].items():
             got, want = state_from_json(text), oneshot.states[meter]
-            assert (got.first_ts, got.last_ts, got.count) == (want.first_ts, want.last_ts, want.count)
+            assert (got.first_ts, got.last_ts, got.count) == (
+                want.first_ts,
+                want.last_ts,
+                want.count,
+            )
             assert got.energy == pytest.approx(want.energy, rel=1e-12)
 
 
@@ -69,10 +73,11 @@ def test_two_days_of_constant_power_fold_with_the_overnight_bridge() -> None:
 
 
 def test_chunk_offsets_continue_an_incoming_state() -> None:
-    incoming = ei.CumulativeState("left", first_ts=0, first_power=1.0, last_ts=3_600 * 10**9,
+    h = 3_600 * 10**9
+    incoming = ei.CumulativeState("left", first_ts=0, first_power=1.0, last_ts=h,
                                   last_power=3.0, energy=1.0, count=2)  # fmt: skip
-    day = ei.CumulativeState("left", first_ts=2 * 3_600 * 10**9, first_power=5.0,
-                             last_ts=3 * 3_600 * 10**9, last_power=5.0, energy=5.0, count=2)  # fmt: skip
+    day = ei.CumulativeState("left", first_ts=2 * h, first_power=5.0,
+                             last_ts=3 * h, last_power=5.0, energy=5.0, count=2)  # fmt: skip
     chunks = pd.DataFrame(
         {"METER_ID": ["m"], "CHUNK": [0], "STATE": [state_to_json(day)],
          "INCOMING": [state_to_json(incoming)]}

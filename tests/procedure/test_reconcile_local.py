@@ -1,0 +1,201 @@
+"""Reconciliation on Snowpark local testing: late rows and corrections restated like a clean run."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from local_scenarios import (
+    InjectedFault,
+    WriteFaults,
+    deliveries,
+    faults_fixture,  # noqa: F401  (the "faults" fixture)
+    new_store,
+    snapshot,
+)
+
+import energy_integral as ei
+from energy_integral_snowflake._values import py_times, utc_now
+from energy_integral_snowflake.backfill import run_backfill
+from energy_integral_snowflake.batch import Policy, state_from_json
+from energy_integral_snowflake.generator import insert_readings
+from energy_integral_snowflake.local_store import LocalStore
+from energy_integral_snowflake.procedure import run_procedure
+from energy_integral_snowflake.reconcile import reconcile, run_reconcile
+from energy_integral_snowflake.schema import tables
+from energy_integral_snowflake.warehouse import LocalWarehouse
+
+POLICY = Policy("trapezoid")
+# Wall-clock columns of the new tables, left out of comparisons.
+CLOCKS = ["RESOLVED_AT", "AUDITED_AT"]
+
+
+def _streamed(ticks: int = 3, policy: Policy = POLICY) -> LocalStore:
+    """The stream procedure run over deliveries with late, duplicate and invalid rows."""
+    store = new_store()
+    for part in deliveries(meters=3, ticks=ticks, late_fraction=0.1):
+        insert_readings(store.session, part)
+        assert run_procedure(store, policy).status == "ok"
+    return store
+
+
+def _correct(store: LocalStore) -> None:
+    """Change one integrated reading's kW and delete another, quarantining both as corrections.
+
+    This is what the stream procedure on Snowflake quarantines for an UPDATE and a DELETE of
+    the source table (the local stream emulation sees inserts only).
+    """
+    from snowflake.snowpark.functions import col, lit
+
+    source = store.session.table("RANDOM_VALUES").to_pandas()
+    results = store.session.table("INTEGRAL_SUM_VALUES").to_pandas()
+    done = source.merge(results[["METER_ID", "TIMESTAMP", "KW"]]).sort_values("ID")
+    updated, deleted = done.iloc[5], done[done["METER_ID"] != done.iloc[5]["METER_ID"]].iloc[8]
+    store.session.table("RANDOM_VALUES").update(
+        {"KW": lit(float(updated["KW"]) + 1.5)}, col("ID") == int(updated["ID"])
+    )
+    store.session.table("RANDOM_VALUES").delete(col("ID") == int(deleted["ID"]))
+    rows = [
+        (99, str(int(r["ID"])), int(r["ID"]), r["METER_ID"], py_times([r["TIMESTAMP"]])[0],
+         float(r["KW"]), "correction", "the source row changed after it was read", utc_now())
+        for r in (updated, deleted)
+    ]  # fmt: skip
+    table = tables().quarantine
+    frame = store.session.create_dataframe(rows, schema=table.struct_type())
+    frame.write.save_as_table(table.name, mode="append")
+
+
+def _clean(store: LocalStore, policy: Policy = POLICY) -> LocalStore:
+    """A clean run: the corrected source table, in ID order, backfilled in one go."""
+    source = store.session.table("RANDOM_VALUES").to_pandas().sort_values("ID")
+    clean = new_store()
+    meters = source["METER_ID"].to_numpy(dtype=object)
+    readings = ei.Readings(meters, source["TIMESTAMP"].to_numpy(), source["KW"].to_numpy())
+    insert_readings(clean.session, readings)
+    assert run_backfill(LocalWarehouse(clean.session), policy).status == "ok"
+    return clean
+
+
+def _results(store: LocalStore) -> pd.DataFrame:
+    frame = store.session.table("INTEGRAL_SUM_VALUES").to_pandas()
+    return frame.sort_values(["METER_ID", "TIMESTAMP"], ignore_index=True)
+
+
+def _energies(store: LocalStore) -> dict[str, float]:
+    rows = store.session.table("METER_STATE").to_pandas().sort_values("BATCH_ID")
+    latest = rows.drop_duplicates("METER_ID", keep="last")
+    return {
+        m: state_from_json(s).energy
+        for m, s in zip(latest["METER_ID"], latest["STATE"], strict=True)
+    }
+
+
+def _assert_results_equal(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    key = ["METER_ID", "TIMESTAMP", "KW"]
+    pd.testing.assert_frame_equal(got[key], want[key])
+    for c in ("INTERVAL_KWH", "CUMULATIVE_KWH"):
+        np.testing.assert_allclose(got[c], want[c], rtol=1e-12, atol=1e-12, err_msg=c)
+
+
+def _tables(store: LocalStore) -> dict[str, pd.DataFrame]:
+    return {
+        name: frame.drop(columns=[c for c in CLOCKS if c in frame])
+        for name, frame in snapshot(store).items()
+    }
+
+
+def test_reconcile_restates_late_rows_and_corrections_like_a_clean_run() -> None:
+    store = _streamed()
+    _correct(store)
+    quarantine = store.session.table("QUARANTINED_READINGS").to_pandas()
+    assert (quarantine["REASON"] == "late").sum() >= 2
+    before = _energies(store)
+    summary = run_reconcile(LocalWarehouse(store.session), POLICY)
+    assert summary.status == "ok", summary.message
+    assert summary.rows_resolved == int(quarantine["REASON"].isin(["late", "correction"]).sum())
+    clean = _clean(store)
+    _assert_results_equal(_results(store), _results(clean))
+    after = _energies(store)
+    want = _energies(clean)
+    assert sorted(after) == sorted(want)
+    for m in want:
+        assert after[m] == pytest.approx(want[m], rel=1e-12)
+    # The audit: one row per restated meter; its deltas add up to the fleet's change.
+    audit = store.session.table("RECONCILIATION_AUDIT").to_pandas()
+    assert sorted(audit["METER_ID"]) == sorted(m["meter"] for m in summary.meters)
+    assert audit["DELTA_KWH"].sum() == pytest.approx(
+        sum(after.values()) - sum(before.values()), rel=1e-12, abs=1e-12
+    )
+    np.testing.assert_allclose(audit["KWH_AFTER"] - audit["KWH_BEFORE"], audit["DELTA_KWH"])
+    assert (audit["DELTA_KWH"].abs() > 1e-6).any()  # the late rows and corrections count
+    assert (audit["WINDOW_END"] >= audit["WINDOW_START"]).all()
+    resolved = store.session.table("RESOLVED_READINGS").to_pandas()
+    assert set(resolved["RESOLUTION"]) == {"restated"}
+
+
+def test_reconciling_twice_changes_nothing() -> None:
+    store = _streamed()
+    _correct(store)
+    run_reconcile(LocalWarehouse(store.session), POLICY)
+    once = _tables(store)
+    again = run_reconcile(LocalWarehouse(store.session), POLICY)
+    assert again.status == "ok"
+    assert again.batch_id is None
+    assert again.meters == []
+    twice = _tables(store)
+    for name, frame in once.items():
+        pd.testing.assert_frame_equal(twice[name], frame, obj=name)
+    # And the stream carries on from the restated states as if nothing had happened.
+    extra = deliveries(meters=3, ticks=4, late_fraction=0.0)[-1]
+    insert_readings(store.session, extra)
+    assert run_procedure(store, POLICY).status == "ok"
+    _assert_results_equal(_results(store), _results(_clean(store)))
+
+
+def test_a_crash_at_any_write_then_a_rerun_gives_the_reconciled_tables(
+    faults: WriteFaults,
+) -> None:
+    def scenario() -> LocalStore:
+        store = _streamed(ticks=2)
+        _correct(store)
+        return store
+
+    baseline = scenario()
+    with faults.armed():
+        run_reconcile(LocalWarehouse(baseline.session), POLICY)
+    want, writes = _tables(baseline), faults.count
+    assert writes >= 8
+    store = scenario()
+    for k in range(1, writes + 1):
+        faults.fail_at, faults.count = k, 0
+        with faults.armed(), pytest.raises(InjectedFault):
+            run_reconcile(LocalWarehouse(store.session), POLICY)
+        faults.fail_at = None
+        run_reconcile(LocalWarehouse(store.session), POLICY)
+        got = _tables(store)
+        for name, frame in want.items():
+            if name == "STREAM_CONSUMED_MARKER":
+                frame = frame.drop(columns="KWH_ADDED")
+                got[name] = got[name].drop(columns="KWH_ADDED")
+            try:
+                pd.testing.assert_frame_equal(got[name], frame, obj=name, check_exact=False,
+                                              rtol=1e-12)  # fmt: skip
+            except AssertionError as exc:
+                raise AssertionError(f"after a crash at write {k} of {writes}: {exc}") from None
+        store = scenario() if k < writes else store
+
+
+def test_the_handler_reports_json_and_rejects_other_options() -> None:
+    store = _streamed(ticks=2)
+    out = json.loads(reconcile(store.session))
+    assert out["status"] == "ok"
+    assert out["kind"] == "RECONCILED"
+    assert out["rows_resolved"] >= 1
+    assert json.loads(reconcile(store.session))["rows_resolved"] == 0
+    bad = json.loads(reconcile(store.session, method="left"))
+    assert bad["status"] == "ok"  # nothing open: no state of another method is read
+    wrong = json.loads(reconcile(store.session, on_duplicate="raise"))
+    assert wrong["status"] == "error"
+    assert "on_duplicate" in wrong["message"]
