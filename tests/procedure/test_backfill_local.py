@@ -35,7 +35,7 @@ def _part(r: ei.Readings, rows: np.ndarray) -> ei.Readings:
 
 
 def _results(store: LocalStore) -> pd.DataFrame:
-    frame = store.session.table("INTEGRAL_SUM_VALUES").to_pandas()
+    frame: pd.DataFrame = store.session.table("INTEGRAL_SUM_VALUES").to_pandas()
     return frame.sort_values(["METER_ID", "TIMESTAMP"], ignore_index=True)
 
 
@@ -81,7 +81,7 @@ def test_backfill_equals_the_stream_in_batches_and_one_shot(method: str) -> None
         _assert_same_states(_states(store), _states(streamed))
     oneshot = ei.integrate_meters(readings.meter, readings.timestamp, readings.power,
                                   method=method, max_gap="75min")  # fmt: skip
-    _assert_same_states(_states(store), dict(oneshot.states))
+    _assert_same_states(_states(store), {str(m): s for m, s in oneshot.states.items()})
     quarantine = store.session.table("QUARANTINED_READINGS").to_pandas()
     assert sorted(quarantine["REASON"]) == sorted(oneshot.rejected.reason.tolist())
 

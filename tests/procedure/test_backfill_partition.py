@@ -27,7 +27,7 @@ def _fleet(seed: int = 3, meters: int = 4, periods: int = 300) -> pd.DataFrame:
         meters, periods=periods, cadence="15min", seed=seed, outages=3,
         duplicate_fraction=0.04, invalid_fraction=0.04,
     )  # fmt: skip
-    frame = readings.to_pandas()
+    frame: pd.DataFrame = readings.to_pandas()
     return frame.assign(ID=np.arange(1, len(frame) + 1))
 
 

@@ -79,7 +79,7 @@ def _clean(store: LocalStore, policy: Policy = POLICY) -> LocalStore:
 
 
 def _results(store: LocalStore) -> pd.DataFrame:
-    frame = store.session.table("INTEGRAL_SUM_VALUES").to_pandas()
+    frame: pd.DataFrame = store.session.table("INTEGRAL_SUM_VALUES").to_pandas()
     return frame.sort_values(["METER_ID", "TIMESTAMP"], ignore_index=True)
 
 
