@@ -56,6 +56,10 @@ def show_all(session: Any) -> None:
     show(marker[["BATCH_ID", "STATUS", "ROWS_INTEGRATED", "ROWS_REJECTED", "KWH_ADDED"]])
 
 
+def rows_of(readings: ei.Readings, rows: Any) -> ei.Readings:
+    return ei.Readings(readings.meter[rows], readings.timestamp[rows], readings.power[rows])
+
+
 def troublesome_rows(session: Any, newer: ei.Readings) -> ei.Readings:
     """``newer`` plus three rows a real feed delivers too, all for the first meter.
 
@@ -90,9 +94,7 @@ def run(session: Any, meters: int = 3, seed: int = 0, method: str = "trapezoid")
     step("2. insert five minutes of readings (generate_random_data.py)")
     readings = ei.generate_readings(meters, start="2026-01-01T07:00", periods=30, seed=seed)
     first_part = readings.timestamp < np.datetime64("2026-01-01T07:05")
-    part = ei.Readings(
-        *(a[first_part] for a in (readings.meter, readings.timestamp, readings.power))
-    )
+    part = rows_of(readings, first_part)
     print(f"inserted {insert_readings(session, part)} rows")
 
     step("3. the task runs: the stream has data, so it calls the procedure")
@@ -104,9 +106,7 @@ def run(session: Any, meters: int = 3, seed: int = 0, method: str = "trapezoid")
     show_all(session)
 
     step("5. insert newer readings, plus a late, a re-delivered and a duplicated one")
-    rest = ei.Readings(
-        *(a[~first_part] for a in (readings.meter, readings.timestamp, readings.power))
-    )
+    rest = rows_of(readings, ~first_part)
     print(f"inserted {insert_readings(session, troublesome_rows(session, rest))} rows")
 
     # A late row is older than what its meter already integrated: counting it would
