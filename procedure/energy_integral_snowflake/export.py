@@ -25,15 +25,20 @@ def export_tables(session: Any, out: Path, names: ObjectNames = DEFAULT_NAMES) -
 
 
 def plot_tables(session: Any, out: Path, method: str, names: ObjectNames = DEFAULT_NAMES) -> Path:
-    """``out/energy.png``: each meter's power (top) and cumulative kWh (bottom)."""
-    import matplotlib
+    """``out/energy.png``: each meter's power (top) and stored cumulative kWh (bottom).
 
-    matplotlib.use("Agg")  # files only: no display needed
-    import matplotlib.pyplot as plt
+    Every meter shares one pair of axes, drawn from the results table as the
+    procedure wrote it; :func:`energy_integral.plot` draws one series per
+    figure and integrates it itself, so it would show a recomputation instead.
+    Built on :class:`~matplotlib.figure.Figure`, not ``pyplot``: no backend is
+    switched and no figure stays open in the caller's process.
+    """
+    from matplotlib.figure import Figure
 
     results = session.table(names.results).to_pandas()
     results = results[results["METHOD"] == method].sort_values(["METER_ID", "TIMESTAMP"])
-    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(9, 6))
+    fig = Figure(figsize=(9, 6), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True)
     for meter, rows in results.groupby("METER_ID", sort=True):
         top.plot(rows["TIMESTAMP"], rows["KW"], label=str(meter), linewidth=1)
         bottom.plot(rows["TIMESTAMP"], rows["CUMULATIVE_KWH"], label=str(meter), linewidth=1)
@@ -42,9 +47,9 @@ def plot_tables(session: Any, out: Path, method: str, names: ObjectNames = DEFAU
     bottom.set_xlabel("time (UTC)")
     top.legend(loc="upper left", fontsize="small", ncol=2)
     top.set_title(f"{names.results}: integrated readings per meter")
-    fig.autofmt_xdate()
-    fig.tight_layout()
+    for label in bottom.get_xticklabels():
+        label.set_rotation(30)
+        label.set_horizontalalignment("right")
     path = out / "energy.png"
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
