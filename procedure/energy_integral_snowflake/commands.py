@@ -104,8 +104,10 @@ def demo(
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``demo`` and ``deploy`` commands to the ``energy-integral`` application."""
+    """Add ``demo``, ``deploy``, ``backfill`` and ``reconcile`` to the ``energy-integral`` app."""
     app.command("demo")(demo)
     from .deploy_cli import register as register_deploy
+    from .scaleout_cli import register as register_scaleout
 
     register_deploy(app)
+    register_scaleout(app)
