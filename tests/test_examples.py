@@ -58,14 +58,20 @@ def _positive_part(hours: Any, p: Any) -> float:
 # -- the notebook -------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
-    """The notebook executed in a fresh directory (where it writes readings.csv)."""
+    """The notebook executed, and the CSV it wrote (in a temporary directory of its own)."""
     where = tmp_path_factory.mktemp("notebook")
     nb = nbformat.read(NOTEBOOK, as_version=4)  # type: ignore[no-untyped-call]
-    # Raises CellExecutionError, naming the cell, when any cell (or its assert) fails.
-    NotebookClient(
-        nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(where)}}
-    ).execute()
-    return nb, where
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TMPDIR", str(where))  # the kernel's tempfile.mkdtemp lands here
+        # Raises CellExecutionError, naming the cell, when any cell (or its assert) fails.
+        NotebookClient(
+            nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(where)}}
+        ).execute()
+    found = re.search(r"wrote (\S+readings\.csv)", _printed(nb, "load"))
+    assert found is not None
+    csv = Path(found[1])
+    assert csv.parent.parent == where
+    return nb, csv
 
 
 def _printed(nb: Any, tag: str) -> str:
@@ -92,8 +98,8 @@ def test_constant_power_gives_48_kwh_a_day_for_every_method(executed: tuple[Any,
 
 
 def test_the_strategy_table_matches_riemann_sums_of_the_csv(executed: tuple[Any, Path]) -> None:
-    nb, where = executed
-    df = pd.read_csv(where / "readings.csv", parse_dates=["TIMESTAMP"])
+    nb, csv = executed
+    df = pd.read_csv(csv, parse_dates=["TIMESTAMP"])
     expected = _riemann(*_series(df, "meter-000"))
     kwh = _values(_printed(nb, "strategies"), r"(\w+): ([\d.]+) kWh")
     assert set(kwh) == set(ei.available_strategies())
@@ -116,8 +122,8 @@ def test_local_days_have_23_hours_when_clocks_spring_forward(executed: tuple[Any
 def test_import_and_export_are_the_positive_and_negative_areas(
     executed: tuple[Any, Path],
 ) -> None:
-    nb, where = executed
-    df = pd.read_csv(where / "readings.csv", parse_dates=["TIMESTAMP"])
+    nb, csv = executed
+    df = pd.read_csv(csv, parse_dates=["TIMESTAMP"])
     hours, p = _series(df, "meter-002")
     text = _printed(nb, "import-export")
     found = re.search(r"imported ([\d.]+) kWh, exported ([\d.]+)", text)
@@ -138,8 +144,8 @@ def test_rejected_rows_are_the_generators_duplicates_and_invalid_rows(
 
 
 def test_batch_by_batch_equals_one_shot_and_numpy(executed: tuple[Any, Path]) -> None:
-    nb, where = executed
-    df = pd.read_csv(where / "readings.csv", parse_dates=["TIMESTAMP"])
+    nb, csv = executed
+    df = pd.read_csv(csv, parse_dates=["TIMESTAMP"])
     text = _printed(nb, "batches")
     rows = re.findall(r"(meter-\d+): batches (-?[\d.]+) kWh, one-shot (-?[\d.]+) kWh", text)
     assert [m for m, _, _ in rows] == sorted(df["METER_ID"].unique())
