@@ -84,6 +84,7 @@ def demo(
             live.refresh()
 
         result = run_demo(meters, ticks, seed, method, out, on_tick)
+    console.print()  # off a terminal, Live leaves the cursor right after the table
 
     checks = Table(title="last CUMULATIVE_KWH against a one-shot ei.integrate")
     for name in ("meter", "procedure kWh", "one-shot kWh", ""):
