@@ -174,7 +174,10 @@ def assert_same_state(
     """Equal states, energy up to rounding (and powers up to ``power_abs``, for means)."""
     assert got.energy == pytest.approx(want.energy, rel=REL, abs=REL * scale)
     for name in ("first_power", "last_power"):
-        assert getattr(got, name) == pytest.approx(getattr(want, name), rel=0, abs=power_abs)
+        if getattr(want, name) is None:  # an empty state: approx(None) is an error in pytest 9.2
+            assert getattr(got, name) is None
+        else:
+            assert getattr(got, name) == pytest.approx(getattr(want, name), rel=0, abs=power_abs)
     same = {"energy": got.energy, "first_power": got.first_power, "last_power": got.last_power}
     assert got == dataclasses.replace(want, **same)
 
