@@ -84,7 +84,9 @@ class FleetResult:
     @property
     def rejected(self) -> q.Rejections:
         """The rejected rows, in input order, with meter, timestamp, power and reason."""
-        return _rejections(self.reason_code, self._codes, self._meters, self._t, self._p)
+        return q.Rejections.from_codes(
+            self.reason_code, self._codes, self._meters, self._t, self._p
+        )
 
     @property
     def total(self) -> float:
@@ -398,22 +400,3 @@ def _updated_states(
     out.energy[touched] = cum[ends]
     out.count[touched] += ends - starts + 1
     return out
-
-
-def _rejections(
-    reason: npt.NDArray[np.int8],
-    codes: npt.NDArray[np.int64],
-    meters: npt.NDArray[Any],
-    t: npt.NDArray[np.int64],
-    p: npt.NDArray[np.float64],
-) -> q.Rejections:
-    rows = np.flatnonzero(reason != q.ACCEPTED)
-    if rows.size == 0:
-        return q.Rejections.empty()
-    meter = np.empty(rows.size, dtype=object)
-    known = codes[rows] >= 0
-    meter[known] = meters[codes[rows[known]]]
-    meter[~known] = None
-    return q.Rejections(
-        rows.astype(np.int64), meter, as_datetime64(t[rows]), p[rows], q.reason_labels(reason[rows])
-    )

@@ -98,6 +98,26 @@ class Rejections:
             np.empty(0, object),
         )
 
+    @classmethod
+    def from_codes(
+        cls,
+        reason: npt.NDArray[np.int8],
+        codes: npt.NDArray[np.int64],
+        meters: npt.NDArray[Any],
+        t: npt.NDArray[np.int64],
+        p: npt.NDArray[np.float64],
+    ) -> Rejections:
+        """The rows whose engine reason code is not ``ACCEPTED`` (meter codes ``-1`` → None)."""
+        rows = np.flatnonzero(reason != ACCEPTED)
+        if rows.size == 0:
+            return cls.empty()
+        meter = np.empty(rows.size, dtype=object)
+        known = codes[rows] >= 0
+        meter[known] = meters[codes[rows[known]]]
+        meter[~known] = None
+        labels = reason_labels(reason[rows])
+        return cls(rows.astype(np.int64), meter, as_datetime64(t[rows]), p[rows], labels)
+
     def __len__(self) -> int:
         return int(self.row.size)
 
