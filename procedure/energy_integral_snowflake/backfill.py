@@ -36,9 +36,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
+from snowflake.snowpark import Session
 
 import energy_integral as ei
 
@@ -166,16 +167,17 @@ def run_backfill(
     )  # fmt: skip
 
 
+# Annotated for Snowpark's registration as handler.integrate_stream is (see there).
 def backfill(
-    session: Any,
+    session: Session,
     method: str = "trapezoid",
-    start_time: str | None = None,
-    end_time: str | None = None,
-    meters: str | None = None,
+    start_time: Optional[str] = None,  # noqa: UP045
+    end_time: Optional[str] = None,  # noqa: UP045
+    meters: Optional[str] = None,  # noqa: UP045
     chunk_by_day: bool = False,
-    max_gap: str | None = None,
+    max_gap: Optional[str] = None,  # noqa: UP045
     on_duplicate: str = "reject",
-    max_power: float | None = None,
+    max_power: Optional[float] = None,  # noqa: UP045
 ) -> str:
     """The ``BACKFILL_READINGS`` procedure: backfill a range; returns a JSON summary.
 

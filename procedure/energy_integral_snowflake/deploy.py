@@ -1,10 +1,12 @@
-"""Deploy the stream procedure from Python, for those without the Snowflake CLI.
+"""Deploy the procedures from Python, for those without the Snowflake CLI.
 
 :func:`deploy` runs ``setup.sql`` statement by statement (stage, tables,
-stream, task) but registers the procedure through Snowpark instead of the
+stream, task) but registers each procedure through Snowpark instead of the
 script's ``CREATE PROCEDURE``: :func:`register_procedure` uploads the two
 packages (``energy_integral`` and this adapter) to the stage as imports and
 declares the Anaconda packages they need, so nothing has to be built by hand.
+:data:`PROCEDURES` is the one list of them — SQL name, handler, signature —
+that ``snowflake.yml`` and ``setup.sql`` are tested against.
 
 With the Snowflake CLI, the same result comes from ``snowflake.yml`` at the
 repository root::
@@ -26,14 +28,23 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from . import handler
-from .schema import DEFAULT_NAMES, ObjectNames, _check_identifier, quote_identifier
+from . import backfill, handler, reconcile
+from .schema import (
+    BACKFILL_PROCEDURE,
+    DEFAULT_NAMES,
+    RECONCILE_PROCEDURE,
+    ObjectNames,
+    _check_identifier,
+    quote_identifier,
+)
 from .sql import DEFAULT_STAGE, statements
 
 __all__ = [
     "HANDLER",
     "PACKAGES",
+    "PROCEDURES",
     "DeployReport",
+    "Procedure",
     "connect",
     "deploy",
     "procedure_imports",
@@ -43,11 +54,59 @@ __all__ = [
 #: Anaconda packages the procedure needs on Snowflake (the library's and the adapter's).
 PACKAGES = ("numpy", "scipy", "pandas", "snowflake-snowpark-python")
 
-#: The procedure's handler as Snowflake imports it.
-HANDLER = f"{handler.integrate_stream.__module__}.{handler.integrate_stream.__name__}"
 
+@dataclass(frozen=True)
+class Procedure:
+    """One stored procedure: SQL name, handler and SQL signature.
+
+    ``arguments`` are ``(name, Snowflake type, SQL default)`` in order, the
+    handler's keyword arguments after ``session``; ``entity`` is the key of the
+    procedure in ``snowflake.yml``.
+    """
+
+    entity: str
+    name: str
+    handler: Callable[..., str]
+    arguments: tuple[tuple[str, str, str], ...]
+    comment: str
+
+    @property
+    def handler_path(self) -> str:
+        """The handler as Snowflake imports it (``module.function``)."""
+        return f"{self.handler.__module__}.{self.handler.__name__}"
+
+    def sql_name(self, names: ObjectNames = DEFAULT_NAMES) -> str:
+        """The procedure's name under ``names`` (only the stream procedure's is configurable)."""
+        return names.procedure if self.name == DEFAULT_NAMES.procedure else self.name
+
+
+#: Every procedure the adapter deploys, the stream procedure first.
+PROCEDURES = (
+    Procedure(
+        "integrate_stream", DEFAULT_NAMES.procedure, handler.integrate_stream,
+        handler.PROCEDURE_ARGUMENTS, "energy_integral: integrate the stream into kWh exactly once",
+    ),
+    Procedure(
+        "backfill_readings", BACKFILL_PROCEDURE, backfill.backfill, backfill.BACKFILL_ARGUMENTS,
+        "energy_integral: integrate a range of the source table per meter on the warehouse",
+    ),
+    Procedure(
+        "reconcile_readings", RECONCILE_PROCEDURE, reconcile.reconcile,
+        reconcile.RECONCILE_ARGUMENTS,
+        "energy_integral: restate the meters with late or corrected readings, audited",
+    ),
+)  # fmt: skip
+
+#: The stream procedure's handler as Snowflake imports it.
+HANDLER = PROCEDURES[0].handler_path
+
+# All three run with the owner's rights, see the comment in setup.sql.
+_EXECUTE_AS = "owner"
 _RENAMEABLE = frozenset({"procedure", "task"})
-_CREATE_PROCEDURE = re.compile(r"^\s*CREATE\s+(OR\s+REPLACE\s+)?PROCEDURE\b", re.IGNORECASE)
+_CREATE_PROCEDURE = re.compile(
+    r'^\s*CREATE\s+(?:OR\s+REPLACE\s+)?PROCEDURE\s+("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)\s*\(',
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -70,11 +129,11 @@ def procedure_imports() -> list[tuple[str, str]]:
     return [(str(library), "energy_integral"), (str(adapter), "energy_integral_snowflake")]
 
 
-def _argument_types() -> list[Any]:
-    from snowflake.snowpark.types import DoubleType, StringType
+def _argument_types(procedure: Procedure) -> list[Any]:
+    from snowflake.snowpark.types import BooleanType, DoubleType, StringType
 
-    by_sql = {"VARCHAR": StringType, "FLOAT": DoubleType}
-    return [by_sql[sql_type]() for _, sql_type, _ in handler.PROCEDURE_ARGUMENTS]
+    by_sql = {"VARCHAR": StringType, "FLOAT": DoubleType, "BOOLEAN": BooleanType}
+    return [by_sql[sql_type]() for _, sql_type, _ in procedure.arguments]
 
 
 def register_procedure(
@@ -82,18 +141,21 @@ def register_procedure(
     names: ObjectNames = DEFAULT_NAMES,
     stage: str = DEFAULT_STAGE,
     *,
+    procedure: Procedure = PROCEDURES[0],
     permanent: bool = True,
 ) -> Any:
-    """Register :func:`~.handler.integrate_stream` as procedure ``names.procedure``.
+    """Register ``procedure``'s handler as that procedure (by default the stream's).
 
     Parameters
     ----------
     session : snowflake.snowpark.Session
         A session on the target database and schema.
     names : ObjectNames, optional
-        Object names; only ``names.procedure`` is used here.
+        Object names; only ``names.procedure`` is used here (the stream procedure's).
     stage : str, optional
         Stage for the uploaded imports (must exist; ``setup.sql`` creates it).
+    procedure : Procedure, optional
+        One of :data:`PROCEDURES`.
     permanent : bool, optional
         ``False`` registers a temporary procedure (for trying it in a session).
 
@@ -108,19 +170,32 @@ def register_procedure(
     # The function is pickled by reference (module and name); the imports make that
     # module importable on Snowflake, so the deployed code is exactly these files.
     return session.sproc.register(
-        handler.integrate_stream,
+        procedure.handler,
         return_type=StringType(),
-        input_types=_argument_types(),
-        name=names.procedure,
+        input_types=_argument_types(procedure),
+        name=procedure.sql_name(names),
         is_permanent=permanent,
         stage_location=f"@{stage}" if permanent else None,
         imports=procedure_imports(),
         packages=list(PACKAGES),
         replace=True,
-        execute_as="owner",
+        execute_as=_EXECUTE_AS,
         preserve_parameter_names=True,
-        comment="energy_integral: integrate the stream into kWh exactly once",
+        comment=procedure.comment,
     )
+
+
+def _created_procedure(statement: str, names: ObjectNames) -> Procedure | None:
+    """The procedure a (rendered) ``CREATE PROCEDURE`` creates; None for other statements."""
+    match = _CREATE_PROCEDURE.match(statement)
+    if match is None:
+        return None
+    token = match.group(1)
+    name = token[1:-1].replace('""', '"') if token.startswith('"') else token.upper()
+    for procedure in PROCEDURES:
+        if procedure.sql_name(names) == name:
+            return procedure
+    raise ValueError(f"setup.sql creates procedure {name!r}, which is not in PROCEDURES")
 
 
 def deploy(
@@ -134,7 +209,7 @@ def deploy(
     """Create every object of ``setup.sql`` in the session's database and schema.
 
     Safe to run again: tables, stage and stream are kept if they exist, the
-    procedure and the task are replaced (the task then comes back suspended unless
+    procedures and the task are replaced (the task then comes back suspended unless
     ``resume_task``).
 
     Parameters
@@ -164,9 +239,11 @@ def deploy(
             on_step(step)
 
     for statement in statements("setup", names, stage):
-        if _CREATE_PROCEDURE.match(statement):
-            register_procedure(session, names, stage)
-            done(f"registered procedure {names.procedure} (handler {HANDLER})")
+        procedure = _created_procedure(statement, names)
+        if procedure is not None:
+            register_procedure(session, names, stage, procedure=procedure)
+            done(f"registered procedure {procedure.sql_name(names)} "
+                 f"(handler {procedure.handler_path})")  # fmt: skip
         else:
             session.sql(statement).collect()
             done(_summary(statement))

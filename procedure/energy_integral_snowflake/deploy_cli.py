@@ -1,4 +1,4 @@
-"""``energy-integral deploy``: create the stream procedure's objects on a Snowflake account.
+"""``energy-integral deploy``: create the procedures and their objects on a Snowflake account.
 
 Parses options and renders; the work is :func:`~.deploy.deploy`. Snowpark is
 imported only when the command runs. Exit codes follow the CLI's: 0 done,
@@ -37,10 +37,11 @@ def deploy(
         bool, typer.Option("--dry-run", help="Print the SQL instead of connecting.")
     ] = False,
 ) -> None:
-    """Create tables, stream, procedure and task in Snowflake (setup.sql, via Snowpark).
+    """Create tables, stream, procedures and task in Snowflake (setup.sql, via Snowpark).
 
-    Safe to run again: existing tables and the stream (with its offset) are kept,
-    the procedure and the task are replaced.
+    The procedures are INTEGRATE_STREAM (run by the task), BACKFILL_READINGS and
+    RECONCILE_READINGS. Safe to run again: existing tables and the stream (with
+    its offset) are kept, the procedures and the task are replaced.
     """
     from rich.console import Console
 

@@ -25,10 +25,11 @@ audit's ``DELTA_KWH`` summed over meters is the change of the fleet's total.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
+from snowflake.snowpark import Session
 
 import energy_integral as ei
 
@@ -143,12 +144,13 @@ def run_reconcile(warehouse: Warehouse, policy: Policy | None = None) -> ScaleOu
     )  # fmt: skip
 
 
+# Annotated for Snowpark's registration as handler.integrate_stream is (see there).
 def reconcile(
-    session: Any,
+    session: Session,
     method: str = "trapezoid",
-    max_gap: str | None = None,
+    max_gap: Optional[str] = None,  # noqa: UP045
     on_duplicate: str = "reject",
-    max_power: float | None = None,
+    max_power: Optional[float] = None,  # noqa: UP045
 ) -> str:
     """The ``RECONCILE_READINGS`` procedure: resolve late and corrected rows; JSON summary."""
     from .backfill import warehouse_for

@@ -15,11 +15,9 @@ from typing import Annotated, Any
 
 import typer
 
-__all__ = ["BACKFILL_PROCEDURE", "RECONCILE_PROCEDURE", "call_sql", "register"]
+from .schema import BACKFILL_PROCEDURE, RECONCILE_PROCEDURE
 
-#: The procedures' names (defaults; they are not renamed by ObjectNames).
-BACKFILL_PROCEDURE = "BACKFILL_READINGS"
-RECONCILE_PROCEDURE = "RECONCILE_READINGS"
+__all__ = ["BACKFILL_PROCEDURE", "RECONCILE_PROCEDURE", "call_sql", "register"]
 
 Connection = Annotated[
     str | None, typer.Option("--connection", "-c", help="Connection name in connections.toml.")

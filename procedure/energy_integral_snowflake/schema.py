@@ -27,7 +27,9 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 __all__ = [
+    "BACKFILL_PROCEDURE",
     "DEFAULT_NAMES",
+    "RECONCILE_PROCEDURE",
     "STATUS_INTEGRATED",
     "STATUS_LANDED",
     "Column",
@@ -41,6 +43,11 @@ __all__ = [
 #: Marker ``STATUS`` after phase 1 (rows landed, stream advanced) and after phase 2.
 STATUS_LANDED = "LANDED"
 STATUS_INTEGRATED = "INTEGRATED"
+
+#: The backfill and reconcile procedures' names. Unlike ``ObjectNames.procedure`` they
+#: are fixed: their callers (the CLI, scripts) name them as they are.
+BACKFILL_PROCEDURE = "BACKFILL_READINGS"
+RECONCILE_PROCEDURE = "RECONCILE_READINGS"
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,254}$")
 

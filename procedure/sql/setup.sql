@@ -1,17 +1,17 @@
--- Every object the stream procedure needs, in dependency order. Safe to run again:
+-- Every object the procedures need, in dependency order. Safe to run again:
 -- tables, stage and stream are created only if missing (replacing a table would drop
 -- its rows; replacing the stream would reset its offset and skip unconsumed readings),
--- while the procedure and the task are replaced so a re-run picks up a new version.
+-- while the procedures and the task are replaced so a re-run picks up a new version.
 --
 -- Run it in the target database and schema (USE DATABASE ...; USE SCHEMA ...;), e.g.
 --   snow sql -f procedure/sql/setup.sql
--- or from Python: `energy-integral deploy` (runs this script, registering the procedure
--- through Snowpark instead of the CREATE PROCEDURE below).
+-- or from Python: `energy-integral deploy` (runs this script, registering the procedures
+-- through Snowpark instead of the CREATE PROCEDURE statements below).
 --
--- The CREATE PROCEDURE imports two archives from the stage. `snow snowpark build` at
+-- Each CREATE PROCEDURE imports two archives from the stage. `snow snowpark build` at
 -- the repository root makes them (src.zip holds energy_integral/, procedure.zip holds
 -- energy_integral_snowflake/); `snow snowpark deploy --replace` uploads them and creates
--- the same procedure, so with the CLI this script's CREATE PROCEDURE is redundant.
+-- the same procedures, so with the CLI this script's CREATE PROCEDUREs are redundant.
 -- Without it: PUT file://src.zip @ENERGY_INTEGRAL_STAGE AUTO_COMPRESS = FALSE; (and
 -- procedure.zip likewise) before running this script.
 --
@@ -152,6 +152,47 @@ CREATE OR REPLACE PROCEDURE INTEGRATE_STREAM(
     PACKAGES = ('numpy', 'scipy', 'pandas', 'snowflake-snowpark-python')
     IMPORTS = ('@ENERGY_INTEGRAL_STAGE/src.zip', '@ENERGY_INTEGRAL_STAGE/procedure.zip')
     HANDLER = 'energy_integral_snowflake.handler.integrate_stream'
+    EXECUTE AS OWNER;
+
+-- Backfill and reconcile (energy-integral backfill / reconcile CALL them): handlers
+-- energy_integral_snowflake.backfill.backfill and energy_integral_snowflake.reconcile.reconcile,
+-- each returning a JSON summary; the arguments mirror their keyword arguments.
+-- They run apply_in_pandas, which registers a temporary UDTF, and cache_result, which
+-- creates a temporary table. Owner's rights suffice: such a procedure refuses temporary
+-- objects *named* by the code, but accepts those Snowpark creates itself, named
+-- SNOWPARK_TEMP_<kind>_<random> (the table as SCOPED TEMPORARY, dropped with the call).
+-- Owner's rights also let a role with only USAGE on the procedure run it, as for
+-- INTEGRATE_STREAM; the UDTFs import the same archives from the stage.
+CREATE OR REPLACE PROCEDURE BACKFILL_READINGS(
+    METHOD VARCHAR DEFAULT 'trapezoid',
+    START_TIME VARCHAR DEFAULT NULL,
+    END_TIME VARCHAR DEFAULT NULL,
+    METERS VARCHAR DEFAULT NULL,
+    CHUNK_BY_DAY BOOLEAN DEFAULT FALSE,
+    MAX_GAP VARCHAR DEFAULT NULL,
+    ON_DUPLICATE VARCHAR DEFAULT 'reject',
+    MAX_POWER FLOAT DEFAULT NULL
+)
+    RETURNS VARCHAR
+    LANGUAGE PYTHON
+    RUNTIME_VERSION = '3.11'
+    PACKAGES = ('numpy', 'scipy', 'pandas', 'snowflake-snowpark-python')
+    IMPORTS = ('@ENERGY_INTEGRAL_STAGE/src.zip', '@ENERGY_INTEGRAL_STAGE/procedure.zip')
+    HANDLER = 'energy_integral_snowflake.backfill.backfill'
+    EXECUTE AS OWNER;
+
+CREATE OR REPLACE PROCEDURE RECONCILE_READINGS(
+    METHOD VARCHAR DEFAULT 'trapezoid',
+    MAX_GAP VARCHAR DEFAULT NULL,
+    ON_DUPLICATE VARCHAR DEFAULT 'reject',
+    MAX_POWER FLOAT DEFAULT NULL
+)
+    RETURNS VARCHAR
+    LANGUAGE PYTHON
+    RUNTIME_VERSION = '3.11'
+    PACKAGES = ('numpy', 'scipy', 'pandas', 'snowflake-snowpark-python')
+    IMPORTS = ('@ENERGY_INTEGRAL_STAGE/src.zip', '@ENERGY_INTEGRAL_STAGE/procedure.zip')
+    HANDLER = 'energy_integral_snowflake.reconcile.reconcile'
     EXECUTE AS OWNER;
 
 -- Every minute, only when the stream has rows (and about every 12 h to keep the

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import inspect
+import json
 import typing
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -14,6 +16,7 @@ from typer.testing import CliRunner
 import energy_integral
 import energy_integral_snowflake
 from energy_integral_snowflake import deploy, deploy_cli, handler
+from energy_integral_snowflake.deploy import PROCEDURES, Procedure
 from energy_integral_snowflake.schema import DEFAULT_NAMES, ObjectNames, tables
 from energy_integral_snowflake.sql import DEFAULT_STAGE
 
@@ -54,9 +57,8 @@ class RecordingSession:
         self.closed = True
 
 
-def _registration(session: RecordingSession) -> tuple[Any, dict[str, Any]]:
-    [(func, kwargs)] = [entry for kind, entry in session.log if kind == "register"]
-    return func, kwargs
+def _registrations(session: RecordingSession) -> list[tuple[Any, dict[str, Any]]]:
+    return [entry for kind, entry in session.log if kind == "register"]
 
 
 def test_deploy_runs_setup_in_order_and_registers_instead_of_create_procedure() -> None:
@@ -64,55 +66,74 @@ def test_deploy_runs_setup_in_order_and_registers_instead_of_create_procedure() 
     report = deploy.deploy(session)
     kinds = [kind for kind, _ in session.log]
     sql = [entry for kind, entry in session.log if kind == "sql"]
-    assert not any("PROCEDURE" in s for s in sql)  # Snowpark registers it instead
-    assert kinds.count("register") == 1
+    assert not any("PROCEDURE" in s for s in sql)  # Snowpark registers them instead
+    assert kinds.count("register") == len(PROCEDURES) == 3
     assert sql[0] == f'CREATE STAGE IF NOT EXISTS "{DEFAULT_STAGE}" COMMENT = ' + (
         "'energy_integral: archives the stream procedure imports'"
     )
     created = [s.split('"')[1] for s in sql if s.startswith("CREATE TABLE IF NOT EXISTS")]
     assert created == [t.name for t in tables()]
-    registered_at = kinds.index("register")
+    registered_at = [i for i, kind in enumerate(kinds) if kind == "register"]
     stream_at = next(i for i, (k, e) in enumerate(session.log) if "CREATE STREAM" in str(e))
     task_at = next(i for i, (k, e) in enumerate(session.log) if "CREATE OR REPLACE TASK" in str(e))
-    assert stream_at < registered_at < task_at == len(session.log) - 1
+    assert stream_at < registered_at[0]
+    assert registered_at[-1] < task_at == len(session.log) - 1
     assert len(report.steps) == len(session.log)
     assert "ALTER TASK" not in " ".join(sql)  # the task stays suspended by default
+    assert [s for s in report.steps if s.startswith("registered")] == [
+        "registered procedure INTEGRATE_STREAM (handler "
+        "energy_integral_snowflake.handler.integrate_stream)",
+        "registered procedure BACKFILL_READINGS (handler "
+        "energy_integral_snowflake.backfill.backfill)",
+        "registered procedure RECONCILE_READINGS (handler "
+        "energy_integral_snowflake.reconcile.reconcile)",
+    ]
+
+
+def test_each_procedure_is_registered_with_its_own_handler() -> None:
+    from energy_integral_snowflake import backfill, reconcile
+
+    session = RecordingSession()
+    deploy.deploy(session)
+    assert [(func, kwargs["name"]) for func, kwargs in _registrations(session)] == [
+        (handler.integrate_stream, "INTEGRATE_STREAM"),
+        (backfill.backfill, "BACKFILL_READINGS"),
+        (reconcile.reconcile, "RECONCILE_READINGS"),
+    ]
 
 
 def test_registration_is_permanent_on_the_stage_with_both_packages_imported() -> None:
     session = RecordingSession()
     deploy.deploy(session)
-    func, kwargs = _registration(session)
-    assert func is handler.integrate_stream
-    assert kwargs["name"] == DEFAULT_NAMES.procedure
-    assert kwargs["is_permanent"] is True
-    assert kwargs["replace"] is True
-    assert kwargs["stage_location"] == f"@{DEFAULT_STAGE}"
-    assert kwargs["packages"] == ["numpy", "scipy", "pandas", "snowflake-snowpark-python"]
     library = Path(energy_integral.__file__).resolve().parent
     adapter = Path(energy_integral_snowflake.__file__).resolve().parent
-    assert kwargs["imports"] == [
-        (str(library), "energy_integral"),
-        (str(adapter), "energy_integral_snowflake"),
-    ]
     assert library == REPO / "src" / "energy_integral"
     assert adapter == REPO / "procedure" / "energy_integral_snowflake"
-    assert kwargs["preserve_parameter_names"] is True
-    assert kwargs["execute_as"] == "owner"
+    for _, kwargs in _registrations(session):
+        assert kwargs["is_permanent"] is True
+        assert kwargs["replace"] is True
+        assert kwargs["stage_location"] == f"@{DEFAULT_STAGE}"
+        assert kwargs["packages"] == ["numpy", "scipy", "pandas", "snowflake-snowpark-python"]
+        assert kwargs["imports"] == [
+            (str(library), "energy_integral"),
+            (str(adapter), "energy_integral_snowflake"),
+        ]
+        assert kwargs["preserve_parameter_names"] is True
+        assert kwargs["execute_as"] == "owner"  # as setup.sql's EXECUTE AS OWNER
 
 
-def test_registered_signature_is_the_handlers() -> None:
-    from snowflake.snowpark.types import DoubleType, StringType
+def test_registered_signatures_are_the_handlers() -> None:
+    from snowflake.snowpark.types import BooleanType, DoubleType, StringType
 
     session = RecordingSession()
     deploy.deploy(session)
-    func, kwargs = _registration(session)
-    by_sql = {"VARCHAR": StringType(), "FLOAT": DoubleType()}
-    assert kwargs["input_types"] == [by_sql[t] for _, t, _ in handler.PROCEDURE_ARGUMENTS]
-    assert kwargs["return_type"] == StringType()
-    params = list(inspect.signature(func).parameters)
-    assert params[0] == "session"
-    assert [p.upper() for p in params[1:]] == [n for n, _, _ in handler.PROCEDURE_ARGUMENTS]
+    by_sql = {"VARCHAR": StringType(), "FLOAT": DoubleType(), "BOOLEAN": BooleanType()}
+    for (func, kwargs), procedure in zip(_registrations(session), PROCEDURES, strict=True):
+        assert kwargs["input_types"] == [by_sql[t] for _, t, _ in procedure.arguments]
+        assert kwargs["return_type"] == StringType()
+        params = list(inspect.signature(func).parameters)
+        assert params[0] == "session"
+        assert [p.upper() for p in params[1:]] == [n for n, _, _ in procedure.arguments]
     assert deploy.HANDLER == "energy_integral_snowflake.handler.integrate_stream"
 
 
@@ -121,9 +142,12 @@ def test_other_names_and_stage_reach_every_statement() -> None:
     names = ObjectNames(procedure="ei_proc", task="ei_task")
     deploy.deploy(session, names, stage="ei_stage", resume_task=True)
     sql = [entry for kind, entry in session.log if kind == "sql"]
-    _, kwargs = _registration(session)
-    assert kwargs["name"] == "EI_PROC"
-    assert kwargs["stage_location"] == "@EI_STAGE"
+    registered = _registrations(session)
+    # Only the stream procedure's name is configurable; the others keep theirs.
+    assert [kwargs["name"] for _, kwargs in registered] == [
+        "EI_PROC", "BACKFILL_READINGS", "RECONCILE_READINGS",
+    ]  # fmt: skip
+    assert {kwargs["stage_location"] for _, kwargs in registered} == {"@EI_STAGE"}
     assert sql[0].startswith('CREATE STAGE IF NOT EXISTS "EI_STAGE"')
     assert sql[-2].startswith('CREATE OR REPLACE TASK "EI_TASK"')
     assert sql[-2].endswith('AS CALL "EI_PROC"()')
@@ -145,36 +169,80 @@ def test_bad_stage_is_refused_before_anything_runs() -> None:
     assert session.log == []
 
 
-def test_handler_annotations_let_snowpark_register_it() -> None:
+@pytest.mark.parametrize("procedure", PROCEDURES, ids=lambda p: p.name)
+def test_handler_annotations_let_snowpark_register_it(procedure: Procedure) -> None:
     # Snowpark reads the handler's type hints even when types are given: the first
     # parameter must resolve to Session, and optional ones must be typing.Optional
     # (it rejects PEP 604 "str | None").
     from snowflake.snowpark import Session
 
-    hints = typing.get_type_hints(handler.integrate_stream)
+    hints = typing.get_type_hints(procedure.handler)
     assert hints["session"] is Session
-    for name in ("max_gap", "max_power"):
-        assert typing.get_origin(hints[name]) is typing.Union, name
+    assert hints["return"] is str
+    python_type = {"VARCHAR": str, "FLOAT": float, "BOOLEAN": bool}
+    parameters = list(inspect.signature(procedure.handler).parameters.values())[1:]
+    for parameter, (_, sql_type, default) in zip(parameters, procedure.arguments, strict=True):
+        hint = hints[parameter.name]
+        if default == "NULL":
+            assert typing.get_origin(hint) is typing.Union, parameter.name
+            assert typing.get_args(hint) == (python_type[sql_type], type(None)), parameter.name
+        else:
+            assert hint is python_type[sql_type], parameter.name
 
 
-def test_registered_procedure_runs_on_local_testing() -> None:
-    # The same registration, temporary (local testing has no permanent procedures),
-    # then called: the stream is empty, so the run consumes nothing and says so.
-    import json
-
+def _local_session_with(procedure: Procedure) -> Any:
     from snowflake.snowpark import Session
 
+    from energy_integral_snowflake.generator import insert_readings
     from energy_integral_snowflake.local_store import LocalStore
 
     session = Session.builder.config("local_testing", True).create()
+    LocalStore(session).create_objects()
+    # Two meters, 4 readings each, 15 minutes apart at a constant 2 kW: 1.5 kWh a meter.
+    times = np.arange("2026-01-01T00:00", "2026-01-01T01:00", 15, dtype="datetime64[m]")
+    meters = np.array(["a"] * 4 + ["b"] * 4, dtype=object)
+    insert_readings(session, energy_integral.Readings(meters, np.tile(times, 2), np.full(8, 2.0)))
+    # Local testing has no permanent procedures: the same registration, temporary.
+    deploy.register_procedure(session, procedure=procedure, permanent=False)
+    return session
+
+
+def test_registered_stream_procedure_runs_on_local_testing() -> None:
+    session = _local_session_with(PROCEDURES[0])
     try:
-        LocalStore(session).create_objects()
-        deploy.register_procedure(session, permanent=False)
         summary = json.loads(session.call(DEFAULT_NAMES.procedure, "left"))
+        again = json.loads(session.call(DEFAULT_NAMES.procedure, "left"))
     finally:
         session.close()
-    assert summary["status"] == "ok"
-    assert summary["consumed_batch"] is None
+    assert summary["status"] == "ok", summary
+    assert summary["consumed_batch"] == 1  # the emulated stream held the 8 readings
+    assert summary["kwh_added"] == pytest.approx(3.0, rel=1e-12)
+    assert again["consumed_batch"] is None  # and then nothing
+
+
+def test_registered_backfill_procedure_runs_on_local_testing() -> None:
+    session = _local_session_with(PROCEDURES[1])
+    try:
+        summary = json.loads(session.call("BACKFILL_READINGS", "trapezoid", None, None, "a"))
+        results = session.table(DEFAULT_NAMES.results).to_pandas()
+    finally:
+        session.close()
+    assert summary["status"] == "ok", summary
+    assert [m["meter"] for m in summary["meters"]] == ["a"]
+    assert summary["delta_kwh"] == pytest.approx(1.5, rel=1e-12)
+    assert sorted(results["METER_ID"]) == ["a"] * 4
+    assert results["CUMULATIVE_KWH"].max() == pytest.approx(1.5, rel=1e-12)
+
+
+def test_registered_reconcile_procedure_runs_on_local_testing() -> None:
+    session = _local_session_with(PROCEDURES[2])
+    try:
+        summary = json.loads(session.call("RECONCILE_READINGS", "trapezoid"))
+    finally:
+        session.close()
+    assert summary["status"] == "ok", summary
+    assert summary["batch_id"] is None  # nothing quarantined, so nothing to reconcile
+    assert summary["message"] == "no open late or correction rows"
 
 
 # -- connections ---------------------------------------------------------------------------

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
-from energy_integral_snowflake import deploy, handler
+from energy_integral_snowflake import deploy
+from energy_integral_snowflake.deploy import PROCEDURES, Procedure
 from energy_integral_snowflake.sql import DEFAULT_STAGE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,63 +31,103 @@ _ENTITY_KEYS = {
     "artifacts", "imports", "external_access_integrations", "secrets", "execute_as_caller",
     "artifact_repository", "artifact_repository_packages", "resource_constraint",
 }  # fmt: skip
-_SQL_TYPES = {"string": "VARCHAR", "varchar": "VARCHAR", "float": "FLOAT", "double": "FLOAT"}
+_SQL_TYPES = {"string": "VARCHAR", "varchar": "VARCHAR", "float": "FLOAT", "double": "FLOAT",
+              "boolean": "BOOLEAN"}  # fmt: skip
+_BY_ENTITY = {p.entity: p for p in PROCEDURES}
 
 
 @pytest.fixture(scope="module")
-def entity() -> dict[str, Any]:
+def entities() -> dict[str, dict[str, Any]]:
     definition = yaml.safe_load((REPO / "snowflake.yml").read_text())
     assert definition["definition_version"] == "2"
-    procedures = {k: v for k, v in definition["entities"].items() if v["type"] == "procedure"}
-    assert list(procedures) == ["integrate_stream"]
-    return procedures["integrate_stream"]
+    return {k: v for k, v in definition["entities"].items() if v["type"] == "procedure"}
+
+
+@pytest.fixture(params=list(_BY_ENTITY))
+def entry(request: pytest.FixtureRequest, entities: dict[str, Any]) -> tuple[Any, Procedure]:
+    return entities[request.param], _BY_ENTITY[request.param]
+
+
+def test_every_procedure_is_declared_and_nothing_else(entities: dict[str, Any]) -> None:
+    assert list(entities) == ["integrate_stream", "backfill_readings", "reconcile_readings"]
+    assert [(p.entity, p.name) for p in PROCEDURES] == [
+        ("integrate_stream", "INTEGRATE_STREAM"),
+        ("backfill_readings", "BACKFILL_READINGS"),
+        ("reconcile_readings", "RECONCILE_READINGS"),
+    ]
 
 
 def _artifact_dirs(entity: dict[str, Any]) -> list[Path]:
     return [REPO / (a if isinstance(a, str) else a["src"]) for a in entity["artifacts"]]
 
 
-def test_entity_uses_only_keys_the_cli_accepts(entity: dict[str, Any]) -> None:
+def test_entity_uses_only_keys_the_cli_accepts(entry: tuple[Any, Procedure]) -> None:
+    entity, procedure = entry
     assert set(entity) <= _ENTITY_KEYS
-    assert entity["identifier"]["name"] == "INTEGRATE_STREAM"
+    assert entity["identifier"]["name"] == procedure.name
     assert entity["stage"] == DEFAULT_STAGE
     assert entity["returns"] == "string"
-    assert entity["execute_as_caller"] is False
+    assert entity["execute_as_caller"] is False  # owner's rights, see setup.sql
 
 
-def test_handler_resolves_to_the_handler_function(entity: dict[str, Any]) -> None:
+def test_handler_resolves_to_the_handler_function(entry: tuple[Any, Procedure]) -> None:
+    entity, procedure = entry
     module_name, _, function_name = entity["handler"].rpartition(".")
     function = getattr(importlib.import_module(module_name), function_name)
-    assert function is handler.integrate_stream
-    assert entity["handler"] == deploy.HANDLER
+    assert function is procedure.handler
+    assert entity["handler"] == procedure.handler_path
 
 
-def test_signature_matches_the_handler_parameters(entity: dict[str, Any]) -> None:
-    parameters = list(inspect.signature(handler.integrate_stream).parameters.values())
+def test_the_handlers_are_the_expected_functions() -> None:
+    assert [p.handler_path for p in PROCEDURES] == [
+        "energy_integral_snowflake.handler.integrate_stream",
+        "energy_integral_snowflake.backfill.backfill",
+        "energy_integral_snowflake.reconcile.reconcile",
+    ]
+    assert PROCEDURES[0].handler_path == deploy.HANDLER
+
+
+def _sql_default(value: Any) -> str:
+    # A handler default as the SQL literal of the signature.
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return str(value).upper()
+    return f"'{value}'" if isinstance(value, str) else repr(value)
+
+
+def test_signature_matches_the_handler_parameters(entry: tuple[Any, Procedure]) -> None:
+    entity, procedure = entry
+    parameters = list(inspect.signature(procedure.handler).parameters.values())
     assert parameters[0].name == "session"
     signature = entity["signature"]
     assert [a["name"] for a in signature] == [p.name for p in parameters[1:]]
     assert [(a["name"].upper(), _SQL_TYPES[a["type"]]) for a in signature] == [
-        (name, sql_type) for name, sql_type, _ in handler.PROCEDURE_ARGUMENTS
+        (name, sql_type) for name, sql_type, _ in procedure.arguments
+    ]
+    assert [_sql_default(p.default) for p in parameters[1:]] == [
+        d for _, _, d in procedure.arguments
     ]
     for argument, parameter in zip(signature, parameters[1:], strict=True):
-        # The CLI quotes string defaults itself and passes NULL through.
+        # The CLI quotes string defaults itself and passes NULL (and other types) through.
         if parameter.default is None:
             assert argument["default"] == "NULL", argument
-        else:
+        elif isinstance(parameter.default, str):
             assert argument["default"] == parameter.default, argument
+        else:
+            assert argument["default"] == _sql_default(parameter.default), argument
 
 
-def test_artifacts_exist_and_hold_both_packages(entity: dict[str, Any]) -> None:
-    dirs = _artifact_dirs(entity)
+def test_artifacts_exist_and_hold_both_packages(entry: tuple[Any, Procedure]) -> None:
+    dirs = _artifact_dirs(entry[0])
     assert all(d.is_dir() for d in dirs), dirs
     # Zipped relative to itself, each artifact's children become top-level imports.
     tops = {child.name for d in dirs for child in d.iterdir() if (child / "__init__.py").exists()}
     assert {"energy_integral", "energy_integral_snowflake"} <= tops
 
 
-def test_runtime_is_a_python_snowflake_runs(entity: dict[str, Any]) -> None:
-    assert str(entity["runtime"]) in {"3.9", "3.10", "3.11", "3.12", "3.13"}
+def test_runtime_is_a_python_snowflake_runs(entry: tuple[Any, Procedure]) -> None:
+    assert str(entry[0]["runtime"]) == "3.11"  # setup.sql's RUNTIME_VERSION
 
 
 def test_anaconda_packages_are_declared_where_the_cli_reads_them() -> None:
@@ -105,23 +146,28 @@ def _zip_like_the_cli(source: Path, dest: Path) -> None:
                 archive.write(path, path.relative_to(source))
 
 
-def test_handler_imports_from_the_built_archives_alone(
-    entity: dict[str, Any], tmp_path: Path
+def test_handlers_import_from_the_built_archives_alone(
+    entities: dict[str, Any], tmp_path: Path
 ) -> None:
+    artifacts = {tuple(e["artifacts"]) for e in entities.values()}
+    assert len(artifacts) == 1  # every procedure imports the same two archives
     archives = []
-    for directory in _artifact_dirs(entity):
+    for directory in _artifact_dirs(next(iter(entities.values()))):
         archive = tmp_path / f"{directory.name}.zip"
         _zip_like_the_cli(directory, archive)
         archives.append(str(archive))
-    module_name, _, function_name = entity["handler"].rpartition(".")
+    handlers = [e["handler"].rpartition(".") for e in entities.values()]
     # A fresh interpreter with the archives first on sys.path, as Snowflake's IMPORTS
-    # put them; the handler and the library must come from the archives.
+    # put them; the handlers and the library must come from the archives.
     code = (
         "import sys; sys.path[:0] = sys.argv[1:]\n"
-        f"import importlib; m = importlib.import_module({module_name!r})\n"
-        f"assert callable(getattr(m, {function_name!r}))\n"
+        "import importlib\n"
+        f"for module_name, _, function_name in {handlers!r}:\n"
+        "    m = importlib.import_module(module_name)\n"
+        "    assert callable(getattr(m, function_name)), function_name\n"
+        "    print(m.__file__)\n"
         "import energy_integral\n"
-        "print(m.__file__); print(energy_integral.__file__)\n"
+        "print(energy_integral.__file__)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code, *archives],
@@ -131,6 +177,7 @@ def test_handler_imports_from_the_built_archives_alone(
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
-    handler_file, library_file = done.stdout.split()
-    assert handler_file.startswith(str(tmp_path / "procedure.zip"))
+    *handler_files, library_file = done.stdout.split()
+    assert len(handler_files) == 3
+    assert all(f.startswith(str(tmp_path / "procedure.zip")) for f in handler_files)
     assert library_file.startswith(str(tmp_path / "src.zip"))

@@ -13,7 +13,8 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from energy_integral_snowflake import deploy, handler
+from energy_integral_snowflake import deploy
+from energy_integral_snowflake.deploy import PROCEDURES, Procedure
 from energy_integral_snowflake.schema import DEFAULT_NAMES, Table, tables
 from energy_integral_snowflake.sql import DEFAULT_STAGE, SCRIPTS, load, split_statements
 
@@ -128,19 +129,33 @@ def test_stream_is_standard_and_never_replaced() -> None:
     assert "OR REPLACE" not in stream
 
 
-def test_procedure_matches_handler_and_deploy() -> None:
-    [proc] = [s for s in _statements("setup") if " PROCEDURE " in _flat(s)]
+def _created_procedures() -> dict[str, str]:
+    out = {}
+    for statement in _statements("setup"):
+        tree = _parse(statement)
+        if isinstance(tree, exp.Create) and tree.kind == "PROCEDURE":
+            out[tree.this.this.name] = statement
+    return out
+
+
+def test_setup_creates_one_procedure_per_entry_of_procedures() -> None:
+    assert list(_created_procedures()) == [p.name for p in PROCEDURES]
+    flat = [_flat(s) for s in _statements("setup")]
+    assert sum(" PROCEDURE " in s for s in flat) == len(PROCEDURES)
+
+
+@pytest.mark.parametrize("procedure", PROCEDURES, ids=lambda p: p.name)
+def test_procedure_matches_handler_and_deploy(procedure: Procedure) -> None:
+    proc = _created_procedures()[procedure.name]
     tree = _parse(proc)
     assert isinstance(tree, exp.Create)
-    assert tree.kind == "PROCEDURE"
-    assert tree.this.this.name == N.procedure
     args = [(d.name, d.args["kind"].sql("snowflake")) for d in tree.this.expressions]
-    expected = [(n, _canonical_type(t)) for n, t, _ in handler.PROCEDURE_ARGUMENTS]
+    expected = [(n, _canonical_type(t)) for n, t, _ in procedure.arguments]
     assert args == expected
-    defaults = re.findall(r"DEFAULT ('[^']*'|NULL)", proc)
-    assert defaults == [d for _, _, d in handler.PROCEDURE_ARGUMENTS]
+    defaults = re.findall(r"DEFAULT ('[^']*'|NULL|FALSE|TRUE)", proc)
+    assert defaults == [d for _, _, d in procedure.arguments]
     flat = _flat(proc)
-    assert f"HANDLER = '{deploy.HANDLER}'" in flat
+    assert f"HANDLER = '{procedure.handler_path}'" in flat
     packages = re.search(r"PACKAGES = \(([^)]*)\)", flat)
     assert packages
     assert re.findall(r"'([^']+)'", packages.group(1)) == list(deploy.PACKAGES)
@@ -152,6 +167,8 @@ def test_procedure_matches_handler_and_deploy() -> None:
     ]
     assert "RETURNS VARCHAR" in flat
     assert "LANGUAGE PYTHON" in flat
+    assert "RUNTIME_VERSION = '3.11'" in flat
+    assert flat.endswith("EXECUTE AS OWNER")  # see the comment above BACKFILL_READINGS
 
 
 def _touched(script: str) -> str:
@@ -192,5 +209,8 @@ def test_teardown_drops_the_moving_parts_but_no_table() -> None:
     assert f"DROP STREAM IF EXISTS {N.stream}" in text
     assert f"DROP PROCEDURE IF EXISTS {N.procedure}(VARCHAR, VARCHAR, VARCHAR, FLOAT)" in text
     assert " TABLE " not in f" {text} "
-    signature = ", ".join(t for _, t, _ in handler.PROCEDURE_ARGUMENTS)
-    assert f"{N.procedure}({signature})" in text
+    drops = [s for s in text.splitlines() if s.startswith("DROP PROCEDURE")]
+    assert drops == [
+        f"DROP PROCEDURE IF EXISTS {p.name}({', '.join(t for _, t, _ in p.arguments)})"
+        for p in PROCEDURES
+    ]
