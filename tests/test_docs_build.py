@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -26,3 +27,9 @@ def test_docs_build_strict(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     for page in ("index.html", "comparison/index.html", "api/index.html"):
         assert (site / page).is_file(), page
+    # Formulas render offline: MathJax and its fonts ship with the site, no script is fetched.
+    snowflake = (site / "snowflake" / "index.html").read_text(encoding="utf-8")
+    assert re.search(r'<script src="[./]*javascripts/mathjax/tex-chtml\.js"', snowflake)
+    assert not re.search(r'<script[^>]+src="(https?:)?//', snowflake)
+    fonts = site / "javascripts" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2"
+    assert any(fonts.glob("MathJax_Main-Regular.woff"))

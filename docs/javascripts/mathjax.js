@@ -1,4 +1,5 @@
 // MathJax for pymdownx.arithmatex (generic mode): $...$ inline, $$...$$ display.
+// Loaded before the vendored javascripts/mathjax/tex-chtml.js, which reads it.
 window.MathJax = {
   tex: {
     inlineMath: [["\\(", "\\)"]],
