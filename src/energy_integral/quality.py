@@ -6,7 +6,9 @@ reason                      meaning
 ``invalid-meter``           the meter id is missing (None/NaN)
 ``invalid-time``            the timestamp is missing (NaT/None)
 ``invalid-power``           power is NaN or ±inf, or beyond the plausibility bound ``max_power``
-``late``                    at or before the meter's last integrated sample, with other power
+``late``                    at or before the meter's last integrated sample, and not identical
+                            to it (the state keeps only its last sample, so an earlier
+                            re-delivered reading is ``late`` too)
 ``already-integrated``      identical (time and power) to the meter's last integrated sample:
                             a re-delivered reading, harmless
 ``duplicate``               a second reading of one meter at one time within a batch

@@ -155,7 +155,7 @@ def integrate(
     ],
     meter: Annotated[
         str | None,
-        typer.Option(help="Meter id column [default: METER_ID if present, else one series]."),
+        typer.Option(help="Meter id column (default: METER_ID if present, else one series)."),
     ] = None,
     time: Annotated[str, typer.Option(help="Timestamp column (UTC unless it has offsets).")] = (
         "TIMESTAMP"
@@ -186,7 +186,7 @@ def integrate(
         int, typer.Option(min=1, help="Rows read at a time; memory grows with it.")
     ] = DEFAULT_CHUNK_ROWS,
     progress: Annotated[
-        bool | None, typer.Option(help="Progress bar [default: on a terminal].")
+        bool | None, typer.Option(help="Progress bar (default: on a terminal).")
     ] = None,
 ) -> None:
     """Integrate power readings per meter: total energy, or energy per interval with --every.
