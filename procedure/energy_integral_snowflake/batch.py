@@ -15,7 +15,12 @@ Stream actions are reconciled before the library sees anything:
   integrated, it is quarantined as ``correction`` (the integrated value stands).
 
 Everything else — late, duplicate, invalid rows — is the library's decision
-(:func:`energy_integral.integrate_meters`).
+(:func:`energy_integral.integrate_meters`). With ``on_duplicate="mean"`` it
+accepts every row of a meter at one time and integrates them as one sample
+of their mean power: such a group gets one result row — its first row's
+values with ``KW`` the mean (:func:`merge_duplicates`) — since the results'
+natural key is (meter, time, method). Its other rows count as integrated
+(``rows_merged`` of them) but have no row of their own.
 """
 
 from __future__ import annotations
@@ -33,7 +38,14 @@ import energy_integral as ei
 
 from ._values import py_scalar, py_times
 
-__all__ = ["BatchOutcome", "Policy", "integrate_batch", "state_from_json", "state_to_json"]
+__all__ = [
+    "BatchOutcome",
+    "Policy",
+    "integrate_batch",
+    "merge_duplicates",
+    "state_from_json",
+    "state_to_json",
+]
 
 _DETAIL = {
     "invalid-meter": "METER_ID is missing",
@@ -64,6 +76,8 @@ class BatchOutcome:
 
     ``results``, ``quarantine`` and ``states`` follow :mod:`.schema`'s
     ``INTEGRAL_SUM_VALUES``, ``QUARANTINED_READINGS`` and ``METER_STATE``.
+    ``rows_integrated`` counts landed rows, ``rows_merged`` of which were merged
+    into another row's result (so ``len(results) == rows_integrated - rows_merged``).
     """
 
     batch_id: int
@@ -78,6 +92,7 @@ class BatchOutcome:
     kwh_added: float
     min_timestamp: dt.datetime | None
     max_timestamp: dt.datetime | None
+    rows_merged: int = 0
 
     @property
     def state_meters(self) -> list[str]:
@@ -99,6 +114,52 @@ def state_from_json(text: str) -> ei.CumulativeState:
     if not isinstance(data, dict):
         raise ei.errors.StateFormatError(f"METER_STATE.STATE is not a JSON object: {text!r:.80}")
     return ei.CumulativeState.from_dict(data)
+
+
+def merge_duplicates(
+    meters: np.ndarray[Any, Any],
+    times: np.ndarray[Any, Any],
+    power: np.ndarray[Any, np.dtype[np.float64]],
+    accepted: np.ndarray[Any, np.dtype[np.bool_]],
+) -> tuple[np.ndarray[Any, np.dtype[np.bool_]], np.ndarray[Any, np.dtype[np.float64]]]:
+    r"""Which accepted rows get a result row, and the power each one integrated.
+
+    Rows are in the order they were handed to :func:`energy_integral.integrate_meters`.
+    Accepted rows sharing a meter and a time (only ``on_duplicate="mean"``
+    accepts several) were integrated as one sample on the first of them, with
+    power :math:`\bar p = \tfrac1k\sum_{j=1}^{k} p_j` — summed here in the same
+    order and way as the engine, so the value is the one it integrated.
+
+    Returns
+    -------
+    own : ndarray of bool
+        ``accepted`` without the later rows of each such group.
+    kw : ndarray of float
+        ``power``, with each group's mean on its first row.
+
+    Examples
+    --------
+    >>> t = np.array([0, 0, 1, 0], dtype="datetime64[m]")
+    >>> own, kw = merge_duplicates(np.array(["a", "a", "a", "b"], dtype=object), t,
+    ...                            np.array([4.0, 8.0, 1.0, 2.0]), np.ones(4, dtype=bool))
+    >>> own.tolist(), kw.tolist()
+    ([True, False, True, True], [6.0, 8.0, 1.0, 2.0])
+    """
+    own, kw = accepted.copy(), power.copy()
+    rows = np.flatnonzero(accepted)
+    keys = pd.DataFrame({"m": meters[rows], "t": times[rows]})
+    shared = keys.duplicated(keep=False).to_numpy()
+    if not shared.any():
+        return own, kw
+    rows = rows[shared]
+    group = keys[shared].groupby(["m", "t"], sort=False).ngroup().to_numpy()
+    rows = rows[np.argsort(group, kind="stable")]  # each group's rows together, in order
+    starts = np.flatnonzero(np.diff(np.sort(group), prepend=-1))
+    sizes = np.diff(np.append(starts, rows.size))
+    kw[rows[starts]] = np.add.reduceat(power[rows], starts) / sizes
+    own[rows] = False
+    own[rows[starts]] = True
+    return own, kw
 
 
 def integrate_batch(
@@ -149,11 +210,12 @@ def integrate_batch(
         max_power=policy.max_power,
     )
     acc = np.asarray(res.accepted, dtype=bool)
+    own, kw = merge_duplicates(meters, times, power, acc)
     t_py = py_times(times)
     results = [
-        (meters[i], t_py[i], float(power[i]), float(res.increments[i]), float(res.cumulative[i]),
+        (meters[i], t_py[i], float(kw[i]), float(res.increments[i]), float(res.cumulative[i]),
          policy.method, batch_id, now)
-        for i in np.flatnonzero(acc)
+        for i in np.flatnonzero(own)
     ]  # fmt: skip
     live_update = is_update[~is_delete]
     quarantine = []
@@ -180,12 +242,13 @@ def integrate_batch(
         quarantine=quarantine,
         states=state_rows,
         rows_read=len(landed),
-        rows_integrated=len(results),
+        rows_integrated=int(acc.sum()),
         rows_rejected=len(quarantine),
         meters=len(batch_meters),
         kwh_added=float(np.sum(res.increments[acc])),
         min_timestamp=py_times(valid_t.min(keepdims=True))[0] if valid_t.size else None,
         max_timestamp=py_times(valid_t.max(keepdims=True))[0] if valid_t.size else None,
+        rows_merged=int(acc.sum() - own.sum()),
     )
 
 

@@ -31,7 +31,10 @@ Two ways to integrate one meter, equal to 1e-12 relative:
 
 Rows are taken in ``ID`` order before integrating, so of two readings of one
 meter at one time "the first" is the one that reached the source first — as
-in the stream procedure.
+in the stream procedure. With ``on_duplicate="mean"`` that first row stands
+for its group, with ``KW`` the group's mean; the others are integrated into
+it and marked :data:`MERGED` instead of getting a result row of their own
+(see :func:`.batch.merge_duplicates`).
 """
 
 from __future__ import annotations
@@ -43,11 +46,12 @@ import pandas as pd
 
 import energy_integral as ei
 
-from .batch import Policy, state_from_json, state_to_json
+from .batch import Policy, merge_duplicates, state_from_json, state_to_json
 
 __all__ = [
     "CHUNK_COLUMNS",
     "INPUT_COLUMNS",
+    "MERGED",
     "OUTPUT_COLUMNS",
     "apply_offsets",
     "chunk_offsets",
@@ -59,12 +63,17 @@ __all__ = [
 #: Columns the partition functions read.
 INPUT_COLUMNS = ("ID", "METER_ID", "TIMESTAMP", "KW", "INCOMING", "CHUNK")
 #: Columns :func:`integrate_partition` returns, one row per input row. ``REASON`` is
-#: ``""`` for integrated rows; ``STATE`` (JSON) is set on the partition's last
-#: integrated row only; ``IS_FIRST`` marks the row holding its first interval.
+#: ``""`` for a row with a result row, :data:`MERGED` for one integrated into another
+#: row's, else why it was rejected; ``STATE`` (JSON) is set on the partition's last
+#: result row only; ``IS_FIRST`` marks the row holding its first interval.
 OUTPUT_COLUMNS = ("METER_ID", "CHUNK", "ID", "TIMESTAMP", "KW", "INTERVAL_KWH",
                   "CUMULATIVE_KWH", "REASON", "IS_FIRST", "STATE")  # fmt: skip
 #: Columns :func:`chunk_offsets` returns, one row per chunk.
 CHUNK_COLUMNS = ("METER_ID", "CHUNK", "OFFSET_KWH", "BRIDGE_KWH", "STATE")
+
+#: ``REASON`` of a row merged into the result row of the first row of its meter and
+#: time (``on_duplicate="mean"``): integrated, but with no result row of its own.
+MERGED = "merged"
 
 _NS_PER_DAY = 86_400 * 10**9
 
@@ -136,10 +145,14 @@ def integrate_partition(
         on_duplicate=policy.on_duplicate,
         max_power=policy.max_power,
     )
-    accepted = np.flatnonzero(res.accepted)
-    # Ties in time keep ID order (the engine's sort is stable), so the first of
-    # several accepted rows at the chunk's first time is the one with its interval.
-    by_time = accepted[np.argsort(times[accepted], kind="stable")]
+    accepted = np.asarray(res.accepted, dtype=bool)
+    own, kw = merge_duplicates(ids, times, power, accepted)
+    reason = res.reason.astype(object)
+    reason[accepted & ~own] = MERGED
+    # One result row per time: the first row of its time (in ID order, as the engine
+    # sorts stably) holds the chunk's first interval, the last one the state.
+    kept = np.flatnonzero(own)
+    by_time = kept[np.argsort(times[kept], kind="stable")]
     is_first = np.zeros(len(rows), dtype=bool)
     state = np.full(len(rows), None, dtype=object)
     if by_time.size:
@@ -152,10 +165,10 @@ def integrate_partition(
             "CHUNK": chunk.to_numpy(dtype=np.int64),
             "ID": rows["ID"].to_numpy(dtype=np.int64),
             "TIMESTAMP": times,
-            "KW": power,
+            "KW": kw,
             "INTERVAL_KWH": res.increments,
             "CUMULATIVE_KWH": res.cumulative,
-            "REASON": res.reason.astype(str),
+            "REASON": reason,
             "IS_FIRST": is_first,
             "STATE": state,
         },

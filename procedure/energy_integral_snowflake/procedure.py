@@ -132,6 +132,7 @@ def run_procedure(store: Store, policy: Policy | None = None) -> RunSummary:
                 "batch_id": batch_id,
                 "rows_read": outcome.rows_read,
                 "rows_integrated": outcome.rows_integrated,
+                "rows_merged": outcome.rows_merged,
                 "rows_rejected": outcome.rows_rejected,
                 "meters": outcome.meters,
                 "kwh_added": outcome.kwh_added,

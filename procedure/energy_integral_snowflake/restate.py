@@ -35,13 +35,18 @@ STATUS_RECONCILED = "RECONCILED"
 
 @dataclass
 class ScaleOutSummary:
-    """What a backfill or reconcile call did; returned by the procedures as JSON."""
+    """What a backfill or reconcile call did; returned by the procedures as JSON.
+
+    ``rows_integrated`` counts source rows integrated, ``rows_merged`` of which
+    were merged into another row's result (``on_duplicate="mean"``).
+    """
 
     status: str = "ok"
     kind: str = ""
     batch_id: int | None = None
     meters: list[dict[str, Any]] = field(default_factory=list)
     rows_integrated: int = 0
+    rows_merged: int = 0
     rows_rejected: int = 0
     rows_resolved: int = 0
     message: str = ""
@@ -138,6 +143,7 @@ def restate(
         batch_id=batch_id,
         meters=meters,
         rows_integrated=integrated,
+        rows_merged=restated.merged,
         rows_rejected=restated.rejected,
         rows_resolved=len(resolved),
     )

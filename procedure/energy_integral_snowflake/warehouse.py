@@ -36,7 +36,7 @@ import energy_integral as ei
 
 from ._values import py_times
 from .batch import Policy, state_from_json, state_to_json
-from .partition import integrate_windows
+from .partition import MERGED, integrate_windows
 from .schema import DEFAULT_NAMES, STATUS_LANDED, ObjectNames, Table, tables
 
 __all__ = ["LocalWarehouse", "Restated", "Warehouse", "Window", "Writes", "anchor_state"]
@@ -66,15 +66,18 @@ class Restated:
     """A restatement computed but not yet written.
 
     ``states`` holds each meter's state after its window (meters whose window
-    has no integrated row keep their incoming state); ``rows`` is the
-    engine's handle on the restated rows (pandas locally, a Snowpark
-    DataFrame on the warehouse).
+    has no integrated row keep their incoming state); ``integrated`` counts
+    each meter's integrated source rows, ``merged`` of which (over all
+    meters) have no result row of their own (:data:`~.partition.MERGED`);
+    ``rows`` is the engine's handle on the restated rows (pandas locally, a
+    Snowpark DataFrame on the warehouse).
     """
 
     states: dict[str, ei.CumulativeState]
     integrated: dict[str, int]
     rejected: int
     rows: Any = None
+    merged: int = 0
 
 
 @dataclass(frozen=True)
@@ -275,13 +278,14 @@ class LocalWarehouse:
         )  # fmt: skip
         rows = pd.concat([_in_window(source, w) for w in windows] or [source.iloc[:0]])
         out = integrate_windows(rows, policy, chunked=chunked)
-        accepted = out[out["REASON"] == ""]
-        integrated = accepted.groupby("METER_ID").size()
+        merged = out["REASON"] == MERGED
+        integrated = out[(out["REASON"] == "") | merged].groupby("METER_ID").size()
         return Restated(
             states=_states_of(out, windows),
             integrated={w.meter: int(integrated.get(w.meter, 0)) for w in windows},
-            rejected=int((out["REASON"] != "").sum()),
+            rejected=int(_rejected(out).sum()),
             rows=out,
+            merged=int(merged.sum()),
         )
 
     def commit(self, writes: Writes) -> None:
@@ -352,9 +356,14 @@ def _window_filter(w: Window) -> Any:
 _DETAIL = "rejected when its meter was re-integrated from the source table"
 
 
+def _rejected(frame: pd.DataFrame) -> pd.Series:
+    """Rows the restatement rejected: neither with a result row nor merged into one."""
+    return ~frame["REASON"].isin(["", MERGED])
+
+
 def _quarantine_rows(frame: pd.DataFrame, batch_id: int, now: Any) -> list[tuple[Any, ...]]:
     """The restatement's rejected rows, as quarantine rows of its batch."""
-    bad = frame[frame["REASON"] != ""]
+    bad = frame[_rejected(frame)]
     return [
         (batch_id, str(i), int(i), m, ts, None if np.isnan(kw) else float(kw), r, _DETAIL, now)
         for i, m, ts, kw, r in zip(

@@ -34,7 +34,7 @@ import pandas as pd
 import energy_integral as ei
 
 from .batch import Policy, state_from_json, state_to_json
-from .partition import chunk_offsets, integrate_partition
+from .partition import MERGED, chunk_offsets, integrate_partition
 from .schema import DEFAULT_NAMES, ObjectNames, quote_identifier, tables
 from .snowflake_store import CHUNK_ROWS, SnowflakeStore, insert_values_sql, merge_sql
 from .sql import DEFAULT_STAGE
@@ -277,19 +277,23 @@ class SnowflakeWarehouse:
             .filter(col("K") == 1)
             .collect()
         )
+        merged = col("REASON") == lit(MERGED)
         counts = (
             restated.group_by("METER_ID")
-            .agg(f.sum(f.iff(ok_col(), lit(1), lit(0))).alias("OK"), f.count(lit(1)).alias("N"))
+            .agg(f.sum(f.iff(ok_col(), lit(1), lit(0))).alias("OK"),
+                 f.sum(f.iff(merged, lit(1), lit(0))).alias("MERGED"),
+                 f.count(lit(1)).alias("N"))
             .collect()
-        )
+        )  # fmt: skip
         states = {w.meter: w.incoming for w in windows}
         states.update({str(r["METER_ID"]): state_from_json(str(r["STATE"])) for r in finals})
-        integrated = {str(r["METER_ID"]): int(r["OK"]) for r in counts}
+        integrated = {str(r["METER_ID"]): int(r["OK"]) + int(r["MERGED"]) for r in counts}
         return Restated(
             states=states,
             integrated={w.meter: integrated.get(w.meter, 0) for w in windows},
-            rejected=sum(int(r["N"]) - int(r["OK"]) for r in counts),
+            rejected=sum(int(r["N"]) - int(r["OK"]) - int(r["MERGED"]) for r in counts),
             rows=restated,
+            merged=sum(int(r["MERGED"]) for r in counts),
         )
 
     # -- writes --------------------------------------------------------------------------
@@ -310,7 +314,7 @@ class SnowflakeWarehouse:
             & (target["METHOD"] == source["METHOD"])
         )
         values = {c: source[c] for c in t.results.column_names}
-        quarantine = restated.filter(~ok_col()).select(
+        quarantine = restated.filter(~ok_col() & (col("REASON") != lit(MERGED))).select(
             lit(b).alias("BATCH_ID"), col("ID").cast("string").alias("ROW_ID"), "ID", "METER_ID",
             "TIMESTAMP", "KW", "REASON", lit(_DETAIL).alias("DETAIL"),
             lit(now).alias("QUARANTINED_AT"),
@@ -376,7 +380,7 @@ _DETAIL = "rejected when its meter was re-integrated from the source table"
 
 
 def ok_col() -> Any:
-    """``REASON = ''``: the restated row was integrated."""
+    """``REASON = ''``: the restated row was integrated into a result row of its own."""
     from snowflake.snowpark.functions import col, lit
 
     return col("REASON") == lit("")

@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS LANDED_READINGS (
     "LANDED_AT" TIMESTAMP_NTZ(9) NOT NULL
 );
 
--- One row per integrated reading. Natural key: (METER_ID, TIMESTAMP, METHOD).
+-- One row per integrated reading. Natural key: (METER_ID, TIMESTAMP, METHOD): readings of a
+-- meter at one time merged by ON_DUPLICATE = 'mean' share one row, KW their mean.
 CREATE TABLE IF NOT EXISTS INTEGRAL_SUM_VALUES (
     "METER_ID" VARCHAR NOT NULL,
     "TIMESTAMP" TIMESTAMP_NTZ(9) NOT NULL,

@@ -17,7 +17,7 @@ SHOW STREAMS LIKE 'RANDOM_VALUES_STREAM';
 -- Rows landed by phase 1, per batch.
 SELECT * FROM LANDED_READINGS ORDER BY "BATCH_ID" DESC, "ID" DESC LIMIT 100;
 
--- The results: one row per integrated reading.
+-- The results: one row per integrated reading (merged duplicates share one).
 SELECT * FROM INTEGRAL_SUM_VALUES ORDER BY "COMPUTED_AT" DESC, "TIMESTAMP" DESC LIMIT 100;
 
 -- Each meter's latest cumulative energy.

@@ -175,3 +175,52 @@ def test_the_handler_backfills_named_meters_as_a_marked_batch() -> None:
     audit = store.session.table("RECONCILIATION_AUDIT").to_pandas()
     assert audit["DELTA_KWH"].sum() == pytest.approx(out["delta_kwh"], rel=1e-12)
     assert set(_results(store)["METER_ID"]) == {"meter-000", "meter-002"}
+
+
+def _duplicate_group() -> ei.Readings:
+    """One meter every 15 minutes across midnight, two readings (4 and 8 kW) at 00:00."""
+    t = np.array(["2026-01-01T23:30", "2026-01-01T23:45", "2026-01-02T00:00",
+                  "2026-01-02T00:00", "2026-01-02T00:15"], dtype="datetime64[ns]")  # fmt: skip
+    return ei.Readings(np.array(["m"] * 5, dtype=object), t, np.array([2.0, 2.0, 8.0, 4.0, 2.0]))
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_merged_duplicate_group_is_backfilled_as_one_row_with_the_mean(chunked: bool) -> None:
+    store = new_store()
+    insert_readings(store.session, _duplicate_group())
+    policy = Policy("trapezoid", on_duplicate="mean")
+    summary = run_backfill(LocalWarehouse(store.session), policy, chunk_by_day=chunked)
+    assert summary.status == "ok", summary.message
+    # Samples 2, 2, (8 + 4)/2 = 6, 2 kW, 15 minutes apart: intervals 2·¼ = 0.5, then
+    # (2 + 6)/2·¼ = 1 (across midnight: the day chunks' bridge), then (6 + 2)/2·¼ = 1 kWh.
+    got = _results(store)
+    assert got["TIMESTAMP"].is_unique
+    assert got["KW"].tolist() == [2.0, 2.0, 6.0, 2.0]
+    np.testing.assert_allclose(got["INTERVAL_KWH"], [0.0, 0.5, 1.0, 1.0], rtol=1e-12)
+    np.testing.assert_allclose(got["CUMULATIVE_KWH"], [0.0, 0.5, 1.5, 2.5], rtol=1e-12)
+    # All five source rows are integrated, one of them merged; none is quarantined.
+    assert (summary.rows_integrated, summary.rows_merged, summary.rows_rejected) == (5, 1, 0)
+    assert store.session.table("QUARANTINED_READINGS").count() == 0
+    marker = store.session.table("STREAM_CONSUMED_MARKER").to_pandas()
+    assert marker[["ROWS_READ", "ROWS_INTEGRATED", "ROWS_REJECTED"]].values.tolist() == [[5, 5, 0]]
+    state = _states(store)["m"]
+    assert (state.last_power, state.count) == (2.0, 4)
+    assert state.energy == pytest.approx(2.5, rel=1e-12)
+
+
+def test_under_mean_the_backfill_equals_the_stream_in_one_batch() -> None:
+    readings, policy = _readings(seed=5), Policy("trapezoid", "75min", on_duplicate="mean")
+    streamed = new_store()
+    insert_readings(streamed.session, readings)
+    run = run_procedure(streamed, policy)
+    assert run.status == "ok"
+    assert run.integrated[0]["rows_merged"] > 0  # the readings do hold duplicate groups
+    want = _results(streamed)
+    assert not want.duplicated(["METER_ID", "TIMESTAMP"]).any()
+    for chunked in (False, True):
+        store = new_store()
+        insert_readings(store.session, readings)
+        summary = run_backfill(LocalWarehouse(store.session), policy, chunk_by_day=chunked)
+        assert summary.status == "ok", summary.message
+        _assert_same_results(_results(store), want)
+        _assert_same_states(_states(store), _states(streamed))

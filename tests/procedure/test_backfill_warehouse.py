@@ -19,7 +19,7 @@ import pytest
 
 import energy_integral as ei
 from energy_integral_snowflake.batch import Policy, state_to_json
-from energy_integral_snowflake.partition import OUTPUT_COLUMNS, integrate_partition
+from energy_integral_snowflake.partition import MERGED, OUTPUT_COLUMNS, integrate_partition
 from energy_integral_snowflake.warehouse import Restated, Window, Writes
 from energy_integral_snowflake.warehouse_snowflake import (
     CHUNK_SCHEMA,
@@ -137,7 +137,7 @@ def test_straight_backfill_is_one_apply_in_pandas_grouped_by_meter(method: str) 
     state = state_to_json(ei.CumulativeState("trapezoid", first_ts=0, first_power=1.0,
                                              last_ts=0, last_power=1.0, count=1))  # fmt: skip
     session = RecordingSession([{"METER_ID": "a", "STATE": state}],
-                               [{"METER_ID": "a", "OK": 7, "N": 9}])  # fmt: skip
+                               [{"METER_ID": "a", "OK": 6, "MERGED": 1, "N": 9}])  # fmt: skip
     policy = Policy(method, "1h")
     restated = SnowflakeWarehouse(session).integrate(_windows(), policy, chunked=False)
     [(origin, func, schema, options)] = session.udtfs
@@ -159,7 +159,8 @@ def test_straight_backfill_is_one_apply_in_pandas_grouped_by_meter(method: str) 
     assert calls.count("collect") == 2
     assert restated.states["a"].count == 1
     assert restated.states["b"] == _windows()[1].incoming  # no rows: its incoming state
-    assert restated.integrated == {"a": 7, "b": 0}
+    assert restated.integrated == {"a": 7, "b": 0}  # merged rows were integrated too
+    assert restated.merged == 1
     assert restated.rejected == 2
     [(_, _, (spec, _), _)] = [e for e in session.log if e[1] == "create_dataframe"]
     assert [row[0] for row in spec] == ["a", "b"]
@@ -221,3 +222,17 @@ def test_commit_is_one_transaction_without_ddl() -> None:
     saved = [e for e in session.log if e[1] == "save_as_table"]
     assert saved[0][2] == ("QUARANTINED_READINGS",)
     assert saved[0][3]["mode"] == "append"
+    # Results from REASON = '' alone; the quarantine from the rest, less merged rows.
+    filters = [_literals(e[2][0]) for e in session.log if e[:2] == ("restated", "filter")]
+    assert filters == [[""], ["", MERGED]]
+
+
+def _literals(column: Any) -> list[Any]:
+    from snowflake.snowpark._internal.analyzer.expression import Literal
+
+    def walk(e: Any) -> Any:
+        yield e
+        for child in e.children or []:
+            yield from walk(child)
+
+    return [e.value for e in walk(column._expression) if isinstance(e, Literal)]

@@ -76,31 +76,102 @@ def test_rejected_rows_keep_their_values_and_a_reason() -> None:
     assert all(q[7] for q in out.quarantine)  # every rejection explains itself
 
 
-@settings(max_examples=40)
+def test_a_merged_duplicate_group_is_one_result_row_with_the_mean_power() -> None:
+    rows = [
+        (1, "INSERT", False, "m", 0, 2.0),
+        (4, "INSERT", False, "m", 15, 8.0),
+        (2, "INSERT", False, "m", 15, 4.0),  # the group's first row by ID
+        (3, "INSERT", False, "m", 15, float("nan")),  # invalid: not part of the mean
+        (5, "INSERT", False, "m", 30, 2.0),
+        (6, "INSERT", False, "n", 0, 1.0),
+        (7, "INSERT", False, "n", 0, 3.0),
+    ]
+    out = integrate_batch(_landed(rows), {}, 1, Policy("trapezoid", on_duplicate="mean"), NOW)
+    # m: 2 kW, then (4 + 8)/2 = 6 kW, then 2 kW, 15 minutes apart: each interval is
+    # (2 + 6)/2 · 0.25 h = 1 kWh. n: one sample of (1 + 3)/2 = 2 kW, no interval yet.
+    got = [(r[0], r[1], r[2], r[3], r[4]) for r in out.results]
+    t = [(T0 + pd.Timedelta(minutes=k)).to_pydatetime() for k in (0, 15, 30)]
+    assert got == [
+        ("m", t[0], 2.0, 0.0, 0.0),
+        ("m", t[1], 6.0, 1.0, 1.0),
+        ("m", t[2], 2.0, 1.0, 2.0),
+        ("n", t[0], 2.0, 0.0, 0.0),
+    ]
+    # Every landed row is accounted for: 6 integrated (2 of them merged) and 1 rejected.
+    assert (out.rows_read, out.rows_integrated, out.rows_merged, out.rows_rejected) == (7, 6, 2, 1)
+    assert [(q[2], q[6]) for q in out.quarantine] == [(3, "invalid-power")]
+    assert out.kwh_added == 2.0
+    n = state_from_json(out.states[1][2])
+    assert (n.last_power, n.count) == (2.0, 1)
+
+
+@settings(max_examples=60)
 @given(
     st.lists(
         st.tuples(
             st.sampled_from(["a", "b", None]),
-            st.integers(0, 20),
+            st.integers(0, 5),  # few times, so that duplicates are common
             st.sampled_from([1.0, 2.5, -3.0, float("nan")]),
             st.sampled_from(["INSERT", "DELETE"]),
         ),
         max_size=30,
-    )
+    ),
+    st.sampled_from(["reject", "last", "mean"]),
 )
-def test_every_landed_row_is_integrated_or_quarantined_once(rows: list[tuple[object, ...]]) -> None:
+def test_every_landed_row_is_integrated_or_quarantined_once(
+    rows: list[tuple[object, ...]], on_duplicate: str
+) -> None:
     landed = _landed([(i, a, False, m, t, kw) for i, (m, t, kw, a) in enumerate(rows, 1)])
-    out = integrate_batch(landed, {}, 1, Policy(), NOW)
+    out = integrate_batch(landed, {}, 1, Policy(on_duplicate=on_duplicate), NOW)
+    # Integrated — possibly merged into another row's result — or quarantined.
     assert out.rows_read == len(rows) == out.rows_integrated + out.rows_rejected
-    assert len(out.results) == out.rows_integrated
+    assert len(out.results) == out.rows_integrated - out.rows_merged
+    assert out.rows_merged == 0 or on_duplicate == "mean"
     keys = [(r[0], r[1]) for r in out.results]
     assert len(set(keys)) == len(keys)
+    # Each result row's kW is the mean of the valid live rows at its meter and time.
+    live = landed[landed["ACTION"] == "INSERT"]
+    for meter, ts, kw, *_ in out.results:
+        same = live[(live["METER_ID"] == meter) & (live["TIMESTAMP"] == pd.Timestamp(ts))]
+        powers = same["KW"].dropna()
+        if on_duplicate == "mean":
+            assert kw == pytest.approx(powers.mean(), rel=1e-12)
+        else:
+            assert kw in set(powers)
     # per meter, the results' cumulative kWh is the running sum of their intervals
     for meter in {k[0] for k in keys}:
         mine = sorted((r for r in out.results if r[0] == meter), key=lambda r: r[1])
         np.testing.assert_allclose(
             [r[4] for r in mine], np.cumsum([r[3] for r in mine]), rtol=1e-12, atol=1e-12
         )
+
+
+@settings(max_examples=40)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b"]), st.integers(0, 3), st.sampled_from([1.0, 2.5, -3.0, 4.0])
+        ),
+        min_size=2,
+        max_size=20,
+    )
+)
+def test_under_mean_each_meter_and_time_is_one_result_row_of_the_mean(
+    rows: list[tuple[str, int, float]],
+) -> None:
+    landed = _landed([(i, "INSERT", False, m, t, kw) for i, (m, t, kw) in enumerate(rows, 1)])
+    out = integrate_batch(landed, {}, 1, Policy(on_duplicate="mean"), NOW)
+    groups: dict[tuple[str, int], list[float]] = {}
+    for m, t, kw in rows:
+        groups.setdefault((m, t), []).append(kw)
+    assert (out.rows_integrated, out.rows_rejected) == (len(rows), 0)
+    assert out.rows_merged == len(rows) - len(groups)
+    got = {(r[0], round((pd.Timestamp(r[1]) - T0) / pd.Timedelta(minutes=1))): r[2]
+           for r in out.results}  # fmt: skip
+    assert len(got) == len(out.results)  # one row per (meter, time)
+    assert got.keys() == groups.keys()
+    for key, kw in got.items():
+        assert kw == pytest.approx(sum(groups[key]) / len(groups[key]), rel=1e-12)
 
 
 def test_state_json_round_trips_and_rejects_garbage() -> None:

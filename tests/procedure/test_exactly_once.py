@@ -45,7 +45,11 @@ def _play(store: LocalStore, faults: WriteFaults, *, retry_now: bool, ticks: int
 
 
 def _assert_each_reading_once(store: LocalStore) -> None:
-    """Every source row is integrated or quarantined, exactly once; totals match one-shot."""
+    """Every source row is integrated or quarantined, exactly once; totals match one-shot.
+
+    With POLICY's on_duplicate="reject" no rows are merged, so each integrated row has a
+    result row of its own and the counts add up table by table.
+    """
     source = store.session.table("RANDOM_VALUES").to_pandas()
     results = store.session.table("INTEGRAL_SUM_VALUES").to_pandas()
     quarantine = store.session.table("QUARANTINED_READINGS").to_pandas()

@@ -199,3 +199,34 @@ def test_the_handler_reports_json_and_rejects_other_options() -> None:
     wrong = json.loads(reconcile(store.session, on_duplicate="raise"))
     assert wrong["status"] == "error"
     assert "on_duplicate" in wrong["message"]
+
+
+def test_a_merged_duplicate_group_is_restated_as_one_row_with_the_mean() -> None:
+    policy = Policy("trapezoid", on_duplicate="mean")
+    store = new_store()
+    t = np.array(["2026-01-01T00:00", "2026-01-01T00:15", "2026-01-01T00:15",
+                  "2026-01-01T00:30"], dtype="datetime64[ns]")  # fmt: skip
+    m = np.array(["m"] * 4, dtype=object)
+    insert_readings(store.session, ei.Readings(m, t, np.array([2.0, 8.0, 4.0, 2.0])))
+    assert run_procedure(store, policy).status == "ok"
+    # A reading at 00:05 arrives after 00:30 was integrated: late, then reconciled.
+    late = np.array(["2026-01-01T00:05"], dtype="datetime64[ns]")
+    insert_readings(store.session, ei.Readings(m[:1], late, np.array([2.0])))
+    assert run_procedure(store, policy).status == "ok"
+    summary = run_reconcile(LocalWarehouse(store.session), policy)
+    assert summary.status == "ok", summary.message
+    # The window after 00:00 holds 00:05 (2 kW), 00:15 twice (8 and 4: one sample of 6 kW)
+    # and 00:30 (2 kW): intervals 2·(5/60) = 1/6, (2 + 6)/2·(10/60) = 2/3, (6 + 2)/2·¼ = 1.
+    got = _results(store)
+    assert got["TIMESTAMP"].is_unique
+    assert got["KW"].tolist() == [2.0, 2.0, 6.0, 2.0]
+    np.testing.assert_allclose(got["INTERVAL_KWH"], [0.0, 1 / 6, 2 / 3, 1.0], rtol=1e-12)
+    np.testing.assert_allclose(got["CUMULATIVE_KWH"], [0.0, 1 / 6, 5 / 6, 11 / 6], rtol=1e-12)
+    # Four source rows restated (00:05, both at 00:15, 00:30), one merged; none rejected.
+    assert (summary.rows_integrated, summary.rows_merged, summary.rows_rejected) == (4, 1, 0)
+    [meter] = summary.meters
+    assert meter["kwh_before"] == pytest.approx(2.0, rel=1e-12)  # (2+6)/2·¼ twice
+    assert meter["kwh_after"] == pytest.approx(11 / 6, rel=1e-12)
+    assert _energies(store) == {"m": pytest.approx(11 / 6, rel=1e-12)}
+    quarantine = store.session.table("QUARANTINED_READINGS").to_pandas()
+    assert quarantine["REASON"].tolist() == ["late"]  # the stream's; the restatement's none
