@@ -116,6 +116,35 @@ def state_from_json(text: str) -> ei.CumulativeState:
     return ei.CumulativeState.from_dict(data)
 
 
+def integrate_rows(
+    meters: np.ndarray[Any, Any],
+    times: np.ndarray[Any, Any],
+    power: np.ndarray[Any, np.dtype[np.float64]],
+    states: Mapping[Hashable, ei.CumulativeState],
+    policy: Policy,
+) -> tuple[
+    ei.FleetResult,
+    np.ndarray[Any, np.dtype[np.bool_]],
+    np.ndarray[Any, np.dtype[np.bool_]],
+    np.ndarray[Any, np.dtype[np.float64]],
+]:
+    """:func:`energy_integral.integrate_meters` under ``policy``, shared by the stream and
+    the restatements; returns the result, the accepted mask and :func:`merge_duplicates`."""
+    res = ei.integrate_meters(
+        meters,
+        times,
+        power,
+        states=states,
+        method=policy.method,
+        max_gap=policy.max_gap,
+        on_duplicate=policy.on_duplicate,
+        max_power=policy.max_power,
+    )
+    accepted = np.asarray(res.accepted, dtype=bool)
+    own, kw = merge_duplicates(meters, times, power, accepted)
+    return res, accepted, own, kw
+
+
 def merge_duplicates(
     meters: np.ndarray[Any, Any],
     times: np.ndarray[Any, Any],
@@ -199,18 +228,7 @@ def integrate_batch(
     times = live["TIMESTAMP"].to_numpy(dtype="datetime64[ns]")
     power = live["KW"].to_numpy(dtype=np.float64, na_value=np.nan)
     incoming: dict[Hashable, ei.CumulativeState] = {m: s for m, s in states.items()}
-    res = ei.integrate_meters(
-        meters,
-        times,
-        power,
-        states=incoming,
-        method=policy.method,
-        max_gap=policy.max_gap,
-        on_duplicate=policy.on_duplicate,
-        max_power=policy.max_power,
-    )
-    acc = np.asarray(res.accepted, dtype=bool)
-    own, kw = merge_duplicates(meters, times, power, acc)
+    res, acc, own, kw = integrate_rows(meters, times, power, incoming, policy)
     t_py = py_times(times)
     results = [
         (meters[i], t_py[i], float(kw[i]), float(res.increments[i]), float(res.cumulative[i]),

@@ -46,7 +46,7 @@ import pandas as pd
 
 import energy_integral as ei
 
-from .batch import Policy, merge_duplicates, state_from_json, state_to_json
+from .batch import Policy, integrate_rows, state_from_json, state_to_json
 
 __all__ = [
     "CHUNK_COLUMNS",
@@ -135,18 +135,7 @@ def integrate_partition(
     power = rows["KW"].to_numpy(dtype=np.float64, na_value=np.nan)
     ids = rows["METER_ID"].to_numpy(dtype=object)
     states = {meters[0]: incoming} if len(meters) else {}
-    res = ei.integrate_meters(
-        ids,
-        times,
-        power,
-        states=states,
-        method=policy.method,
-        max_gap=policy.max_gap,
-        on_duplicate=policy.on_duplicate,
-        max_power=policy.max_power,
-    )
-    accepted = np.asarray(res.accepted, dtype=bool)
-    own, kw = merge_duplicates(ids, times, power, accepted)
+    res, accepted, own, kw = integrate_rows(ids, times, power, states, policy)
     reason = res.reason.astype(object)
     reason[accepted & ~own] = MERGED
     # One result row per time: the first row of its time (in ID order, as the engine
