@@ -5,6 +5,9 @@ stream, task) but registers each procedure through Snowpark instead of the
 script's ``CREATE PROCEDURE``: :func:`register_procedure` uploads the two
 packages (``energy_integral`` and this adapter) to the stage as imports and
 declares the Anaconda packages they need, so nothing has to be built by hand.
+Before the first registration :func:`upload_archives` puts ``src.zip`` and
+``procedure.zip`` on the stage, as ``snow snowpark deploy`` does: the backfill
+and reconcile procedures import those two archives into their UDTFs.
 :data:`PROCEDURES` is the one list of them — SQL name, handler, signature —
 that ``snowflake.yml`` and ``setup.sql`` are tested against.
 
@@ -23,12 +26,14 @@ or the default one (``default_connection_name`` there, or the
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from . import backfill, handler, reconcile
+from .archives import ARCHIVES, build_archives, package_directories
 from .schema import (
     BACKFILL_PROCEDURE,
     DEFAULT_NAMES,
@@ -48,7 +53,10 @@ __all__ = [
     "connect",
     "deploy",
     "procedure_imports",
+    "put_sql",
     "register_procedure",
+    "setup_sql",
+    "upload_archives",
 ]
 
 #: Anaconda packages the procedure needs on Snowflake (the library's and the adapter's).
@@ -111,7 +119,7 @@ _CREATE_PROCEDURE = re.compile(
 
 @dataclass
 class DeployReport:
-    """What :func:`deploy` did, in order: SQL statements run and the procedure registered."""
+    """What :func:`deploy` did, in order: SQL run, archives put and procedures registered."""
 
     steps: list[str] = field(default_factory=list)
 
@@ -122,11 +130,67 @@ def procedure_imports() -> list[tuple[str, str]]:
     Snowpark zips each directory under its import path, so on Snowflake
     ``import energy_integral`` and ``import energy_integral_snowflake`` work as here.
     """
-    import energy_integral
+    return [(str(directory), package) for package, directory in package_directories().items()]
 
-    library = Path(energy_integral.__file__).resolve().parent
-    adapter = Path(__file__).resolve().parent
-    return [(str(library), "energy_integral"), (str(adapter), "energy_integral_snowflake")]
+
+def upload_archives(session: Any, stage: str = DEFAULT_STAGE) -> list[str]:
+    """Build ``src.zip`` and ``procedure.zip`` and put them on ``stage``, replacing older ones.
+
+    The backfill and reconcile procedures import ``@<stage>/src.zip`` and
+    ``@<stage>/procedure.zip`` into the UDTFs they run on the warehouse; the
+    stage must exist (``setup.sql`` creates it).
+
+    Parameters
+    ----------
+    session : snowflake.snowpark.Session
+        A session on the stage's database and schema.
+    stage : str, optional
+        The stage, a plain identifier.
+
+    Returns
+    -------
+    list of str
+        One line per archive put, in the order of :data:`~.archives.ARCHIVES`.
+    """
+    stage = _check_identifier("stage", stage)
+    done = []
+    with tempfile.TemporaryDirectory(prefix="energy_integral_archives_") as directory:
+        built = build_archives(Path(directory))
+        for package, archive in ARCHIVES.items():
+            # Stored as built (no .gz added) under the name the IMPORTS clauses use.
+            session.file.put(str(built[archive]), f"@{stage}", auto_compress=False, overwrite=True)
+            done.append(f"put {archive} ({package}/) on @{stage}")
+    return done
+
+
+def put_sql(archive: str, stage: str = DEFAULT_STAGE) -> str:
+    """The ``PUT`` that :func:`upload_archives` does for ``archive``, as SQL (for a dry run).
+
+    >>> print(put_sql("src.zip", "my_stage"))
+    -- src.zip: energy_integral/ zipped from the installed package
+    PUT 'file://src.zip' @"MY_STAGE" AUTO_COMPRESS = FALSE OVERWRITE = TRUE
+    """
+    stage = _check_identifier("stage", stage)
+    packages = [package for package, name in ARCHIVES.items() if name == archive]
+    if not packages:
+        raise ValueError(f"archive={archive!r} is not one of {list(ARCHIVES.values())}")
+    return (
+        f"-- {archive}: {packages[0]}/ zipped from the installed package\n"
+        f"PUT 'file://{archive}' @{quote_identifier(stage)} AUTO_COMPRESS = FALSE OVERWRITE = TRUE"
+    )
+
+
+def setup_sql(names: ObjectNames = DEFAULT_NAMES, stage: str = DEFAULT_STAGE) -> list[str]:
+    """What :func:`deploy` does, as SQL: ``setup.sql`` with the archives' PUTs in their place.
+
+    The PUTs come right before the first ``CREATE PROCEDURE``, where :func:`deploy`
+    uploads; :func:`deploy` registers the procedures through Snowpark instead of
+    running those statements, to the same effect.
+    """
+    setup = statements("setup", names, stage)
+    first = next(i for i, s in enumerate(setup) if _created_procedure(s, names) is not None)
+    puts = [put_sql(archive, stage) for archive in ARCHIVES.values()]
+    return setup[:first] + puts + setup[first:]
 
 
 def _argument_types(procedure: Procedure) -> list[Any]:
@@ -209,8 +273,9 @@ def deploy(
     """Create every object of ``setup.sql`` in the session's database and schema.
 
     Safe to run again: tables, stage and stream are kept if they exist, the
-    procedures and the task are replaced (the task then comes back suspended unless
-    ``resume_task``).
+    archives on the stage, the procedures and the task are replaced (the task then
+    comes back suspended unless ``resume_task``). The archives are put on the stage
+    (:func:`upload_archives`) once it exists, before the first procedure is registered.
 
     Parameters
     ----------
@@ -219,7 +284,7 @@ def deploy(
     names : ObjectNames, optional
         Object names (defaults: the seed system's).
     stage : str, optional
-        Stage for the procedure's imports.
+        Stage for the procedures' imports and the archives the UDTFs import.
     resume_task : bool, optional
         Resume the task at the end, so it starts running every minute.
     on_step : callable, optional
@@ -238,9 +303,14 @@ def deploy(
         if on_step is not None:
             on_step(step)
 
+    uploaded = False
     for statement in statements("setup", names, stage):
         procedure = _created_procedure(statement, names)
         if procedure is not None:
+            if not uploaded:  # setup.sql creates the stage before any procedure
+                for step in upload_archives(session, stage):
+                    done(step)
+                uploaded = True
             register_procedure(session, names, stage, procedure=procedure)
             done(f"registered procedure {procedure.sql_name(names)} "
                  f"(handler {procedure.handler_path})")  # fmt: skip

@@ -34,7 +34,10 @@ def deploy(
         bool, typer.Option(help="Resume the task afterwards (it is created suspended).")
     ] = False,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the SQL instead of connecting.")
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the SQL, archive uploads included, instead of connecting."
+        ),
     ] = False,
 ) -> None:
     """Create tables, stream, procedures and task in Snowflake (setup.sql, via Snowpark).
@@ -45,21 +48,21 @@ def deploy(
     """
     from rich.console import Console
 
+    from . import deploy as deploying
     from .schema import DEFAULT_NAMES
-    from .sql import statements
 
     console = Console()
     try:
-        setup = statements("setup", DEFAULT_NAMES, stage)
+        # setup.sql with the archives' PUTs where deploy uploads them.
+        setup = deploying.setup_sql(DEFAULT_NAMES, stage)
     except ValueError as exc:
         console.print(f"[red]Error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
     if dry_run:
         for statement in setup:
-            console.print(f"{statement};\n", highlight=False, markup=False)
+            # soft_wrap: a line broken at the terminal's width could end a -- comment early.
+            console.print(f"{statement};\n", highlight=False, markup=False, soft_wrap=True)
         return
-
-    from . import deploy as deploying
 
     try:
         session = deploying.connect(

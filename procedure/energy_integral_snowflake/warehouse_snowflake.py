@@ -33,6 +33,7 @@ import pandas as pd
 
 import energy_integral as ei
 
+from .archives import ARCHIVES
 from .batch import Policy, state_from_json, state_to_json
 from .partition import MERGED, chunk_offsets, integrate_partition
 from .schema import DEFAULT_NAMES, ObjectNames, quote_identifier, tables
@@ -118,7 +119,7 @@ class SnowflakeWarehouse:
         self.names = names
         self.tables = tables(names)
         self.udtf_options: dict[str, Any] = {
-            "imports": [f"@{stage}/src.zip", f"@{stage}/procedure.zip"],
+            "imports": [f"@{stage}/{archive}" for archive in ARCHIVES.values()],
             "packages": list(PACKAGES),
         }
 

@@ -6,7 +6,8 @@
 -- Run it in the target database and schema (USE DATABASE ...; USE SCHEMA ...;), e.g.
 --   snow sql -f procedure/sql/setup.sql
 -- or from Python: `energy-integral deploy` (runs this script, registering the procedures
--- through Snowpark instead of the CREATE PROCEDURE statements below).
+-- through Snowpark instead of the CREATE PROCEDURE statements below, after putting both
+-- archives on the stage).
 --
 -- Each CREATE PROCEDURE imports two archives from the stage. `snow snowpark build` at
 -- the repository root makes them (src.zip holds energy_integral/, procedure.zip holds

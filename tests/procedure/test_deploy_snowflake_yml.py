@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from archive_imports import import_from_archives
 
 from energy_integral_snowflake import deploy
+from energy_integral_snowflake.archives import ARCHIVES, zip_dir
 from energy_integral_snowflake.deploy import PROCEDURES, Procedure
 from energy_integral_snowflake.sql import DEFAULT_STAGE
 
@@ -137,15 +136,6 @@ def test_anaconda_packages_are_declared_where_the_cli_reads_them() -> None:
     assert packages == ["numpy", "scipy", "pandas", "snowflake-snowpark-python"]
 
 
-def _zip_like_the_cli(source: Path, dest: Path) -> None:
-    # snowflake-cli's zip_dir: every file below `source`, named relative to it,
-    # without caches or compiled files.
-    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(source.rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-                archive.write(path, path.relative_to(source))
-
-
 def test_handlers_import_from_the_built_archives_alone(
     entities: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -154,30 +144,11 @@ def test_handlers_import_from_the_built_archives_alone(
     archives = []
     for directory in _artifact_dirs(next(iter(entities.values()))):
         archive = tmp_path / f"{directory.name}.zip"
-        _zip_like_the_cli(directory, archive)
-        archives.append(str(archive))
-    handlers = [e["handler"].rpartition(".") for e in entities.values()]
-    # A fresh interpreter with the archives first on sys.path, as Snowflake's IMPORTS
-    # put them; the handlers and the library must come from the archives.
-    code = (
-        "import sys; sys.path[:0] = sys.argv[1:]\n"
-        "import importlib\n"
-        f"for module_name, _, function_name in {handlers!r}:\n"
-        "    m = importlib.import_module(module_name)\n"
-        "    assert callable(getattr(m, function_name)), function_name\n"
-        "    print(m.__file__)\n"
-        "import energy_integral\n"
-        "print(energy_integral.__file__)\n"
+        zip_dir(directory, archive)  # as the CLI's build: paths relative to the artifact
+        archives.append(archive)
+    assert [a.name for a in archives] == list(ARCHIVES.values())  # what the UDTFs import
+    handler_files, library_file = import_from_archives(
+        archives, [e["handler"] for e in entities.values()], tmp_path
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code, *archives],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr
-    *handler_files, library_file = done.stdout.split()
-    assert len(handler_files) == 3
     assert all(f.startswith(str(tmp_path / "procedure.zip")) for f in handler_files)
     assert library_file.startswith(str(tmp_path / "src.zip"))
