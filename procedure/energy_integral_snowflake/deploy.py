@@ -296,6 +296,13 @@ def deploy(
         The steps done, in order.
     """
     _check_handler_names(names)
+    if _check_identifier("stage", stage) != _check_identifier("stage", DEFAULT_STAGE):
+        # The scale-out procedures build their UDTFs with imports from the default
+        # stage (they take no stage argument); elsewhere they would fail at run time.
+        raise ValueError(
+            f"stage={stage!r}: BACKFILL_READINGS and RECONCILE_READINGS import their code "
+            f"from @{DEFAULT_STAGE}; deploy to that stage"
+        )
     report = DeployReport()
 
     def done(step: str) -> None:

@@ -27,7 +27,13 @@ def deploy(
     schema: Annotated[str | None, typer.Option(help="Override the schema.")] = None,
     role: Annotated[str | None, typer.Option(help="Override the role.")] = None,
     warehouse: Annotated[str | None, typer.Option(help="Override the warehouse.")] = None,
-    stage: Annotated[str, typer.Option(help="Stage for the procedure's code.")] = (
+    stage: Annotated[
+        str,
+        typer.Option(
+            help="Stage for the procedures' code; a real deploy accepts only the default, "
+            "which the backfill and reconcile UDTFs import from (--dry-run shows any)."
+        ),
+    ] = (
         "ENERGY_INTEGRAL_STAGE"
     ),
     resume: Annotated[

@@ -161,22 +161,32 @@ def test_registered_signatures_are_the_handlers() -> None:
     assert deploy.HANDLER == "energy_integral_snowflake.handler.integrate_stream"
 
 
-def test_other_names_and_stage_reach_every_statement() -> None:
+def test_other_stage_is_refused_because_the_scale_out_udtfs_import_the_default() -> None:
+    session = RecordingSession()
+    with pytest.raises(ValueError, match="stage='ei_stage': BACKFILL_READINGS"):
+        deploy.deploy(session, stage="ei_stage")
+    assert session.log == []
+
+
+def test_other_names_reach_every_statement() -> None:
     session = RecordingSession()
     names = ObjectNames(procedure="ei_proc", task="ei_task")
-    deploy.deploy(session, names, stage="ei_stage", resume_task=True)
+    deploy.deploy(session, names, resume_task=True)
     sql = [entry for kind, entry in session.log if kind == "sql"]
     registered = _registrations(session)
     # Only the stream procedure's name is configurable; the others keep theirs.
     assert [kwargs["name"] for _, kwargs in registered] == [
         "EI_PROC", "BACKFILL_READINGS", "RECONCILE_READINGS",
     ]  # fmt: skip
-    assert {kwargs["stage_location"] for _, kwargs in registered} == {"@EI_STAGE"}
-    assert sql[0].startswith('CREATE STAGE IF NOT EXISTS "EI_STAGE"')
+    assert {kwargs["stage_location"] for _, kwargs in registered} == {"@ENERGY_INTEGRAL_STAGE"}
+    assert sql[0].startswith('CREATE STAGE IF NOT EXISTS "ENERGY_INTEGRAL_STAGE"')
     assert sql[-2].startswith('CREATE OR REPLACE TASK "EI_TASK"')
     assert sql[-2].endswith('AS CALL "EI_PROC"()')
     assert sql[-1] == 'ALTER TASK "EI_TASK" RESUME'
-    assert sorted(session.file.staged) == ["@EI_STAGE/procedure.zip", "@EI_STAGE/src.zip"]
+    assert sorted(session.file.staged) == [
+        "@ENERGY_INTEGRAL_STAGE/procedure.zip",
+        "@ENERGY_INTEGRAL_STAGE/src.zip",
+    ]
 
 
 @pytest.mark.parametrize("role", ["source", "stream", "results", "marker", "quarantine"])
