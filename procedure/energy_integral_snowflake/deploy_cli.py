@@ -33,9 +33,7 @@ def deploy(
             help="Stage for the procedures' code; a real deploy accepts only the default, "
             "which the backfill and reconcile UDTFs import from (--dry-run shows any)."
         ),
-    ] = (
-        "ENERGY_INTEGRAL_STAGE"
-    ),
+    ] = ("ENERGY_INTEGRAL_STAGE"),
     resume: Annotated[
         bool, typer.Option(help="Resume the task afterwards (it is created suspended).")
     ] = False,
