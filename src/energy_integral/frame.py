@@ -37,11 +37,11 @@ def column_values(frame: Any, name: str, argument: str) -> npt.NDArray[Any]:
         raise ValueError(
             f"{argument}={name!r} is not a column of the frame; it has: {', '.join(columns)}"
         )
-    column = frame[name] if _library(frame) != "pyarrow" else frame.column(name)
-    if _library(frame) == "pandas":
-        if str(column.dtype).startswith("datetime64[") and getattr(column.dt, "tz", None):
-            column = column.dt.tz_convert(None)
-        return np.asarray(column.to_numpy())
+    library = _library(frame)
+    column = frame.column(name) if library == "pyarrow" else frame[name]
+    is_datetime = library == "pandas" and str(column.dtype).startswith("datetime64[")
+    if is_datetime and getattr(column.dt, "tz", None):
+        column = column.dt.tz_convert(None)
     return np.asarray(column.to_numpy())
 
 

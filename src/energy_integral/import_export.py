@@ -12,7 +12,7 @@ from .integrate import IntegrationResult, integrate
 from .registry import get_strategy
 from .state import CumulativeState
 from .strategies import Strategy
-from .timestamps import NS_PER_HOUR, to_duration_ns, to_ns
+from .timestamps import NS_PER_HOUR, to_duration_ns
 from .units import energy_factor
 
 __all__ = ["ImportExport", "split_import_export"]
@@ -79,7 +79,7 @@ def split_import_export(
         max_gap=max_gap,
     )
     strategy = get_strategy(method)
-    t = to_ns(timestamps)
+    t = result.timestamps.view(np.int64)  # already converted and checked by integrate()
     p1 = result.power
     energy = result.increments
     if t.size == 0:
