@@ -5,9 +5,14 @@
 Reports the procedure's wall time as a ratio to the bare I/O of the same rows
 in the same session: reading the source table into pandas and writing the
 rows back to a table (tuples + StructType, the fastest local path). The
-two-phase design moves every row twice (stream → landing, landing → results),
-so the ratio is also given against twice the bare I/O; what lies above that
-is the procedure's own work (integration, row building, state, marker).
+procedure cannot do less than that (it reads every row and writes one result
+row per reading), so what lies above 1.0 is its own work: the batch
+bookkeeping, the integration, building the result rows, state and marker.
+Target: at most 1.25.
+
+Local testing lands a batch by reference (see ``LocalStore``): on Snowflake the
+copy into the landing table is one server-side ``INSERT ... SELECT`` that moves
+no row through Python, which cannot be timed here.
 """
 
 from __future__ import annotations
@@ -80,8 +85,7 @@ def main() -> None:
         print(f"  {name:<13} {seconds:7.1f} s")
     integrate = total - sum(timings.values()) + 0.0
     print(f"  {'other':<13} {integrate:7.1f} s  (pending list, integration outside the store)")
-    print(f"ratio to bare read+write:      {total / bare:.2f}")
-    print(f"ratio to 2 x bare read+write:  {total / (2 * bare):.2f}  (target <= 1.25)")
+    print(f"ratio to bare read+write: {total / bare:.2f}  (target <= 1.25)")
 
 
 if __name__ == "__main__":

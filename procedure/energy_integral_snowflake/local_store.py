@@ -4,19 +4,29 @@ Local testing runs no ``session.sql`` at all, so the stream and the task are
 emulated:
 
 * the stream is an offset over the source table: the largest ``ID`` already
-  landed, kept in the marker's ``LAST_SOURCE_ID``. Its rows are the source rows
+  consumed, kept in the marker's ``LAST_SOURCE_ID``. Its rows are the source rows
   above it (inserts only, like an ``APPEND_ONLY`` stream; IDs must grow in
   insertion order, as the generator's do);
 * the task is :meth:`LocalStore.stream_has_data` guarding a call, like
   ``WHEN SYSTEM$STREAM_HAS_DATA`` (see :func:`.procedure.run_task_tick`).
 
-Without transactions a write made before a crash stays, so every write is
-idempotent by batch: delete the batch's rows by a filter on ``BATCH_ID``, then
+Landing is by reference. On Snowflake a consumed stream's rows can no longer be
+read from the stream, so phase 1 copies them (server-side) into the landing
+table. Here a batch's rows stay addressable in the append-only source table as
+the ID range between the previous batch's offset and its own, so phase 1 writes
+only the marker row (one write: atomic without a transaction) and phase 2 reads
+the range from the source. Copying them through the emulator would double the
+run's time for nothing; the landing table is still created, for parity, and
+stays empty. Loading checks the range still holds the count the marker recorded,
+so source rows deleted before their batch is integrated are an error, not a
+silent loss.
+
+Without transactions a write made before a crash stays, so every phase-2 write
+is idempotent by batch: delete the batch's rows by a filter on ``BATCH_ID``, then
 append. (``MERGE`` and joins are evaluated as cross products here and are far
-too slow; filters on one table are cheap.) The marker row is each phase's last
-write, so it is the commit point: phase 1 without its marker row is redone
-under the same batch id, phase 2 without ``INTEGRATED`` is redone from the
-same landed rows and the same earlier states.
+too slow; filters on one table are cheap.) The marker's ``INTEGRATED`` status is
+phase 2's commit point: a batch without it is redone from the same source rows
+and the same earlier states.
 
 All reading goes through ``to_pandas()`` and all arithmetic happens in numpy:
 local testing rounds MAX/MIN of doubles and misaligns arithmetic after a filter.
@@ -72,18 +82,25 @@ class LocalStore:
     # -- the emulated stream -------------------------------------------------------------
     def _marker(self) -> pd.DataFrame:
         marker = self.session.table(self.names.marker)
-        frame: pd.DataFrame = marker.select("BATCH_ID", "LAST_SOURCE_ID", "STATUS").to_pandas()
+        columns = ("BATCH_ID", "LAST_SOURCE_ID", "ROWS_READ", "CONSUMED_AT", "STATUS")
+        frame: pd.DataFrame = marker.select(*columns).to_pandas()
         return frame
 
-    def _offset(self, marker: pd.DataFrame) -> int:
+    @staticmethod
+    def _offset(marker: pd.DataFrame) -> int:
+        """The emulated stream's offset: the largest source ID any batch consumed."""
         ids = marker["LAST_SOURCE_ID"].to_numpy(dtype=np.float64, na_value=np.nan)
         ids = ids[~np.isnan(ids)]
         return int(ids.max()) if ids.size else 0
 
-    def _stream(self, offset: int) -> Any:
+    def _stream(self, after: int, up_to: int | None = None) -> Any:
+        """The source rows with ``after < ID <= up_to``."""
         from snowflake.snowpark.functions import col
 
-        return self.session.table(self.names.source).filter(col("ID") > offset)
+        above = col("ID") > after
+        return self.session.table(self.names.source).filter(
+            above if up_to is None else above & (col("ID") <= up_to)
+        )
 
     def stream_has_data(self) -> bool:
         """Whether the emulated stream holds rows (``SYSTEM$STREAM_HAS_DATA``)."""
@@ -91,26 +108,23 @@ class LocalStore:
 
     # -- Store ---------------------------------------------------------------------------
     def consume(self) -> int | None:
-        """Land the source rows above the offset as a new batch; None if there are none."""
-        from snowflake.snowpark.functions import col
+        """Record the source rows above the offset as a new batch; None if there are none."""
+        from snowflake.snowpark import functions as fn
 
         marker = self._marker()
         ids = marker["BATCH_ID"].to_numpy(dtype=np.int64)
         batch_id = int(ids.max()) + 1 if ids.size else 1
-        offset = self._offset(marker)
-        seen = self._stream(offset).select("ID", "TIMESTAMP").to_pandas()
-        if seen.empty:
+        stream = self._stream(self._offset(marker))
+        # MIN/MAX of timestamps and integers are exact here (only doubles are rounded).
+        (seen,) = stream.agg(
+            fn.count("ID"), fn.max("ID"), fn.min("TIMESTAMP"), fn.max("TIMESTAMP")
+        ).collect()
+        rows, last_id, low, high = seen
+        if not rows:
             return None
-        last_id = int(seen["ID"].to_numpy(dtype=np.int64).max())
-        times = seen["TIMESTAMP"].to_numpy(dtype="datetime64[ns]")
-        valid = times[~np.isnat(times)]
-        low, high = py_times(np.array([valid.min(), valid.max()])) if valid.size else (None, None)
-        now = utc_now()
-        # Debris of a consume that died before its marker row: same batch id, redone.
-        self.session.table(self.names.landing).delete(col("BATCH_ID") == batch_id)
-        self._land(batch_id, offset, last_id, now)
-        marker_row = (batch_id, now, None, len(seen), None, None, None, low, high,
-                      last_id, None, None, None, STATUS_LANDED)  # fmt: skip
+        low, high = py_times(np.array([low, high], dtype="datetime64[ns]"))
+        marker_row = (batch_id, utc_now(), None, int(rows), None, None, None, low, high,
+                      int(last_id), None, None, None, STATUS_LANDED)  # fmt: skip
         self._append(self.tables.marker, [marker_row])
         return batch_id
 
@@ -123,11 +137,10 @@ class LocalStore:
     def load_batch(
         self, batch_id: int, method: str
     ) -> tuple[pd.DataFrame, dict[str, ei.CumulativeState]]:
-        """The batch's landed rows and each of its meters' latest state of an earlier batch."""
+        """The batch's rows (in the landing table's shape) and its meters' states before it."""
         from snowflake.snowpark.functions import col
 
-        landed = self.session.table(self.names.landing).filter(col("BATCH_ID") == batch_id)
-        frame = landed.to_pandas()
+        frame = self._landed(batch_id)
         state = self.session.table(self.names.state)
         rows = state.filter((col("METHOD") == method) & (col("BATCH_ID") < batch_id)).to_pandas()
         meters = set(frame["METER_ID"].dropna())
@@ -140,6 +153,28 @@ class LocalStore:
             for m, s in zip(latest["METER_ID"], latest["STATE"], strict=True)
         }
         return frame, states
+
+    def _landed(self, batch_id: int) -> pd.DataFrame:
+        """A batch's source rows, as the landing table would hold them; raises if they changed."""
+        marker = self._marker()
+        this = marker[marker["BATCH_ID"] == batch_id]
+        if len(this) != 1:
+            raise ValueError(f"batch {batch_id} has {len(this)} rows in {self.names.marker}")
+        last_id, rows_read = int(this["LAST_SOURCE_ID"].iloc[0]), int(this["ROWS_READ"].iloc[0])
+        after = self._offset(marker[marker["BATCH_ID"] < batch_id])
+        frame: pd.DataFrame = self._stream(after, last_id).to_pandas()
+        if len(frame) != rows_read:
+            raise ValueError(
+                f"batch {batch_id} consumed {rows_read} rows of {self.names.source} with "
+                f"ID in ({after}, {last_id}], which now holds {len(frame)}: "
+                "source rows changed before they were integrated"
+            )
+        frame["BATCH_ID"] = batch_id
+        frame["ROW_ID"] = frame["ID"].astype(str)
+        frame["ACTION"] = "INSERT"
+        frame["IS_UPDATE"] = False
+        frame["LANDED_AT"] = this["CONSUMED_AT"].iloc[0]
+        return frame.loc[:, list(self.tables.landing.column_names)]
 
     def commit_batch(self, outcome: BatchOutcome, duration_s: float) -> None:
         """Replace the batch's rows table by table, mark it integrated, prune old states."""
@@ -174,31 +209,6 @@ class LocalStore:
             )
 
     # -- helpers -------------------------------------------------------------------------
-    def _land(self, batch_id: int, offset: int, last_id: int, now: Any) -> None:
-        """Copy the stream's rows to the landing table without a trip through Python.
-
-        The projection comes *before* the filter: local testing misaligns rows
-        when columns are computed after a filter. Rows move table to table, ~10x
-        faster than building them in Python.
-        """
-        from snowflake.snowpark.functions import col, lit
-
-        landing = self.tables.landing
-        constants = {
-            "BATCH_ID": lit(batch_id),
-            "ROW_ID": col("ID").cast(landing.column("ROW_ID").snowpark_type()),
-            "ACTION": lit("INSERT"),
-            "IS_UPDATE": lit(False),
-            "LANDED_AT": lit(now),
-        }
-        columns = [
-            constants.get(c, col(c)).cast(landing.column(c).snowpark_type()).alias(c)
-            for c in landing.column_names
-        ]
-        rows = self.session.table(self.names.source).select(*columns)
-        rows = rows.filter((col("ID") > offset) & (col("ID") <= last_id))
-        rows.write.save_as_table(landing.name, mode="append")
-
     def _append_results(self, outcome: BatchOutcome) -> None:
         """Results with METHOD, BATCH_ID, COMPUTED_AT as literals: fewer cells built in Python."""
         from snowflake.snowpark.functions import col, lit
@@ -214,13 +224,11 @@ class LocalStore:
         values = dict(zip(table.column_names, first, strict=True))
         schema = StructType([f for f in table.struct_type().fields if f.name in varying])
         frame = self.session.create_dataframe([r[: len(varying)] for r in outcome.results], schema)
+        # No casts: a literal already has its column's type (str, int, naive datetime),
+        # and local testing casts a column cell by cell, which would cost as much as the
+        # write itself.
         frame = frame.select(
-            *[
-                col(c)
-                if c in varying
-                else lit(values[c]).cast(table.column(c).snowpark_type()).alias(c)
-                for c in table.column_names
-            ]
+            *[col(c) if c in varying else lit(values[c]).alias(c) for c in table.column_names]
         )
         frame.write.save_as_table(table.name, mode="append")
 

@@ -64,8 +64,8 @@ def _assert_each_reading_once(store: LocalStore) -> None:
 def test_baseline_writes_every_table(faults: WriteFaults) -> None:
     store = new_store()
     _play(store, faults, retry_now=True)
-    # 3 writes per consume + 8 per integrated batch (some appends are empty and skipped)
-    assert faults.count >= 3 * 3 + 3 * 6
+    # 1 write per consume (the marker row) + 8 per integrated batch (empty appends are skipped)
+    assert faults.count >= 3 * 1 + 3 * 6
     _assert_each_reading_once(store)
     marker = store.session.table("STREAM_CONSUMED_MARKER").to_pandas()
     assert marker["STATUS"].tolist() == [STATUS_INTEGRATED] * 3
@@ -190,3 +190,22 @@ def test_a_batch_of_only_rejected_rows_keeps_every_state() -> None:
     run_procedure(store, POLICY)
     results = store.session.table("INTEGRAL_SUM_VALUES").to_pandas().sort_values("TIMESTAMP")
     assert math.isclose(results["CUMULATIVE_KWH"].iloc[-1], 0.1 + 0.2, rel_tol=1e-12)
+
+
+def test_source_rows_deleted_before_their_batch_is_integrated_stop_the_run() -> None:
+    """Locally a batch is landed by reference, so a lost source row must not pass unnoticed."""
+    from snowflake.snowpark.functions import col
+
+    store = new_store()
+    part = deliveries()[0]
+    insert_readings(store.session, part)
+    batch_id = store.consume()
+    source = store.session.table("RANDOM_VALUES")
+    source.delete(col("ID") == int(source.to_pandas()["ID"].max()))
+    summary = run_procedure(store, POLICY)
+    assert summary.status == "error"
+    assert summary.pending == [batch_id]
+    assert f"batch {batch_id} consumed {len(part)} rows of RANDOM_VALUES" in summary.message
+    assert f"now holds {len(part) - 1}" in summary.message
+    assert store.pending_batches() == [batch_id]
+    assert len(store.session.table("INTEGRAL_SUM_VALUES").to_pandas()) == 0
