@@ -2,7 +2,7 @@
 
 Integration never brings readings into the procedure. The windows' source
 rows are joined with a small windows table and handed to the partition
-functions of :mod:`.partition` by
+functions of :mod:`.partition` (through their UDTF entry points in :mod:`.udtf`) by
 ``group_by("METER_ID").apply_in_pandas(...)`` — a vectorised UDTF per meter,
 run in parallel across the warehouse — or, chunked per day,
 ``group_by("METER_ID", "CHUNK")`` followed by a second, tiny
@@ -35,66 +35,24 @@ import energy_integral as ei
 
 from .archives import ARCHIVES
 from .batch import Policy, state_from_json, state_to_json
-from .partition import MERGED, chunk_offsets, integrate_partition
-from .schema import DEFAULT_NAMES, ObjectNames, quote_identifier, tables
+from .partition import MERGED
+from .schema import DEFAULT_NAMES, ObjectNames, tables
 from .snowflake_store import CHUNK_ROWS, SnowflakeStore, insert_values_sql, merge_sql
 from .sql import DEFAULT_STAGE
+from .udtf import (
+    CHUNK_SCHEMA,
+    OUTPUT_SCHEMA,
+    WINDOWS_SCHEMA,
+    chunk_partition,
+    offsets_partition,
+    straight_partition,
+    struct_type,
+)
 from .warehouse import Restated, Window, Writes, anchor_state
 
-__all__ = [
-    "CHUNK_SCHEMA",
-    "OUTPUT_SCHEMA",
-    "SnowflakeWarehouse",
-    "chunk_partition",
-    "offsets_partition",
-    "straight_partition",
-]
+__all__ = ["SnowflakeWarehouse"]
 
-_q = quote_identifier
 _EPOCH = dt.date(1970, 1, 1)
-
-
-def straight_partition(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
-    """One meter's window, continuing its incoming state (the UDTF's ``end_partition``)."""
-    return integrate_partition(frame, policy)
-
-
-def chunk_partition(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
-    """One (meter, day) chunk from an empty state (the UDTF's ``end_partition``)."""
-    return integrate_partition(frame, policy, from_empty=True)
-
-
-def offsets_partition(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
-    """One meter's day states folded in order (the second UDTF's ``end_partition``)."""
-    return chunk_offsets(frame, policy)
-
-
-def _struct(fields: Sequence[tuple[str, str]]) -> Any:
-    from snowflake.snowpark import types as t
-
-    kinds = {
-        "str": t.StringType(),
-        "int": t.LongType(),
-        "float": t.DoubleType(),
-        "bool": t.BooleanType(),
-        "ts": t.TimestampType(t.TimestampTimeZone.NTZ),
-    }
-    return t.StructType([t.StructField(name, kinds[kind]) for name, kind in fields])
-
-
-#: The partition functions' output as Snowpark types (:data:`.partition.OUTPUT_COLUMNS`).
-OUTPUT_SCHEMA = (
-    ("METER_ID", "str"), ("CHUNK", "int"), ("ID", "int"), ("TIMESTAMP", "ts"), ("KW", "float"),
-    ("INTERVAL_KWH", "float"), ("CUMULATIVE_KWH", "float"), ("REASON", "str"),
-    ("IS_FIRST", "bool"), ("STATE", "str"),
-)  # fmt: skip
-#: :func:`offsets_partition`'s output (:data:`.partition.CHUNK_COLUMNS`).
-CHUNK_SCHEMA = (
-    ("METER_ID", "str"), ("CHUNK", "int"), ("OFFSET_KWH", "float"), ("BRIDGE_KWH", "float"),
-    ("STATE", "str"),
-)  # fmt: skip
-_WINDOWS = (("METER_ID", "str"), ("AFTER", "ts"), ("THROUGH", "ts"), ("INCLUSIVE", "bool"),
-            ("INCOMING", "str"))  # fmt: skip
 
 
 class SnowflakeWarehouse:
@@ -223,7 +181,7 @@ class SnowflakeWarehouse:
              None if w.incoming.is_empty else state_to_json(w.incoming))
             for w in windows
         ]  # fmt: skip
-        win = self.session.create_dataframe(spec, schema=_struct(_WINDOWS))
+        win = self.session.create_dataframe(spec, schema=struct_type(WINDOWS_SCHEMA))
         ts = col("TIMESTAMP")
         at_start = col("INCLUSIVE") & (ts == col("AFTER"))
         in_window = (
@@ -238,7 +196,7 @@ class SnowflakeWarehouse:
             .filter(in_window)
             .select("ID", "METER_ID", "TIMESTAMP", "KW", "INCOMING")
         )
-        out = _struct(OUTPUT_SCHEMA)
+        out = struct_type(OUTPUT_SCHEMA)
         if not chunked:
             restated = rows.group_by("METER_ID").apply_in_pandas(
                 partial(straight_partition, policy=policy), out, **self.udtf_options
@@ -256,7 +214,7 @@ class SnowflakeWarehouse:
                 .join(win.select("METER_ID", "INCOMING"), on="METER_ID")
             )
             offsets = ends.group_by("METER_ID").apply_in_pandas(
-                partial(offsets_partition, policy=policy), _struct(CHUNK_SCHEMA),
+                partial(offsets_partition, policy=policy), struct_type(CHUNK_SCHEMA),
                 **self.udtf_options,
             ).with_column_renamed("STATE", "STATE_AFTER")  # fmt: skip
             ok = col("REASON") == lit("")

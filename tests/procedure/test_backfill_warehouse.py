@@ -20,15 +20,15 @@ import pytest
 import energy_integral as ei
 from energy_integral_snowflake.batch import Policy, state_to_json
 from energy_integral_snowflake.partition import MERGED, OUTPUT_COLUMNS, integrate_partition
-from energy_integral_snowflake.warehouse import Restated, Window, Writes
-from energy_integral_snowflake.warehouse_snowflake import (
+from energy_integral_snowflake.udtf import (
     CHUNK_SCHEMA,
     OUTPUT_SCHEMA,
-    SnowflakeWarehouse,
     chunk_partition,
     offsets_partition,
     straight_partition,
 )
+from energy_integral_snowflake.warehouse import Restated, Window, Writes
+from energy_integral_snowflake.warehouse_snowflake import SnowflakeWarehouse
 
 DDL = ("CREATE", "ALTER", "DROP", "TRUNCATE", "GRANT", "PUT")
 NOW = dt.datetime(2026, 1, 2)
