@@ -8,7 +8,50 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["factorize"]
+from ._segments import segment_ids
+
+__all__ = ["as_ids", "factorize", "sorted_runs"]
+
+
+def as_ids(values: Any, name: str = "meter_ids") -> npt.NDArray[Any]:
+    """Meter ids as a 1-D numpy array (pandas, polars and pyarrow columns unwrapped)."""
+    library = type(values).__module__.split(".")[0]
+    if library == "pyarrow" and hasattr(values, "to_numpy"):
+        # A pyarrow Array copies only when told to (strings and nulls always need a copy).
+        values = values.to_numpy(zero_copy_only=False)
+    elif library in ("pandas", "polars"):
+        values = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional; got shape {arr.shape}")
+    return arr
+
+
+def sorted_runs(ids: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp]] | None:
+    """The unique ids and where each one's run starts, when numeric ``ids`` are sorted.
+
+    One pass: an array is sorted exactly when the values of its runs of equal
+    values strictly increase, and the runs are found by comparing neighbours.
+    None for ids that are not sorted, not numeric, missing (NaN) or empty.
+
+    >>> sorted_runs(np.array([3, 3, 5, 7, 7]))
+    (array([3, 5, 7]), array([0, 2, 3]))
+    >>> sorted_runs(np.array([3, 5, 3])) is None
+    True
+    """
+    if ids.dtype.kind not in "iuf" or ids.size == 0:
+        return None
+    head = ids[:64]  # a shuffled batch gives itself away at once: skip the full pass
+    if not np.all(head[1:] >= head[:-1]):
+        return None
+    change = np.empty(ids.size, dtype=bool)
+    change[0] = True
+    np.not_equal(ids[1:], ids[:-1], out=change[1:])  # NaN != NaN: every NaN is a run...
+    starts = np.flatnonzero(change)
+    uniques = ids[starts]
+    if not np.all(uniques[1:] > uniques[:-1]):  # ...that compares False here
+        return None
+    return uniques, starts
 
 
 def factorize(
@@ -28,15 +71,7 @@ def factorize(
     >>> factorize(np.array([3.0, np.nan]))[0]
     array([ 0, -1])
     """
-    library = type(values).__module__.split(".")[0]
-    if library == "pyarrow" and hasattr(values, "to_numpy"):
-        # A pyarrow Array copies only when told to (strings and nulls always need a copy).
-        values = values.to_numpy(zero_copy_only=False)
-    elif library in ("pandas", "polars"):
-        values = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
-    arr = np.asarray(values)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional; got shape {arr.shape}")
+    arr = as_ids(values, name)
     if arr.dtype.kind in "iub":
         return _numeric(arr, np.zeros(arr.size, dtype=bool))
     if arr.dtype.kind == "f":
@@ -54,12 +89,10 @@ def _numeric(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
     codes = np.full(arr.size, -1, dtype=np.int64)
     present = arr[~missing] if missing.any() else arr
-    if present.size and bool(np.all(present[1:] >= present[:-1])):
-        change = np.empty(present.size, dtype=bool)
-        change[0] = True
-        np.not_equal(present[1:], present[:-1], out=change[1:])
-        uniques = present[change]
-        grouped = np.cumsum(change) - 1
+    runs = sorted_runs(present)
+    if runs is not None:
+        uniques, starts = runs
+        grouped = segment_ids(starts, present.size)
     elif _small_non_negative_ints(present):
         # A lookup table over the id range: O(n) instead of np.unique's sort.
         seen = np.zeros(int(present.max()) + 1, dtype=bool)

@@ -21,6 +21,7 @@ def interval_increments(
     bridged: npt.NDArray[np.bool_],
     factor: float,
     max_gap_ns: int | None,
+    dt_ns: npt.NDArray[np.int64] | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
     """Energy of the interval ending at each sample, which intervals were gaps, and their length.
 
@@ -29,20 +30,25 @@ def interval_increments(
     ending at sample ``i`` starts at sample ``i - 1``; a series' first sample
     bridges from ``(bridge_t, bridge_p)`` (its incoming state's last sample)
     where ``bridged``, and otherwise gets 0. Intervals longer than
-    ``max_gap_ns`` get 0 and are flagged.
+    ``max_gap_ns`` get 0 and are flagged. A caller that already holds
+    ``t[i] - t[i - 1]`` passes it as ``dt_ns`` (its series' first entries are
+    overwritten) to save a pass.
     """
-    dt_ns = np.empty_like(t)
-    np.subtract(t[1:], t[:-1], out=dt_ns[1:])
+    if dt_ns is None:
+        dt_ns = np.empty_like(t)
+        np.subtract(t[1:], t[:-1], out=dt_ns[1:])
     dt_ns[starts] = np.where(bridged, t[starts] - bridge_t, 0)
     p0 = np.empty_like(p)
     p0[1:] = p[:-1]
     p0[starts] = np.where(bridged, bridge_p, 0.0)
 
-    energy = np.asarray(strategy.interval_energy(dt_ns / NS_PER_HOUR, p0, p), dtype=np.float64)
+    energy = np.asarray(
+        strategy.interval_energy_scratch(dt_ns / NS_PER_HOUR, p0, p), dtype=np.float64
+    )
+    if energy is not p0 and (not energy.flags.owndata or np.may_share_memory(energy, p)):
+        energy = energy.copy()  # a plug-in may hand back its input (the caller's power)
     if factor != 1.0:
-        energy = energy * factor
-    elif not energy.flags.owndata:  # a plug-in may hand back a view of its input
-        energy = energy.copy()
+        energy *= factor
     energy[starts[~bridged]] = 0.0
     if max_gap_ns is None:
         gap = np.zeros(t.size, dtype=bool)

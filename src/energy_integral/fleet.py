@@ -15,18 +15,19 @@ or meters:
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from . import quality as q
-from ._factorize import factorize
+from ._clean_batch import integrate_clean
+from ._factorize import as_ids, factorize, sorted_runs
 from ._inputs import as_power, check_choice, check_same_length
 from ._kernel import interval_increments
 from ._segments import segment_starts, segmented_argsort, segmented_cumsum
 from .errors import OrderError, OverlapError
+from .fleet_result import FleetResult, updated_states
 from .gaps import GapReport
 from .registry import get_strategy
 from .state import CumulativeState
@@ -38,60 +39,6 @@ from .units import energy_factor
 __all__ = ["FleetResult", "integrate_meters"]
 
 IntArray = npt.NDArray[np.intp]
-
-
-@dataclass(frozen=True)
-class FleetResult:
-    """What :func:`integrate_meters` returns; row-aligned arrays follow the input order.
-
-    Attributes
-    ----------
-    cumulative, increments : ndarray of float64
-        Running energy per meter and the energy of the interval ending at each
-        row; NaN for rows that were not integrated.
-    accepted : ndarray of bool
-        Rows that were integrated.
-    reason : ndarray of str
-        Why a row was rejected (``""`` when accepted); see :data:`REJECTION_REASONS`.
-    rejected : Rejections
-        The rejected rows with meter, timestamp, power and reason.
-    states : StateTable
-        Mapping meter → :class:`CumulativeState` after the batch, including the
-        incoming states of meters that had no rows.
-    gaps : GapReport
-        Intervals longer than ``max_gap``, per meter.
-    frame : DataFrame or None
-        Set by :func:`integrate_frame`: the input frame with the results as columns.
-    """
-
-    cumulative: npt.NDArray[np.float64]
-    increments: npt.NDArray[np.float64]
-    accepted: npt.NDArray[np.bool_]
-    reason_code: npt.NDArray[np.int8]
-    _meters: npt.NDArray[Any]
-    _codes: npt.NDArray[np.int64]
-    _t: npt.NDArray[np.int64]
-    _p: npt.NDArray[np.float64]
-    states: StateTable
-    gaps: GapReport
-    frame: Any = None
-
-    @property
-    def reason(self) -> npt.NDArray[np.object_]:
-        """Why each row was rejected, ``""`` where accepted (see :data:`REJECTION_REASONS`)."""
-        return q.reason_labels(self.reason_code)
-
-    @property
-    def rejected(self) -> q.Rejections:
-        """The rejected rows, in input order, with meter, timestamp, power and reason."""
-        return q.Rejections.from_codes(
-            self.reason_code, self._codes, self._meters, self._t, self._p
-        )
-
-    @property
-    def total(self) -> float:
-        """Energy of every meter's state after the batch, summed."""
-        return self.states.total_energy()
 
 
 def _first_row(mask: npt.NDArray[np.bool_], rows: IntArray | None = None) -> int:
@@ -127,23 +74,25 @@ def _flag_invalid(
 
 def _order(
     codes: npt.NDArray[np.int64], t: npt.NDArray[np.int64], valid: IntArray | None
-) -> IntArray | None:
-    """Positions of the valid rows ordered by (meter, time), stable so ties keep input order.
+) -> tuple[IntArray | None, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The valid rows ordered by (meter, time), stable so ties keep input order.
 
-    ``valid`` None means every row is valid; the result None means "already in order".
+    Returns their positions (None: every row, already in order) and their codes
+    and times in that order. ``valid`` None means every row is valid.
     """
     c, tt = (codes, t) if valid is None else (codes[valid], t[valid])
     if _is_grouped_sorted(c, tt):
-        return valid
+        return valid, c, tt
     # Group by meter (numpy's stable sort of 16-bit keys is a radix sort), then sort
     # each meter's times in short per-meter sorts, which beat one global sort.
     small = int(c.max()) <= np.iinfo(np.int16).max
     order = np.argsort(c.astype(np.int16) if small else c, kind="stable")
-    grouped_t = tt[order]
-    starts = segment_starts(c[order])
-    if not _is_grouped_sorted(c[order], grouped_t):
-        order = order[segmented_argsort(grouped_t, starts)]
-    return order if valid is None else valid[order]
+    c, tt = c[order], tt[order]
+    starts = segment_starts(c)
+    if not _is_grouped_sorted(c, tt):
+        within = segmented_argsort(tt, starts)  # moves rows inside their meter only,
+        order, tt = order[within], tt[within]  # so the codes stay as they are
+    return (order if valid is None else valid[order]), c, tt
 
 
 def _is_grouped_sorted(c: npt.NDArray[Any], t: npt.NDArray[np.int64]) -> bool:
@@ -250,15 +199,26 @@ def integrate_meters(
     if max_power is not None and not max_power > 0:
         raise ValueError(f"max_power={max_power!r} must be a positive number or None")
     max_gap_ns = None if max_gap is None else to_duration_ns(max_gap, "max_gap")
-    codes, meters = factorize(meter_ids)
+    ids = as_ids(meter_ids)
     t = to_ns(timestamps)
     p = as_power(power)
-    n = check_same_length(meter_ids=codes, timestamps=t, power=p)
+    n = check_same_length(meter_ids=ids, timestamps=t, power=p)
+    runs = sorted_runs(ids)
+    if runs is not None:  # already grouped by meter: try the fast path for a clean batch
+        meters, starts = runs
+        incoming = StateTable.lookup(states, meters, strategy.name, power_unit, energy_unit)
+        clean = integrate_clean(
+            meters, starts, t, p, incoming, strategy, factor, max_gap_ns, max_power
+        )
+        if clean is not None:
+            return clean
+    codes, meters = factorize(ids)
     incoming = StateTable.lookup(states, meters, strategy.name, power_unit, energy_unit)
 
     reason = _flag_invalid(codes, t, p, max_power, on_invalid)
-    rows = _order(codes, t, np.flatnonzero(reason == q.ACCEPTED) if reason.any() else None)
-    c, ts, ps = _take(codes, rows), _take(t, rows), _take(p, rows)
+    valid = np.flatnonzero(reason == q.ACCEPTED) if reason.any() else None
+    rows, c, ts = _order(codes, t, valid)
+    ps = _take(p, rows)
     starts = segment_starts(c)
     if incoming.has_state.any() and bool(np.any(ts[starts] <= incoming.last_ts[c[starts]])):
         rows, c, ts, ps = _drop_stale(rows, c, ts, ps, incoming, reason, on_late)
@@ -284,10 +244,8 @@ def integrate_meters(
         factor,
         max_gap_ns,
     )
-    rep_cum = segmented_cumsum(rep_inc, starts)
     energy0 = incoming.energy[first_codes]
-    if energy0.any():  # the same sum as integrate(): state energy + cumsum
-        rep_cum = np.repeat(energy0, np.diff(np.append(starts, ts.size))) + rep_cum
+    rep_cum = segmented_cumsum(rep_inc, starts, energy0 if energy0.any() else None)
 
     if rows is None and not losers.size and reps.size == n:
         cumulative, increments = rep_cum, rep_inc
@@ -303,7 +261,7 @@ def integrate_meters(
         codes,
         t,
         p,
-        _updated_states(incoming, starts, c, ts, rep_power, rep_cum),
+        updated_states(incoming, starts, c[starts], ts, rep_power, rep_cum),
         gaps,
     )
 
@@ -364,39 +322,3 @@ def _scatter(
     is_rep = np.arange(rep_of.size) == rep_of
     increments[positions[kept]] = np.where(is_rep, rep_inc[group], 0.0)[kept]
     return cumulative, increments
-
-
-def _updated_states(
-    incoming: StateTable,
-    starts: IntArray,
-    rc: npt.NDArray[np.int64],
-    rt: npt.NDArray[np.int64],
-    rp: npt.NDArray[np.float64],
-    cum: npt.NDArray[np.float64],
-) -> StateTable:
-    """Each touched meter's new first/last sample, energy and count; others unchanged."""
-    out = StateTable(
-        incoming.method,
-        incoming.power_unit,
-        incoming.energy_unit,
-        incoming.meters,
-        incoming.first_ts.copy(),
-        incoming.first_power.copy(),
-        incoming.last_ts.copy(),
-        incoming.last_power.copy(),
-        incoming.energy.copy(),
-        incoming.count.copy(),
-        incoming.unchanged,
-    )
-    if starts.size == 0:
-        return out
-    ends = np.append(starts[1:], rt.size) - 1
-    touched = rc[starts]
-    fresh = ~incoming.has_state[touched]
-    out.first_ts[touched[fresh]] = rt[starts[fresh]]
-    out.first_power[touched[fresh]] = rp[starts[fresh]]
-    out.last_ts[touched] = rt[ends]
-    out.last_power[touched] = rp[ends]
-    out.energy[touched] = cum[ends]
-    out.count[touched] += ends - starts + 1
-    return out

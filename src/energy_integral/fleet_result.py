@@ -1,0 +1,106 @@
+"""What :func:`~energy_integral.integrate_meters` returns, and how a batch moves the states."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from . import quality as q
+from .gaps import GapReport
+from .state_table import StateTable
+
+__all__ = ["FleetResult", "updated_states"]
+
+
+@dataclass(frozen=True)
+class FleetResult:
+    """What :func:`integrate_meters` returns; row-aligned arrays follow the input order.
+
+    Attributes
+    ----------
+    cumulative, increments : ndarray of float64
+        Running energy per meter and the energy of the interval ending at each
+        row; NaN for rows that were not integrated.
+    accepted : ndarray of bool
+        Rows that were integrated.
+    reason : ndarray of str
+        Why a row was rejected (``""`` when accepted); see :data:`REJECTION_REASONS`.
+    rejected : Rejections
+        The rejected rows with meter, timestamp, power and reason.
+    states : StateTable
+        Mapping meter → :class:`CumulativeState` after the batch, including the
+        incoming states of meters that had no rows.
+    gaps : GapReport
+        Intervals longer than ``max_gap``, per meter.
+    frame : DataFrame or None
+        Set by :func:`integrate_frame`: the input frame with the results as columns.
+    """
+
+    cumulative: npt.NDArray[np.float64]
+    increments: npt.NDArray[np.float64]
+    accepted: npt.NDArray[np.bool_]
+    reason_code: npt.NDArray[np.int8]
+    _meters: npt.NDArray[Any]
+    _codes: npt.NDArray[np.int64] | None  # None when every row was accepted
+    _t: npt.NDArray[np.int64]
+    _p: npt.NDArray[np.float64]
+    states: StateTable
+    gaps: GapReport
+    frame: Any = None
+
+    @property
+    def reason(self) -> npt.NDArray[np.object_]:
+        """Why each row was rejected, ``""`` where accepted (see :data:`REJECTION_REASONS`)."""
+        return q.reason_labels(self.reason_code)
+
+    @property
+    def rejected(self) -> q.Rejections:
+        """The rejected rows, in input order, with meter, timestamp, power and reason."""
+        if self._codes is None:
+            return q.Rejections.empty()
+        return q.Rejections.from_codes(
+            self.reason_code, self._codes, self._meters, self._t, self._p
+        )
+
+    @property
+    def total(self) -> float:
+        """Energy of every meter's state after the batch, summed."""
+        return self.states.total_energy()
+
+
+def updated_states(
+    incoming: StateTable,
+    starts: npt.NDArray[np.intp],
+    touched: npt.NDArray[np.intp],
+    rt: npt.NDArray[np.int64],
+    rp: npt.NDArray[np.float64],
+    cum: npt.NDArray[np.float64],
+) -> StateTable:
+    """Each touched meter's new first/last sample, energy and count; others unchanged."""
+    out = StateTable(
+        incoming.method,
+        incoming.power_unit,
+        incoming.energy_unit,
+        incoming.meters,
+        incoming.first_ts.copy(),
+        incoming.first_power.copy(),
+        incoming.last_ts.copy(),
+        incoming.last_power.copy(),
+        incoming.energy.copy(),
+        incoming.count.copy(),
+        incoming.unchanged,
+    )
+    if starts.size == 0:
+        return out
+    ends = np.append(starts[1:], rt.size) - 1
+    fresh = ~incoming.has_state[touched]
+    out.first_ts[touched[fresh]] = rt[starts[fresh]]
+    out.first_power[touched[fresh]] = rp[starts[fresh]]
+    out.last_ts[touched] = rt[ends]
+    out.last_power[touched] = rp[ends]
+    out.energy[touched] = cum[ends]
+    out.count[touched] += ends - starts + 1
+    return out
