@@ -87,8 +87,8 @@ def factorize(
 def _numeric(
     arr: npt.NDArray[Any], missing: npt.NDArray[np.bool_]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
-    codes = np.full(arr.size, -1, dtype=np.int64)
-    present = arr[~missing] if missing.any() else arr
+    any_missing = bool(missing.any())
+    present = arr[~missing] if any_missing else arr
     runs = sorted_runs(present)
     if runs is not None:
         uniques, starts = runs
@@ -101,6 +101,9 @@ def _numeric(
         grouped = (np.cumsum(seen) - 1)[present]
     else:
         uniques, grouped = np.unique(present, return_inverse=True)
+    if not any_missing:
+        return grouped.astype(np.int64, copy=False), uniques
+    codes = np.full(arr.size, -1, dtype=np.int64)
     codes[~missing] = grouped
     return codes, uniques
 

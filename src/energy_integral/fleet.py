@@ -110,19 +110,19 @@ def _resolve_duplicates(
     p: npt.NDArray[np.float64],
     rows: IntArray | None,
     on_duplicate: str,
-) -> tuple[IntArray, IntArray, npt.NDArray[np.float64], IntArray]:
+) -> tuple[IntArray | None, IntArray | None, npt.NDArray[np.float64], IntArray]:
     """One representative per (meter, time) among sorted rows.
 
     Returns the positions (into the sorted arrays) of the representatives, the
     representative of every position, the representatives' power, and the
-    positions rejected as duplicates.
+    positions rejected as duplicates. Without duplicates the first two are None:
+    every row represents itself.
     """
     n = t.size
     new_group = np.ones(n, dtype=bool)
     new_group[1:] = (c[1:] != c[:-1]) | (t[1:] != t[:-1])
     if new_group.all():
-        everyone = np.arange(n)
-        return everyone, everyone, p, np.empty(0, dtype=np.intp)
+        return None, None, p, np.empty(0, dtype=np.intp)
     if on_duplicate == "raise":
         i = _first_row(~new_group, rows)
         raise OrderError(f"row {i} duplicates an earlier row of its meter at the same timestamp")
@@ -227,7 +227,7 @@ def integrate_meters(
     reps, rep_of, rep_power, losers = _resolve_duplicates(c, ts, ps, rows, on_duplicate)
     if losers.size:
         reason[_take(np.arange(n), rows)[losers]] = q.DUPLICATE
-    if reps.size != c.size:
+    if reps is not None:
         c, ts = c[reps], ts[reps]
         starts = segment_starts(c)
 
@@ -247,7 +247,7 @@ def integrate_meters(
     energy0 = incoming.energy[first_codes]
     rep_cum = segmented_cumsum(rep_inc, starts, energy0 if energy0.any() else None)
 
-    if rows is None and not losers.size and reps.size == n:
+    if rows is None and reps is None:
         cumulative, increments = rep_cum, rep_inc
     else:
         cumulative, increments = _scatter(n, rows, reason, reps, rep_of, rep_cum, rep_inc)
@@ -297,23 +297,28 @@ def _scatter(
     n: int,
     rows: IntArray | None,
     reason: npt.NDArray[np.int8],
-    reps: IntArray,
-    rep_of: IntArray,
+    reps: IntArray | None,
+    rep_of: IntArray | None,
     rep_cum: npt.NDArray[np.float64],
     rep_inc: npt.NDArray[np.float64],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Representatives' results back to input rows (NaN where not integrated).
 
     ``rep_of`` maps each sorted row to its representative's position among
-    *all* sorted rows; ``reps`` lists those positions in order.
+    *all* sorted rows; ``reps`` lists those positions in order (both None when
+    every row represents itself).
     """
+    if reps is None or rep_of is None:
+        assert rows is not None  # else the results are in input order already
+        # Every row is written when none was rejected: no NaN fill needed.
+        cumulative = np.empty(n) if rows.size == n else np.full(n, np.nan)
+        increments = np.empty(n) if rows.size == n else np.full(n, np.nan)
+        cumulative[rows] = rep_cum
+        increments[rows] = rep_inc
+        return cumulative, increments
     positions = np.arange(rep_of.size) if rows is None else rows
     cumulative = np.full(n, np.nan)
     increments = np.full(n, np.nan)
-    if reps.size == rep_of.size:  # no duplicates: every sorted row is its own representative
-        cumulative[positions] = rep_cum
-        increments[positions] = rep_inc
-        return cumulative, increments
     kept = reason[positions] == q.ACCEPTED
     rank = np.empty(rep_of.size, dtype=np.intp)  # sorted position -> index into reps
     rank[reps] = np.arange(reps.size)
