@@ -91,7 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--meters", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--loop-rows", type=int, default=1_000_000, help="rows for the Python loop")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -131,7 +131,7 @@ def main() -> None:
     )
     record(
         f"integrate_meters, {args.meters} meters, shuffled",
-        best_of(1, lambda: ei.integrate_meters(ms, ts, ps)),
+        best_of(args.repeat, lambda: ei.integrate_meters(ms, ts, ps)),
         n,
     )
     record(
