@@ -71,9 +71,8 @@ def integrate_clean(
     n = t.size
     if not _all_valid(t, p, max_power):
         return None
-    k = starts.size
-    bridged = incoming.has_state[:k]
-    if bridged.any() and bool(np.any(t[starts][bridged] <= incoming.last_ts[:k][bridged])):
+    bridged = incoming.has_state
+    if bridged.any() and bool(np.any(t[starts][bridged] <= incoming.last_ts[bridged])):
         return None
     dt_ns = np.empty(n, dtype=np.int64)
     np.subtract(t[1:], t[:-1], out=dt_ns[1:])
@@ -85,8 +84,8 @@ def integrate_clean(
         t,
         p,
         starts,
-        incoming.last_ts[:k],
-        incoming.last_power[:k],
+        incoming.last_ts,
+        incoming.last_power,
         bridged,
         factor,
         max_gap_ns,
@@ -97,7 +96,7 @@ def integrate_clean(
     gaps = GapReport.from_ns(t[gap_rows] - dt_ns[gap_rows], t[gap_rows], gap_meters)
     # The interval lengths are used up: their buffer takes the running sums (same size;
     # a fresh array this large costs a page fault per 4 KiB, ~8 % of the whole batch).
-    energy0 = incoming.energy[:k]
+    energy0 = incoming.energy
     cumulative = segmented_cumsum(
         increments, starts, energy0 if energy0.any() else None, out=dt_ns.view(np.float64)
     )
@@ -110,6 +109,6 @@ def integrate_clean(
         None,
         t,
         p,
-        updated_states(incoming, starts, np.arange(k), t, p, cumulative),
+        updated_states(incoming, starts, np.arange(starts.size), t, p, cumulative),
         gaps,
     )

@@ -25,7 +25,7 @@ from ._clean_batch import integrate_clean
 from ._factorize import as_ids, factorize, sorted_runs
 from ._inputs import as_power, check_choice, check_same_length
 from ._kernel import interval_increments
-from ._segments import segment_starts, segmented_argsort, segmented_cumsum
+from ._segments import segment_ids, segment_starts, segmented_argsort, segmented_cumsum
 from .errors import OrderError, OverlapError
 from .fleet_result import FleetResult, updated_states
 from .gaps import GapReport
@@ -204,16 +204,18 @@ def integrate_meters(
     p = as_power(power)
     n = check_same_length(meter_ids=ids, timestamps=t, power=p)
     runs = sorted_runs(ids)
-    if runs is not None:  # already grouped by meter: try the fast path for a clean batch
+    if runs is None:
+        codes, meters = factorize(ids)
+    else:
         meters, starts = runs
-        incoming = StateTable.lookup(states, meters, strategy.name, power_unit, energy_unit)
+    incoming = StateTable.lookup(states, meters, strategy.name, power_unit, energy_unit)
+    if runs is not None:  # already grouped by meter: the fast path, if the batch is clean
         clean = integrate_clean(
             meters, starts, t, p, incoming, strategy, factor, max_gap_ns, max_power
         )
         if clean is not None:
             return clean
-    codes, meters = factorize(ids)
-    incoming = StateTable.lookup(states, meters, strategy.name, power_unit, energy_unit)
+        codes = segment_ids(starts, n)  # what factorize() gives sorted ids
 
     reason = _flag_invalid(codes, t, p, max_power, on_invalid)
     valid = np.flatnonzero(reason == q.ACCEPTED) if reason.any() else None
