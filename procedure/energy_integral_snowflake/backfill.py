@@ -45,7 +45,7 @@ import energy_integral as ei
 
 from .batch import Policy
 from .procedure import check_policy
-from .restate import STATUS_BACKFILLED, ScaleOutSummary, as_utc, restate
+from .restate import STATUS_BACKFILLED, ScaleOutSummary, as_utc, check_stream_quiet, restate
 from .schema import DEFAULT_NAMES, ObjectNames
 from .warehouse import Warehouse, Window
 
@@ -151,11 +151,7 @@ def run_backfill(
         t0, t1 = as_utc(start, "start"), as_utc(end, "end")
         if t0 is not None and t1 is not None and t0 > t1:
             raise ValueError(f"start={start!r} is after end={end!r}")
-        if warehouse.pending_batches():
-            raise ValueError(
-                f"stream batches {warehouse.pending_batches()} are LANDED but not integrated; "
-                f"call {warehouse.names.procedure} first"
-            )
+        check_stream_quiet(warehouse)
         # First: locally this clears what a run that died under the same id left behind.
         batch_id = warehouse.next_batch_id()
         windows = plan_backfill(warehouse, policy, meters=meters, start=t0, end=t1)

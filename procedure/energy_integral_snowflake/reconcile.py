@@ -35,7 +35,7 @@ import energy_integral as ei
 
 from .batch import Policy
 from .procedure import check_policy
-from .restate import STATUS_RECONCILED, ScaleOutSummary, restate
+from .restate import STATUS_RECONCILED, ScaleOutSummary, check_stream_quiet, restate
 from .warehouse import Warehouse, Window
 
 __all__ = [
@@ -125,12 +125,7 @@ def run_reconcile(warehouse: Warehouse, policy: Policy | None = None) -> ScaleOu
     policy = policy or Policy()
     try:
         check_policy(policy)
-        pending = warehouse.pending_batches()
-        if pending:
-            raise ValueError(
-                f"stream batches {pending} are LANDED but not integrated; "
-                f"call {warehouse.names.procedure} first"
-            )
+        check_stream_quiet(warehouse)
         # First: locally this clears what a run that died under the same id left behind.
         batch_id = warehouse.next_batch_id()
         windows, resolved = plan_reconcile(warehouse, policy)

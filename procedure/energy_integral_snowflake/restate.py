@@ -26,7 +26,14 @@ from ._values import py_times, utc_now
 from .batch import Policy, state_to_json
 from .warehouse import Warehouse, Window, Writes
 
-__all__ = ["STATUS_BACKFILLED", "STATUS_RECONCILED", "ScaleOutSummary", "as_utc", "restate"]
+__all__ = [
+    "STATUS_BACKFILLED",
+    "STATUS_RECONCILED",
+    "ScaleOutSummary",
+    "as_utc",
+    "check_stream_quiet",
+    "restate",
+]
 
 #: Marker ``STATUS`` of a backfill batch and of a reconcile batch.
 STATUS_BACKFILLED = "BACKFILLED"
@@ -61,6 +68,28 @@ class ScaleOutSummary:
         out = asdict(self)
         out["delta_kwh"] = self.delta_kwh
         return json.dumps(out, default=str)
+
+
+def check_stream_quiet(warehouse: Warehouse) -> None:
+    """Raise ``ValueError`` unless the stream procedure is neither scheduled nor owed a batch.
+
+    A restatement takes the next ``BATCH_ID`` as ``MAX + 1`` without a lock, and
+    reads each meter's latest state: a stream run beside it could take the same
+    id or build on a state the restatement is replacing. A batch still
+    ``LANDED`` holds readings the restatement would not see.
+    """
+    task = warehouse.names.task
+    if warehouse.stream_task_started():
+        raise ValueError(
+            f"task {task} is started: run ALTER TASK {task} SUSPEND first, and RESUME it "
+            "afterwards (a stream run beside a restatement could take its batch id)"
+        )
+    pending = warehouse.pending_batches()
+    if pending:
+        raise ValueError(
+            f"stream batches {pending} are LANDED but not integrated; "
+            f"call {warehouse.names.procedure} first"
+        )
 
 
 def as_utc(value: Any, argument: str) -> dt.datetime | None:

@@ -100,6 +100,10 @@ class Warehouse(Protocol):
 
     names: ObjectNames
 
+    def stream_task_started(self) -> bool:
+        """Whether the stream task is scheduled to run (a restatement must not run beside it)."""
+        ...
+
     def pending_batches(self) -> list[int]:
         """Stream batches landed but not integrated (a restatement waits for them)."""
         ...
@@ -187,6 +191,10 @@ class LocalWarehouse:
             df = df.filter(where)
         frame: pd.DataFrame = (df.select(*columns) if columns else df).to_pandas()
         return frame
+
+    def stream_task_started(self) -> bool:
+        """Never: the emulated task runs only when called (:func:`.local_store.run_task_tick`)."""
+        return False
 
     def pending_batches(self) -> list[int]:
         marker = self._frame(self.names.marker, "BATCH_ID", "STATUS")

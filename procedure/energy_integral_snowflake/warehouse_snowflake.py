@@ -90,6 +90,21 @@ class SnowflakeWarehouse:
         frame: pd.DataFrame = self.session.sql(sql, params=list(params)).to_pandas()
         return frame
 
+    def stream_task_started(self) -> bool:
+        """``SHOW TASKS`` (allowed in owner's-rights procedures since release 10.3).
+
+        The name is a checked plain identifier, so it can stand in the pattern;
+        ``LIKE`` reads ``_`` as a wildcard, hence the exact comparison after it.
+        A task the procedure's role cannot see lists no row and counts as not
+        started: grant the owner ``MONITOR`` on it if it is owned elsewhere.
+        """
+        task = self.names.task
+        for row in self._rows(f"SHOW TASKS LIKE '{task}' IN SCHEMA"):
+            fields = {k.lower(): v for k, v in row.as_dict().items()}
+            if str(fields["name"]).upper() == task.upper():
+                return str(fields["state"]).lower() == "started"
+        return False
+
     def pending_batches(self) -> list[int]:
         return SnowflakeStore(self.session, self.names).pending_batches()
 

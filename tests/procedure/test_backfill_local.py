@@ -164,6 +164,26 @@ def test_bad_requests_are_refused_with_the_reason() -> None:
     assert "nope" in bad["message"]
 
 
+class _ScheduledWarehouse(LocalWarehouse):
+    """The local warehouse, as if ``INTEGRATE_STREAM_TASK`` were resumed."""
+
+    def stream_task_started(self) -> bool:
+        return True
+
+
+def test_backfill_and_reconcile_refuse_to_run_beside_a_started_stream_task() -> None:
+    store = new_store()
+    insert_readings(store.session, _readings())
+    before = {t.name: store.session.table(t.name).to_pandas() for t in store.tables}
+    warehouse = _ScheduledWarehouse(store.session)
+    for summary in (run_backfill(warehouse), run_reconcile(warehouse)):
+        assert summary.status == "error"
+        assert "task INTEGRATE_STREAM_TASK is started" in summary.message
+        assert "ALTER TASK INTEGRATE_STREAM_TASK SUSPEND" in summary.message
+    for table, frame in before.items():
+        pd.testing.assert_frame_equal(store.session.table(table).to_pandas(), frame)
+
+
 def test_the_handler_backfills_named_meters_as_a_marked_batch() -> None:
     store = new_store()
     insert_readings(store.session, _readings())

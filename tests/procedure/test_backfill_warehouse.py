@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -236,3 +237,32 @@ def _literals(column: Any) -> list[Any]:
             yield from walk(child)
 
     return [e.value for e in walk(column._expression) if isinstance(e, Literal)]
+
+
+class _ShowTasks(RecordingSession):
+    """Answers ``SHOW TASKS`` with the given rows (as Snowpark returns them: lower-case names)."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        super().__init__([], [])
+        self.rows = rows
+
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> Any:
+        super().sql(query, params)
+        return mock.Mock(collect=mock.Mock(return_value=self.rows))
+
+
+@pytest.mark.parametrize(("state", "started"), [("started", True), ("suspended", False)])
+def test_the_stream_task_state_comes_from_show_tasks(state: str, started: bool) -> None:
+    from snowflake.snowpark import Row
+
+    rows = [
+        Row(name="INTEGRATE1STREAM_TASK", state="started"),  # LIKE reads "_" as any character
+        Row(name="INTEGRATE_STREAM_TASK", state=state),
+    ]
+    session = _ShowTasks(rows)
+    assert SnowflakeWarehouse(session).stream_task_started() is started
+    assert session.statements == [("SHOW TASKS LIKE 'INTEGRATE_STREAM_TASK' IN SCHEMA", None)]
+
+
+def test_a_missing_stream_task_is_not_started() -> None:
+    assert SnowflakeWarehouse(_ShowTasks([])).stream_task_started() is False
