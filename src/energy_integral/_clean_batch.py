@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._inputs import all_finite
 from ._kernel import interval_increments
 from ._segments import segmented_cumsum
 from .fleet_result import FleetResult, updated_states
@@ -42,9 +43,7 @@ def _all_valid(
     t: npt.NDArray[np.int64], p: npt.NDArray[np.float64], max_power: float | None
 ) -> bool:
     """No NaT, no NaN or ±inf power, no power beyond ``max_power``: reductions only."""
-    with np.errstate(over="ignore", invalid="ignore"):  # inf - inf, or a sum beyond 1e308
-        total = np.add.reduce(p)
-    if not np.isfinite(total) and not np.isfinite(p).all():
+    if not all_finite(p):
         return False
     if int(t.min()) == NAT:
         return False
