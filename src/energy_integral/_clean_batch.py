@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._inputs import all_finite
+from ._inputs import all_plausible
 from ._kernel import interval_increments
 from ._segments import segmented_cumsum
 from .fleet_result import FleetResult, updated_states
@@ -43,11 +43,7 @@ def _all_valid(
     t: npt.NDArray[np.int64], p: npt.NDArray[np.float64], max_power: float | None
 ) -> bool:
     """No NaT, no NaN or ±inf power, no power beyond ``max_power``: reductions only."""
-    if not all_finite(p):
-        return False
-    if int(t.min()) == NAT:
-        return False
-    return max_power is None or max(float(p.max()), -float(p.min())) <= max_power
+    return all_plausible(p, max_power) and int(t.min()) != NAT
 
 
 def integrate_clean(

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["all_finite", "as_power", "check_choice", "check_same_length"]
+__all__ = ["all_finite", "all_plausible", "as_power", "check_choice", "check_same_length"]
 
 
 def as_power(power: Any, name: str = "power") -> npt.NDArray[np.float64]:
@@ -63,3 +63,12 @@ def all_finite(values: npt.NDArray[np.float64]) -> bool:
     with np.errstate(over="ignore", invalid="ignore"):  # inf - inf, or a sum beyond 1e308
         total = np.add.reduce(values)
     return bool(np.isfinite(total) or np.isfinite(values).all())
+
+
+def all_plausible(power: npt.NDArray[np.float64], max_power: float | None) -> bool:
+    """Whether every power is finite and, with ``max_power``, within ``±max_power``."""
+    if not all_finite(power):
+        return False
+    if max_power is None or power.size == 0:
+        return True
+    return max(float(power.max()), -float(power.min())) <= max_power

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from . import quality as q
 from ._clean_batch import integrate_clean
 from ._factorize import as_ids, factorize, sorted_runs
-from ._inputs import as_power, check_choice, check_same_length
+from ._inputs import all_plausible, as_power, check_choice, check_same_length
 from ._kernel import interval_increments
 from ._segments import segment_ids, segment_starts, segmented_argsort, segmented_cumsum
 from .errors import OrderError, OverlapError
@@ -54,21 +54,22 @@ def _flag_invalid(
     on_invalid: str,
 ) -> npt.NDArray[np.int8]:
     reason = np.zeros(t.size, dtype=np.int8)
-    bad_power = ~np.isfinite(p)
-    if max_power is not None:
-        bad_power |= np.abs(p) > max_power
-    checks = (
-        (bad_power, q.INVALID_POWER, "power"),
-        (t == NAT, q.INVALID_TIME, "timestamps"),
-        (codes < 0, q.INVALID_METER, "meter_ids"),
-    )
+    checks = []  # masks only where a reduction says some row is bad
+    if not all_plausible(p, max_power):
+        bad_power = ~np.isfinite(p)
+        if max_power is not None:
+            bad_power |= np.abs(p) > max_power
+        checks.append((bad_power, q.INVALID_POWER, "power"))
+    if t.size and int(t.min()) == NAT:
+        checks.append((t == NAT, q.INVALID_TIME, "timestamps"))
+    if codes.size and int(codes.min()) < 0:
+        checks.append((codes < 0, q.INVALID_METER, "meter_ids"))
     for mask, code, name in checks:  # later checks win: a missing meter is reported first
-        if mask.any():
-            if on_invalid == "raise":
-                i = _first_row(mask)
-                value = p[i] if name == "power" else "missing"
-                raise OrderError(f"{name}[{i}] is invalid ({value}); on_invalid='raise'")
-            reason[mask] = code
+        if on_invalid == "raise":
+            i = _first_row(mask)
+            value = p[i] if name == "power" else "missing"
+            raise OrderError(f"{name}[{i}] is invalid ({value}); on_invalid='raise'")
+        reason[mask] = code
     return reason
 
 
@@ -87,8 +88,10 @@ def _order(
     # each meter's times in short per-meter sorts, which beat one global sort.
     small = int(c.max()) <= np.iinfo(np.int16).max
     order = np.argsort(c.astype(np.int16) if small else c, kind="stable")
-    c, tt = c[order], tt[order]
-    starts = segment_starts(c)
+    tt = tt[order]
+    sizes = np.bincount(c)  # the grouped codes, written in order rather than gathered
+    c = np.repeat(np.arange(sizes.size, dtype=c.dtype), sizes)
+    starts = (np.cumsum(sizes) - sizes)[sizes > 0]
     if not _is_grouped_sorted(c, tt):
         within = segmented_argsort(tt, starts)  # moves rows inside their meter only,
         order, tt = order[within], tt[within]  # so the codes stay as they are
