@@ -39,13 +39,6 @@ from .timestamps import NAT
 __all__ = ["integrate_clean"]
 
 
-def _all_valid(
-    t: npt.NDArray[np.int64], p: npt.NDArray[np.float64], max_power: float | None
-) -> bool:
-    """No NaT, no NaN or ±inf power, no power beyond ``max_power``: reductions only."""
-    return all_plausible(p, max_power) and int(t.min()) != NAT
-
-
 def integrate_clean(
     meters: npt.NDArray[Any],
     starts: npt.NDArray[np.intp],
@@ -64,7 +57,7 @@ def integrate_clean(
     late, a duplicate time, or out of time order within its meter.
     """
     n = t.size
-    if not _all_valid(t, p, max_power):
+    if not all_plausible(p, max_power) or int(t.min()) == NAT:
         return None
     bridged = incoming.has_state
     if bridged.any() and bool(np.any(t[starts][bridged] <= incoming.last_ts[bridged])):
