@@ -5,7 +5,8 @@ are quoted from :mod:`.schema` (never user text), values are always bind
 parameters (``?``). Nothing between ``BEGIN`` and ``COMMIT`` is DDL — no
 ``create_dataframe`` (it makes a temporary table above 512 cells) and no
 ``write_pandas`` (a temporary stage) — since DDL would commit the open
-transaction; rows travel as bound ``VALUES`` lists instead, in chunks.
+transaction; rows travel as bound ``VALUES`` lists instead, in chunks, or for
+many result rows through a temporary table written before the transaction.
 
 Phase 1, one transaction::
 
@@ -19,10 +20,12 @@ Both inserts read the same stream snapshot (repeatable read inside a
 transaction), so the landing rows and the marker's counts agree.
 
 Phase 2, one transaction per batch: ``MERGE`` results on (METER_ID,
-TIMESTAMP, METHOD) and states on (METER_ID, METHOD, BATCH_ID), replace the
-batch's quarantine rows, mark the batch ``INTEGRATED``, prune superseded
-states. Each statement is idempotent on its own too, so even a run that
-died between them (impossible inside the transaction) would redo cleanly.
+TIMESTAMP, METHOD) — from a scoped temporary table staged before ``BEGIN``
+when there are more than :data:`CHUNK_ROWS` — and states on (METER_ID,
+METHOD, BATCH_ID), replace the batch's quarantine rows, mark the batch
+``INTEGRATED``, prune superseded states. Each statement is idempotent on its
+own too, so even a run that died between them (impossible inside the
+transaction) would redo cleanly.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from .schema import (
     tables,
 )
 
-__all__ = ["CHUNK_ROWS", "SnowflakeStore", "insert_values_sql", "merge_sql"]
+__all__ = ["CHUNK_ROWS", "SnowflakeStore", "insert_values_sql", "merge_from_sql", "merge_sql"]
 
 #: Rows per bound VALUES list (keeps each statement's bind count in the thousands).
 CHUNK_ROWS = 500
@@ -65,13 +68,26 @@ def _values_source(table: Table, n_rows: int) -> str:
 
 def merge_sql(table: Table, n_rows: int) -> str:
     """``MERGE`` of ``n_rows`` bound rows into ``table`` on its natural key."""
+    return _merge(table, _values_source(table, n_rows))
+
+
+def merge_from_sql(table: Table, source: str) -> str:
+    """``MERGE`` of the rows of the table named ``source`` into ``table`` on its natural key.
+
+    ``source`` is a name Snowpark generated (a staged DataFrame's table), never user text.
+    """
+    names = ", ".join(_q(c) for c in table.column_names)
+    return _merge(table, f"SELECT {names} FROM {source}")
+
+
+def _merge(table: Table, source: str) -> str:
     cols = table.column_names
     on = " AND ".join(f"t.{_q(k)} = s.{_q(k)}" for k in table.key)
     update = ", ".join(f"t.{_q(c)} = s.{_q(c)}" for c in cols if c not in table.key)
     names = ", ".join(_q(c) for c in cols)
     values = ", ".join(f"s.{_q(c)}" for c in cols)
     return (
-        f"MERGE INTO {table.quoted} AS t USING ({_values_source(table, n_rows)}) AS s ON {on} "
+        f"MERGE INTO {table.quoted} AS t USING ({source}) AS s ON {on} "
         f"WHEN MATCHED THEN UPDATE SET {update} "
         f"WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({values})"
     )
@@ -184,12 +200,33 @@ class SnowflakeStore:
             for m, s in zip(states["METER_ID"], states["STATE"], strict=True)
         }
 
+    def _staged(self, table: Table, rows: Sequence[tuple[Any, ...]]) -> Any:
+        """More than :data:`CHUNK_ROWS` rows, written now to a scoped temporary table (or None).
+
+        One ``MERGE`` from that table replaces a bound ``MERGE`` per chunk (a round
+        trip each: thousands for a backlog of a million readings). Creating it is
+        DDL, which would commit an open transaction, so it happens before ``BEGIN``;
+        a run that dies later leaves only a temporary table, dropped with the session.
+        The caller keeps the returned Snowpark ``Table`` referenced until ``COMMIT``:
+        Snowpark may drop a cached table once nothing refers to it, and a ``DROP``
+        is DDL too.
+        """
+        if len(rows) <= CHUNK_ROWS:
+            return None
+        frame = self.session.create_dataframe(list(rows), schema=table.struct_type())
+        return frame.cache_result()
+
     def commit_batch(self, outcome: BatchOutcome, duration_s: float) -> None:
         """All of a batch's phase-2 writes in one transaction."""
         t, b = self.tables, outcome.batch_id
         statements: list[tuple[str, Sequence[Any] | None]] = []
-        for chunk in _chunks(outcome.results):
-            statements.append((merge_sql(t.results, len(chunk)), [v for r in chunk for v in r]))
+        staged = self._staged(t.results, outcome.results)  # before BEGIN: staging is DDL
+        if staged is not None:
+            statements.append((merge_from_sql(t.results, str(staged.table_name)), None))
+        else:
+            for chunk in _chunks(outcome.results):
+                params = [v for r in chunk for v in r]
+                statements.append((merge_sql(t.results, len(chunk)), params))
         statements.append((f'DELETE FROM {t.quarantine.quoted} WHERE "BATCH_ID" = ?', [b]))
         for chunk in _chunks(outcome.quarantine):
             sql = insert_values_sql(t.quarantine, len(chunk))

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
+from unittest import mock
 
 import pandas as pd
 import pytest
@@ -55,6 +56,7 @@ class RecordingSession:
     def __init__(self, answers: dict[str, Callable[[Sequence[Any]], Any]] | None = None) -> None:
         self.calls: list[tuple[str, list[Any] | None]] = []
         self.answers = answers or {}
+        self.staged: list[tuple[list[Any], Any]] = []
 
     def sql(self, query: str, params: Sequence[Any] | None = None) -> _Result:
         self.calls.append((query, None if params is None else list(params)))
@@ -62,6 +64,17 @@ class RecordingSession:
         if matches:  # the most specific prefix answers
             return _Result(self.answers[max(matches, key=len)](params or []))
         return _Result([(1,)] if query.startswith(("INSERT", "MERGE", "UPDATE", "DELETE")) else [])
+
+    def create_dataframe(self, rows: list[Any], schema: Any) -> Any:
+        """A DataFrame double; ``cache_result()`` stages it, recorded as a pseudo-statement."""
+        self.staged.append((rows, schema))
+        name = f'"DB"."PUBLIC"."SNOWPARK_TEMP_TABLE_{len(self.staged)}"'
+
+        def cache_result() -> Any:
+            self.calls.append((f"<stage {len(rows)} rows as {name}>", None))
+            return mock.Mock(table_name=name)
+
+        return mock.Mock(cache_result=cache_result)
 
     @property
     def statements(self) -> list[str]:
@@ -75,6 +88,9 @@ def _assert_well_formed(session: RecordingSession) -> None:
         assert sql.count("?") == len(params or []), sql
         if sql in ("BEGIN", "COMMIT", "ROLLBACK"):
             open_tx = sql == "BEGIN"
+            continue
+        if sql.startswith("<stage"):  # creates a temporary table: DDL
+            assert not open_tx, f"staging in a transaction: {sql}"
             continue
         assert not (open_tx and sql.lstrip().upper().startswith(DDL)), (
             f"DDL in a transaction: {sql}"
@@ -132,31 +148,57 @@ def _outcome(n_results: int) -> BatchOutcome:
                         1, 0.5, NOW, NOW)  # fmt: skip
 
 
+def _kinds(statements: list[str]) -> list[str]:
+    return [s.split(" ")[0] + " " + re.findall(r'"\w+"', s)[0] for s in statements]
+
+
+PHASE_TWO_AFTER_RESULTS = [
+    'DELETE "QUARANTINED_READINGS"',
+    'INSERT "QUARANTINED_READINGS"',
+    'MERGE "METER_STATE"',
+    'UPDATE "STREAM_CONSUMED_MARKER"',
+    'DELETE "METER_STATE"',
+]
+
+
 def test_commit_batch_is_one_transaction_in_a_fixed_order() -> None:
-    n = 2 * CHUNK_ROWS + 1
+    n = CHUNK_ROWS  # up to a chunk: bound VALUES, no staging
     session = RecordingSession()
     SnowflakeStore(session).commit_batch(_outcome(n), 0.25)
-    kinds = [s.split(" ")[0] + " " + re.findall(r'"\w+"', s)[0] for s in session.statements[1:-1]]
     assert session.statements[0] == "BEGIN"
     assert session.statements[-1] == "COMMIT"
-    assert kinds == [
-        'MERGE "INTEGRAL_SUM_VALUES"',
-        'MERGE "INTEGRAL_SUM_VALUES"',
-        'MERGE "INTEGRAL_SUM_VALUES"',
-        'DELETE "QUARANTINED_READINGS"',
-        'INSERT "QUARANTINED_READINGS"',
-        'MERGE "METER_STATE"',
-        'UPDATE "STREAM_CONSUMED_MARKER"',
-        'DELETE "METER_STATE"',
-    ]
-    merges = session.calls[1:4]
-    assert [len(p or []) for _, p in merges] == [8 * CHUNK_ROWS, 8 * CHUNK_ROWS, 8]
+    assert _kinds(session.statements[1:-1]) == ['MERGE "INTEGRAL_SUM_VALUES"',
+                                                *PHASE_TWO_AFTER_RESULTS]  # fmt: skip
+    assert session.staged == []
+    merge = session.calls[1]
+    assert len(merge[1] or []) == 8 * CHUNK_ROWS
     on = 'ON t."METER_ID" = s."METER_ID" AND t."TIMESTAMP" = s."TIMESTAMP" AND t."METHOD" = '
-    assert on + 's."METHOD" WHEN MATCHED' in merges[0][0]
-    update_params = session.calls[7][1]
+    assert on + 's."METHOD" WHEN MATCHED' in merge[0]
+    update_params = session.calls[5][1]
     assert update_params == ["INTEGRATED", n, 1, 1, 0.5, 0.25, "trapezoid", 4]
     _assert_well_formed(session)
     # Values only ever travel as binds: the hostile meter id is in no statement's text.
+    assert not any("O'Brien" in s for s in session.statements)
+
+
+def test_many_results_are_staged_before_the_transaction_and_merged_at_once() -> None:
+    n = 2 * CHUNK_ROWS + 1
+    outcome = _outcome(n)
+    session = RecordingSession()
+    SnowflakeStore(session).commit_batch(outcome, 0.25)
+    staged = '"DB"."PUBLIC"."SNOWPARK_TEMP_TABLE_1"'
+    assert session.statements[:2] == [f"<stage {n} rows as {staged}>", "BEGIN"]
+    assert session.statements[-1] == "COMMIT"
+    assert _kinds(session.statements[2:-1]) == ['MERGE "INTEGRAL_SUM_VALUES"',
+                                                *PHASE_TWO_AFTER_RESULTS]  # fmt: skip
+    [(rows, schema)] = session.staged
+    assert rows == outcome.results
+    assert [f.name for f in schema.fields] == list(tables().results.column_names)
+    merge, params = session.calls[2]
+    assert params is None
+    columns = ", ".join(f'"{c}"' for c in tables().results.column_names)
+    assert f"USING (SELECT {columns} FROM {staged}) AS s ON " in merge
+    _assert_well_formed(session)
     assert not any("O'Brien" in s for s in session.statements)
 
 
