@@ -5,8 +5,8 @@ are quoted from :mod:`.schema` (never user text), values are always bind
 parameters (``?``). Nothing between ``BEGIN`` and ``COMMIT`` is DDL — no
 ``create_dataframe`` (it makes a temporary table above 512 cells) and no
 ``write_pandas`` (a temporary stage) — since DDL would commit the open
-transaction; rows travel as bound ``VALUES`` lists instead, in chunks, or for
-many result rows through a temporary table written before the transaction.
+transaction; rows travel as bound ``VALUES`` lists instead, or, when there
+are many, through a temporary table written before the transaction.
 
 Phase 1, one transaction::
 
@@ -20,12 +20,13 @@ Both inserts read the same stream snapshot (repeatable read inside a
 transaction), so the landing rows and the marker's counts agree.
 
 Phase 2, one transaction per batch: ``MERGE`` results on (METER_ID,
-TIMESTAMP, METHOD) — from a scoped temporary table staged before ``BEGIN``
-when there are more than :data:`CHUNK_ROWS` — and states on (METER_ID,
-METHOD, BATCH_ID), replace the batch's quarantine rows, mark the batch
-``INTEGRATED``, prune superseded states. Each statement is idempotent on its
-own too, so even a run that died between them (impossible inside the
-transaction) would redo cleanly.
+TIMESTAMP, METHOD) and states on (METER_ID, METHOD, BATCH_ID), replace the
+batch's quarantine rows, mark the batch ``INTEGRATED``, prune superseded
+states. Each set of rows is one bound ``VALUES`` list, or, above
+:data:`CHUNK_ROWS` rows, a scoped temporary table staged before ``BEGIN`` and
+read by one statement. Each statement is idempotent on its own too, so even
+a run that died between them (impossible inside the transaction) would redo
+cleanly.
 """
 
 from __future__ import annotations
@@ -48,9 +49,17 @@ from .schema import (
     tables,
 )
 
-__all__ = ["CHUNK_ROWS", "SnowflakeStore", "insert_values_sql", "merge_from_sql", "merge_sql"]
+__all__ = [
+    "CHUNK_ROWS",
+    "SnowflakeStore",
+    "insert_from_sql",
+    "insert_values_sql",
+    "merge_from_sql",
+    "merge_sql",
+]
 
-#: Rows per bound VALUES list (keeps each statement's bind count in the thousands).
+#: Most rows per bound VALUES list (keeps a statement's bind count in the thousands);
+#: more are staged in a temporary table (see ``SnowflakeStore._staged``).
 CHUNK_ROWS = 500
 
 _q = quote_identifier
@@ -99,8 +108,10 @@ def insert_values_sql(table: Table, n_rows: int) -> str:
     return f"INSERT INTO {table.quoted} ({names}) {_values_source(table, n_rows)}"
 
 
-def _chunks(rows: Sequence[tuple[Any, ...]]) -> list[Sequence[tuple[Any, ...]]]:
-    return [rows[i : i + CHUNK_ROWS] for i in range(0, len(rows), CHUNK_ROWS)]
+def insert_from_sql(table: Table, source: str) -> str:
+    """``INSERT`` of the rows of the table named ``source`` (Snowpark's name) into ``table``."""
+    names = ", ".join(_q(c) for c in table.column_names)
+    return f"INSERT INTO {table.quoted} ({names}) SELECT {names} FROM {source}"
 
 
 class SnowflakeStore:
@@ -216,23 +227,32 @@ class SnowflakeStore:
         frame = self.session.create_dataframe(list(rows), schema=table.struct_type())
         return frame.cache_result()
 
+    def _rows_in(
+        self, table: Table, rows: Sequence[tuple[Any, ...]], staged: list[Any], *, merge: bool
+    ) -> list[tuple[str, Sequence[Any] | None]]:
+        """Statements that ``MERGE`` (or ``INSERT``) ``rows`` into ``table``.
+
+        Up to :data:`CHUNK_ROWS` rows travel as one bound ``VALUES`` list; more
+        are staged now (appended to ``staged``) and read by one statement.
+        """
+        table_now = self._staged(table, rows)  # before BEGIN: staging is DDL
+        if table_now is not None:
+            staged.append(table_now)
+            source = str(table_now.table_name)
+            return [((merge_from_sql if merge else insert_from_sql)(table, source), None)]
+        if not rows:
+            return []
+        make = merge_sql if merge else insert_values_sql
+        return [(make(table, len(rows)), [v for r in rows for v in r])]
+
     def commit_batch(self, outcome: BatchOutcome, duration_s: float) -> None:
         """All of a batch's phase-2 writes in one transaction."""
         t, b = self.tables, outcome.batch_id
-        statements: list[tuple[str, Sequence[Any] | None]] = []
-        staged = self._staged(t.results, outcome.results)  # before BEGIN: staging is DDL
-        if staged is not None:
-            statements.append((merge_from_sql(t.results, str(staged.table_name)), None))
-        else:
-            for chunk in _chunks(outcome.results):
-                params = [v for r in chunk for v in r]
-                statements.append((merge_sql(t.results, len(chunk)), params))
+        staged: list[Any] = []  # referenced until COMMIT (see _staged)
+        statements = self._rows_in(t.results, outcome.results, staged, merge=True)
         statements.append((f'DELETE FROM {t.quarantine.quoted} WHERE "BATCH_ID" = ?', [b]))
-        for chunk in _chunks(outcome.quarantine):
-            sql = insert_values_sql(t.quarantine, len(chunk))
-            statements.append((sql, [v for r in chunk for v in r]))
-        for chunk in _chunks(outcome.states):
-            statements.append((merge_sql(t.state, len(chunk)), [v for r in chunk for v in r]))
+        statements += self._rows_in(t.quarantine, outcome.quarantine, staged, merge=False)
+        statements += self._rows_in(t.state, outcome.states, staged, merge=True)
         statements.append(
             (
                 f'UPDATE {t.marker.quoted} SET "STATUS" = ?, "PROCESSED_AT" = {_NOW}, '

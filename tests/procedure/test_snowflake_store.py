@@ -138,12 +138,14 @@ def test_configured_names_are_quoted_everywhere() -> None:
     assert session.statements[1].endswith('FROM "BATCHES"')
 
 
-def _outcome(n_results: int) -> BatchOutcome:
+def _outcome(n_results: int, n_states: int = 1, n_bad: int = 1) -> BatchOutcome:
     nasty = "O'Brien\"; DROP TABLE X; --"
     results = [(nasty, NOW + dt.timedelta(seconds=i), 1.0, 0.1, 0.1 * i, "trapezoid", 4, NOW)
                for i in range(n_results)]  # fmt: skip
-    quarantine = [(4, "r1", 11, nasty, NOW, None, "invalid-power", "KW is missing", NOW)]
-    states = [(nasty, "trapezoid", state_to_json(ei.CumulativeState()), 4, NOW)]
+    quarantine = [(4, f"r{i}", 11 + i, nasty, NOW, None, "invalid-power", "KW is missing", NOW)
+                  for i in range(n_bad)]  # fmt: skip
+    states = [(f"{nasty}{i}", "trapezoid", state_to_json(ei.CumulativeState()), 4, NOW)
+              for i in range(n_states)]  # fmt: skip
     return BatchOutcome(4, "trapezoid", results, quarantine, states, n_results + 1, n_results, 1,
                         1, 0.5, NOW, NOW)  # fmt: skip
 
@@ -181,23 +183,34 @@ def test_commit_batch_is_one_transaction_in_a_fixed_order() -> None:
     assert not any("O'Brien" in s for s in session.statements)
 
 
-def test_many_results_are_staged_before_the_transaction_and_merged_at_once() -> None:
-    n = 2 * CHUNK_ROWS + 1
-    outcome = _outcome(n)
+def test_many_rows_are_staged_before_the_transaction_and_written_at_once() -> None:
+    n, bad, meters = 2 * CHUNK_ROWS + 1, CHUNK_ROWS + 2, CHUNK_ROWS + 1
+    outcome = _outcome(n, meters, bad)
     session = RecordingSession()
     SnowflakeStore(session).commit_batch(outcome, 0.25)
-    staged = '"DB"."PUBLIC"."SNOWPARK_TEMP_TABLE_1"'
-    assert session.statements[:2] == [f"<stage {n} rows as {staged}>", "BEGIN"]
+    names = [f'"DB"."PUBLIC"."SNOWPARK_TEMP_TABLE_{i}"' for i in (1, 2, 3)]
+    assert session.statements[:4] == [
+        f"<stage {n} rows as {names[0]}>",
+        f"<stage {bad} rows as {names[1]}>",
+        f"<stage {meters} rows as {names[2]}>",
+        "BEGIN",
+    ]
     assert session.statements[-1] == "COMMIT"
-    assert _kinds(session.statements[2:-1]) == ['MERGE "INTEGRAL_SUM_VALUES"',
+    assert _kinds(session.statements[4:-1]) == ['MERGE "INTEGRAL_SUM_VALUES"',
                                                 *PHASE_TWO_AFTER_RESULTS]  # fmt: skip
-    [(rows, schema)] = session.staged
-    assert rows == outcome.results
-    assert [f.name for f in schema.fields] == list(tables().results.column_names)
-    merge, params = session.calls[2]
-    assert params is None
-    columns = ", ".join(f'"{c}"' for c in tables().results.column_names)
-    assert f"USING (SELECT {columns} FROM {staged}) AS s ON " in merge
+    t = tables()
+    written = [(outcome.results, t.results, "MERGE", session.calls[4]),
+               (outcome.quarantine, t.quarantine, "INSERT", session.calls[6]),
+               (outcome.states, t.state, "MERGE", session.calls[7])]  # fmt: skip
+    for (rows, table, verb, (sql, params)), (staged, schema), source in zip(
+        written, session.staged, names, strict=True
+    ):
+        assert staged == rows
+        assert [f.name for f in schema.fields] == list(table.column_names)
+        columns = ", ".join(f'"{c}"' for c in table.column_names)
+        assert sql.startswith(f"{verb} INTO {table.quoted}")
+        assert f"SELECT {columns} FROM {source}" in sql
+        assert params is None
     _assert_well_formed(session)
     assert not any("O'Brien" in s for s in session.statements)
 
