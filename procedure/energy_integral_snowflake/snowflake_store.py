@@ -214,8 +214,8 @@ class SnowflakeStore:
     def _staged(self, table: Table, rows: Sequence[tuple[Any, ...]]) -> Any:
         """More than :data:`CHUNK_ROWS` rows, written now to a scoped temporary table (or None).
 
-        One ``MERGE`` from that table replaces a bound ``MERGE`` per chunk (a round
-        trip each: thousands for a backlog of a million readings). Creating it is
+        One statement reading that table replaces a bound statement per chunk (a
+        round trip each: thousands for a backlog of a million readings). Creating it is
         DDL, which would commit an open transaction, so it happens before ``BEGIN``;
         a run that dies later leaves only a temporary table, dropped with the session.
         The caller keeps the returned Snowpark ``Table`` referenced until ``COMMIT``:
