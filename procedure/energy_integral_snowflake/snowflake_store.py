@@ -56,10 +56,12 @@ __all__ = [
     "insert_values_sql",
     "merge_from_sql",
     "merge_sql",
+    "stage_rows",
+    "write_rows_sql",
 ]
 
 #: Most rows per bound VALUES list (keeps a statement's bind count in the thousands);
-#: more are staged in a temporary table (see ``SnowflakeStore._staged``).
+#: more are staged in a temporary table (see :func:`stage_rows`).
 CHUNK_ROWS = 500
 
 _q = quote_identifier
@@ -112,6 +114,43 @@ def insert_from_sql(table: Table, source: str) -> str:
     """``INSERT`` of the rows of the table named ``source`` (Snowpark's name) into ``table``."""
     names = ", ".join(_q(c) for c in table.column_names)
     return f"INSERT INTO {table.quoted} ({names}) SELECT {names} FROM {source}"
+
+
+def stage_rows(session: Any, table: Table, rows: Sequence[tuple[Any, ...]]) -> Any:
+    """More than :data:`CHUNK_ROWS` rows, written now to a scoped temporary table (or None).
+
+    One statement reading that table replaces a bound statement per chunk (a
+    round trip each: thousands for a backlog of a million readings). Creating it
+    is DDL, which would commit an open transaction, so call this before
+    ``BEGIN``; a run that dies later leaves only a temporary table, dropped with
+    the session. Keep the returned Snowpark ``Table`` referenced until
+    ``COMMIT``: Snowpark may drop a cached table once nothing refers to it, and
+    a ``DROP`` is DDL too.
+    """
+    if len(rows) <= CHUNK_ROWS:
+        return None
+    frame = session.create_dataframe(list(rows), schema=table.struct_type())
+    return frame.cache_result()
+
+
+def write_rows_sql(
+    session: Any, table: Table, rows: Sequence[tuple[Any, ...]], staged: list[Any], *, merge: bool
+) -> list[tuple[str, Sequence[Any] | None]]:
+    """Statements that ``MERGE`` (or ``INSERT``) ``rows`` into ``table``.
+
+    Up to :data:`CHUNK_ROWS` rows travel as one bound ``VALUES`` list; more are
+    staged now (see :func:`stage_rows`; the table is appended to ``staged``)
+    and read by one statement. Call it before ``BEGIN``.
+    """
+    table_now = stage_rows(session, table, rows)
+    if table_now is not None:
+        staged.append(table_now)
+        source = str(table_now.table_name)
+        return [((merge_from_sql if merge else insert_from_sql)(table, source), None)]
+    if not rows:
+        return []
+    make = merge_sql if merge else insert_values_sql
+    return [(make(table, len(rows)), [v for r in rows for v in r])]
 
 
 class SnowflakeStore:
@@ -211,48 +250,16 @@ class SnowflakeStore:
             for m, s in zip(states["METER_ID"], states["STATE"], strict=True)
         }
 
-    def _staged(self, table: Table, rows: Sequence[tuple[Any, ...]]) -> Any:
-        """More than :data:`CHUNK_ROWS` rows, written now to a scoped temporary table (or None).
-
-        One statement reading that table replaces a bound statement per chunk (a
-        round trip each: thousands for a backlog of a million readings). Creating it is
-        DDL, which would commit an open transaction, so it happens before ``BEGIN``;
-        a run that dies later leaves only a temporary table, dropped with the session.
-        The caller keeps the returned Snowpark ``Table`` referenced until ``COMMIT``:
-        Snowpark may drop a cached table once nothing refers to it, and a ``DROP``
-        is DDL too.
-        """
-        if len(rows) <= CHUNK_ROWS:
-            return None
-        frame = self.session.create_dataframe(list(rows), schema=table.struct_type())
-        return frame.cache_result()
-
-    def _rows_in(
-        self, table: Table, rows: Sequence[tuple[Any, ...]], staged: list[Any], *, merge: bool
-    ) -> list[tuple[str, Sequence[Any] | None]]:
-        """Statements that ``MERGE`` (or ``INSERT``) ``rows`` into ``table``.
-
-        Up to :data:`CHUNK_ROWS` rows travel as one bound ``VALUES`` list; more
-        are staged now (appended to ``staged``) and read by one statement.
-        """
-        table_now = self._staged(table, rows)  # before BEGIN: staging is DDL
-        if table_now is not None:
-            staged.append(table_now)
-            source = str(table_now.table_name)
-            return [((merge_from_sql if merge else insert_from_sql)(table, source), None)]
-        if not rows:
-            return []
-        make = merge_sql if merge else insert_values_sql
-        return [(make(table, len(rows)), [v for r in rows for v in r])]
-
     def commit_batch(self, outcome: BatchOutcome, duration_s: float) -> None:
         """All of a batch's phase-2 writes in one transaction."""
         t, b = self.tables, outcome.batch_id
-        staged: list[Any] = []  # referenced until COMMIT (see _staged)
-        statements = self._rows_in(t.results, outcome.results, staged, merge=True)
+        staged: list[Any] = []  # referenced until COMMIT (see stage_rows)
+        statements = write_rows_sql(self.session, t.results, outcome.results, staged, merge=True)
         statements.append((f'DELETE FROM {t.quarantine.quoted} WHERE "BATCH_ID" = ?', [b]))
-        statements += self._rows_in(t.quarantine, outcome.quarantine, staged, merge=False)
-        statements += self._rows_in(t.state, outcome.states, staged, merge=True)
+        statements += write_rows_sql(
+            self.session, t.quarantine, outcome.quarantine, staged, merge=False
+        )
+        statements += write_rows_sql(self.session, t.state, outcome.states, staged, merge=True)
         statements.append(
             (
                 f'UPDATE {t.marker.quoted} SET "STATUS" = ?, "PROCESSED_AT" = {_NOW}, '

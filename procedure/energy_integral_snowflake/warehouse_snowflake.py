@@ -37,7 +37,7 @@ from .archives import ARCHIVES
 from .batch import Policy, state_from_json, state_to_json
 from .partition import MERGED
 from .schema import DEFAULT_NAMES, ObjectNames, tables
-from .snowflake_store import CHUNK_ROWS, SnowflakeStore, insert_values_sql, merge_sql
+from .snowflake_store import CHUNK_ROWS, SnowflakeStore, write_rows_sql
 from .sql import DEFAULT_STAGE
 from .udtf import (
     CHUNK_SCHEMA,
@@ -293,6 +293,20 @@ class SnowflakeWarehouse:
             "TIMESTAMP", "KW", "REASON", lit(_DETAIL).alias("DETAIL"),
             lit(now).alias("QUARANTINED_AT"),
         )  # fmt: skip
+        staged: list[Any] = []  # staging is DDL: before BEGIN, referenced until COMMIT
+        rows_sql = [
+            statement
+            for table, rows, merge in (
+                (t.state, writes.states, True),
+                (t.resolved, writes.resolved, False),
+                (t.audit, writes.audit, False),
+                (t.marker, [writes.marker], False),
+            )
+            for statement in write_rows_sql(
+                self.session, table, [tuple(_bind(v) for v in r) for r in rows], staged,
+                merge=merge,
+            )
+        ]  # fmt: skip
         self.session.sql("BEGIN").collect()
         try:
             target.merge(
@@ -307,16 +321,8 @@ class SnowflakeWarehouse:
             for sql, params in self._delete_stale(writes):
                 self._rows(sql, params)
             quarantine.write.save_as_table(t.quarantine.name, mode="append", column_order="name")
-            for table, rows, merge in (
-                (t.state, writes.states, True),
-                (t.resolved, writes.resolved, False),
-                (t.audit, writes.audit, False),
-                (t.marker, [writes.marker], False),
-            ):
-                for i in range(0, len(rows), CHUNK_ROWS):
-                    chunk = rows[i : i + CHUNK_ROWS]
-                    sql = (merge_sql if merge else insert_values_sql)(table, len(chunk))
-                    self._rows(sql, [_bind(v) for r in chunk for v in r])
+            for statement, binds in rows_sql:
+                self._rows(statement, binds)
             self._rows(*self._prune_states(writes))
         except BaseException:
             self.session.sql("ROLLBACK").collect()

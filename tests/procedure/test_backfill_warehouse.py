@@ -21,6 +21,8 @@ import pytest
 import energy_integral as ei
 from energy_integral_snowflake.batch import Policy, state_to_json
 from energy_integral_snowflake.partition import MERGED, OUTPUT_COLUMNS, integrate_partition
+from energy_integral_snowflake.schema import tables
+from energy_integral_snowflake.snowflake_store import CHUNK_ROWS
 from energy_integral_snowflake.udtf import (
     CHUNK_SCHEMA,
     OUTPUT_SCHEMA,
@@ -68,6 +70,10 @@ class Frame:
         frame = self._log("write")
         return frame
 
+    @property
+    def table_name(self) -> str:
+        return f'"STAGED_{self.origin.upper().replace(".", "_")}"'
+
 
 class Grouped:
     def __init__(self, frame: Frame) -> None:
@@ -106,6 +112,7 @@ class RecordingSession:
 
     def create_dataframe(self, rows: Sequence[Any], schema: Any) -> Frame:
         self.log.append(("session", "create_dataframe", (list(rows), schema), {}))
+        self.statements.append((f"<create_dataframe of {len(rows)} rows>", None))
         return Frame(self, "windows")
 
     def sql(self, query: str, params: Sequence[Any] | None = None) -> _Sql:
@@ -187,22 +194,24 @@ def test_chunked_backfill_groups_by_meter_and_day_then_folds_per_meter() -> None
     assert joins[-1][3] == {"on": ["METER_ID", "CHUNK"], "how": "left"}
 
 
-def test_commit_is_one_transaction_without_ddl() -> None:
-    session = RecordingSession([], [])
-    warehouse = SnowflakeWarehouse(session)
+def _writes(session: RecordingSession, n_states: int = 1) -> Writes:
     windows = _windows()
     restated = Restated({w.meter: w.incoming for w in windows}, {"a": 0, "b": 0}, 0,
                         rows=Frame(session, "restated"))  # fmt: skip
-    writes = Writes(
+    return Writes(
         batch_id=7, method="trapezoid", windows=windows, restated=restated,
-        states=[("b", "trapezoid", "{}", 7, NOW)],
+        states=[(f"m{i}", "trapezoid", "{}", 7, NOW) for i in range(n_states)],
         resolved=[(3, "11", "late", "restated", 7, NOW)],
         audit=[(7, "b", "trapezoid", "RECONCILED", None, None, 0.5, 0.5, 0.0, 0, NOW)],
         marker=(7, NOW, NOW, 0, 0, 0, 2, None, None, None, 0.0, 0.1, "trapezoid", "RECONCILED"),
         now=NOW,
     )  # fmt: skip
-    warehouse.commit(writes)
-    sql = [q for q, _ in session.statements if not q.startswith("<table")]
+
+
+def test_commit_is_one_transaction_without_ddl() -> None:
+    session = RecordingSession([], [])
+    SnowflakeWarehouse(session).commit(_writes(session))
+    sql = [q for q, _ in session.statements if not q.startswith("<")]
     assert sql[0] == "BEGIN"
     assert sql[-1] == "COMMIT"
     assert not any(q.lstrip().upper().startswith(DDL) for q in sql)
@@ -266,3 +275,18 @@ def test_the_stream_task_state_comes_from_show_tasks(state: str, started: bool) 
 
 def test_a_missing_stream_task_is_not_started() -> None:
     assert SnowflakeWarehouse(_ShowTasks([])).stream_task_started() is False
+
+
+def test_many_state_rows_are_staged_before_the_transaction() -> None:
+    session = RecordingSession([], [])
+    writes = _writes(session, n_states=CHUNK_ROWS + 1)
+    SnowflakeWarehouse(session).commit(writes)
+    order = [q for q, _ in session.statements if not q.startswith("<table")]
+    assert order[:2] == [f"<create_dataframe of {CHUNK_ROWS + 1} rows>", "BEGIN"]
+    [(rows, schema)] = [e[2] for e in session.log if e[1] == "create_dataframe"]
+    assert rows == writes.states
+    assert [f.name for f in schema.fields] == list(tables().state.column_names)
+    merges = [(q, p) for q, p in session.statements if q.startswith('MERGE INTO "METER_STATE"')]
+    assert len(merges) == 1
+    assert 'FROM "STAGED_WINDOWS_CACHE_RESULT") AS s ON' in merges[0][0]
+    assert merges[0][1] is None
