@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._inputs import all_plausible
-from ._kernel import interval_increments
+from ._kernel import interval_increments, time_steps
 from ._segments import segmented_cumsum
 from .fleet_result import FleetResult, updated_states
 from .gaps import GapReport
@@ -62,8 +62,7 @@ def integrate_clean(
     bridged = incoming.has_state
     if bridged.any() and bool(np.any(t[starts][bridged] <= incoming.last_ts[bridged])):
         return None
-    dt_ns = np.empty(n, dtype=np.int64)
-    np.subtract(t[1:], t[:-1], out=dt_ns[1:])
+    dt_ns = time_steps(t)
     dt_ns[starts] = 1  # a meter's first row was checked against its state above
     if int(dt_ns.min()) <= 0:
         return None

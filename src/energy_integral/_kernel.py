@@ -8,7 +8,18 @@ import numpy.typing as npt
 from .strategies import Strategy
 from .timestamps import NS_PER_HOUR
 
-__all__ = ["interval_increments"]
+__all__ = ["interval_increments", "time_steps"]
+
+
+def time_steps(t: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """``t[i] - t[i - 1]`` at every ``i >= 1``; entry 0 is left unset.
+
+    A series' first step bridges from its state, so the caller writes it (and
+    every other series start of a fleet) itself.
+    """
+    dt_ns = np.empty_like(t)
+    np.subtract(t[1:], t[:-1], out=dt_ns[1:])
+    return dt_ns
 
 
 def interval_increments(
@@ -31,12 +42,11 @@ def interval_increments(
     bridges from ``(bridge_t, bridge_p)`` (its incoming state's last sample)
     where ``bridged``, and otherwise gets 0. Intervals longer than
     ``max_gap_ns`` get 0 and are flagged. A caller that already holds
-    ``t[i] - t[i - 1]`` passes it as ``dt_ns`` (its series' first entries are
-    overwritten) to save a pass.
+    :func:`time_steps` of ``t`` passes it as ``dt_ns`` (its series' first
+    entries are overwritten) to save a pass.
     """
     if dt_ns is None:
-        dt_ns = np.empty_like(t)
-        np.subtract(t[1:], t[:-1], out=dt_ns[1:])
+        dt_ns = time_steps(t)
     dt_ns[starts] = np.where(bridged, t[starts] - bridge_t, 0)
     p0 = np.empty_like(p)
     p0[1:] = p[:-1]

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._inputs import all_finite, as_power, check_same_length
-from ._kernel import interval_increments
+from ._kernel import interval_increments, time_steps
 from .errors import MethodMismatchError, OrderError, OverlapError, UnitError
 from .gaps import GapReport
 from .registry import get_strategy
@@ -89,8 +89,7 @@ def _check_series(t: npt.NDArray[np.int64], p: npt.NDArray[np.float64]) -> npt.N
     if not all_finite(p):
         i = int(np.flatnonzero(~np.isfinite(p))[0])
         raise OrderError(f"power[{i}]={p[i]} is not finite; integrate_meters can quarantine it")
-    dt_ns = np.empty_like(t)
-    np.subtract(t[1:], t[:-1], out=dt_ns[1:])
+    dt_ns = time_steps(t)
     if t.size > 1 and int(dt_ns[1:].min()) <= 0:
         i = int(np.flatnonzero(dt_ns[1:] <= 0)[0]) + 1
         when = as_datetime64(t[i - 1 : i + 1])
