@@ -34,27 +34,24 @@ def segment_ids(starts: npt.NDArray[np.intp], n: int) -> npt.NDArray[np.intp]:
 
 def _blocks(
     starts: npt.NDArray[np.intp], n: int
-) -> Iterator[tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]]:
+) -> Iterator[tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.bool_]]]:
     """Segments laid out as zero-padded 2-D blocks, one block per power-of-two length class.
 
-    Yields ``(index, inside)``: row ``r`` of ``index`` holds the positions of one
-    segment, padded (with valid but unused positions) to the block's width;
-    ``inside`` marks the real ones, always a prefix of the row. Padding costs at
-    most 2×, and the caller's Python loop runs over at most ~40 length classes,
-    never over segments.
+    Yields ``(members, index, inside)``: row ``r`` of ``index`` holds the
+    positions of segment ``members[r]``, padded (with valid but unused
+    positions) to the block's width; ``inside`` marks the real ones, always a
+    prefix of the row. Padding costs at most 2×, and the caller's Python loop
+    runs over at most ~40 length classes, never over segments. (Segments of
+    one common length need no blocks: the callers reshape them directly.)
     """
     lengths = np.diff(np.append(starts, n))
-    if lengths.min() == lengths.max():  # e.g. a fleet on a fixed cadence: one block, no padding
-        index = np.arange(n).reshape(len(starts), -1)
-        yield index, np.ones(index.shape, dtype=bool)
-        return
     length_class = np.ceil(np.log2(lengths)).astype(np.int64)
     for k in np.unique(length_class):
-        members = length_class == k
+        members = np.flatnonzero(length_class == k)
         size = lengths[members]
         column = np.arange(int(size.max()))
         index = np.minimum(starts[members][:, None] + column, n - 1)
-        yield index, column < size[:, None]
+        yield members, index, column < size[:, None]
 
 
 def segmented_cumsum(
@@ -94,7 +91,7 @@ def segmented_cumsum(
         if offsets is not None:
             rows += offsets[:, None]
         return out
-    for index, inside in _blocks(starts, n):
+    for _, index, inside in _blocks(starts, n):
         block = np.where(inside, values[index], 0.0)
         out[index[inside]] = np.cumsum(block, axis=1)[inside]
     if offsets is not None:
@@ -126,9 +123,7 @@ def segmented_argsort(
         rows += starts[:, None]
         return rows.reshape(n)
     out = np.arange(n)
-    for index, inside in _blocks(starts, n):
-        first = index[:, 0]
-        members = np.searchsorted(starts, first)
+    for members, index, inside in _blocks(starts, n):
         # Padding takes its row's largest key: it ties with it and, being further
         # right, sorts after every real key of the row.
         block = np.where(inside, keys[index], high[members][:, None])
