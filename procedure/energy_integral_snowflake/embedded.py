@@ -1,0 +1,315 @@
+"""The procedure's own SQL on an embedded database: DuckDB, with Snowflake's statements transpiled.
+
+The local engine behind the demo, the examples, the benchmark and the
+tests. It runs the very statements the adapter sends to Snowflake — the
+store's, the warehouse's and those of ``procedure/sql/*.sql`` — behind the
+surface Snowpark has, ``session.sql(text, params=[...]).collect()`` and
+``.to_pandas()``:
+
+>>> session = connect()
+>>> setup(session)
+>>> session.sql("INSERT INTO RANDOM_VALUES (ID, METER_ID, TIMESTAMP, KW) VALUES (?, ?, ?, ?)",
+...             params=[1, "m1", "2026-01-01 00:00:00.000000001", 2.5]).collect()[0][0]
+1
+>>> session.sql("SELECT METADATA$ACTION, TIMESTAMP FROM RANDOM_VALUES_STREAM").to_pandas()
+  METADATA$ACTION                     TIMESTAMP
+0          INSERT 2026-01-01 00:00:00.000000001
+
+Each statement is parsed as Snowflake SQL and written as DuckDB SQL by
+sqlglot, with the few fixes DuckDB needs (:func:`translate`): Snowflake's
+types (``TIMESTAMP_NTZ(9)`` keeps nanoseconds: DuckDB's ``TIMESTAMP_NS``),
+``FROM VALUES``'s column names ``COLUMN1, ...``, and ``MERGE``'s ``UPDATE SET``
+without the target's qualifier. What DuckDB has no counterpart for — the
+stream, procedures, the task, stages — :mod:`.emulation` answers.
+
+Transactions are DuckDB's own (snapshot isolation): ``BEGIN``, ``COMMIT`` and
+``ROLLBACK`` pass through, so a failure inside a transaction leaves every
+table as it was. Timestamps bound as parameters travel as text with all
+nine decimals, so nothing is cut to microseconds on the way in.
+
+Why DuckDB: it is embedded (a file or memory, no server), its ``MERGE`` is
+native since 1.4, its transactions are real, and several sessions (threads)
+may share one database file, so overlapping calls can be tested as they
+would run on Snowflake.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import itertools
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+import sqlglot
+from sqlglot import exp
+
+from .emulation import CATALOG, advance_streams, emulate, rewrite, run_task, stream_names
+from .schema import DEFAULT_NAMES, ObjectNames, Table
+from .sql import DEFAULT_STAGE, statements
+
+__all__ = ["EmbeddedSession", "Row", "connect", "setup", "tick", "translate"]
+
+_CATALOG_LOCK = threading.Lock()
+_STAGED = itertools.count(1)
+
+
+class Row(tuple):  # type: ignore[type-arg]
+    """A result row as Snowpark has it: a tuple, also indexed by column name."""
+
+    _fields: tuple[str, ...]
+
+    def __new__(cls, values: Sequence[Any], fields: Sequence[str]) -> Row:
+        row = super().__new__(cls, values)
+        row._fields = tuple(fields)
+        return row
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return super().__getitem__(self._fields.index(key))
+        return super().__getitem__(key)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The row as ``{column: value}``."""
+        return dict(zip(self._fields, self, strict=True))
+
+
+class Statement(NamedTuple):
+    """A statement ready for DuckDB: its text, what kind it is, the tables it names."""
+
+    sql: str
+    kind: str  # "begin", "commit", "rollback", "dml" or "other"
+    tables: frozenset[str]
+
+
+def _duckdb_type(node: exp.DataType) -> exp.DataType | None:
+    if node.this in (exp.DataType.Type.TIMESTAMPNTZ, exp.DataType.Type.TIMESTAMP):
+        return exp.DataType.build("TIMESTAMP_NS", dialect="duckdb")
+    if node.this == exp.DataType.Type.DECIMAL:
+        params = [p.name for p in node.expressions]
+        if len(params) < 2 or params[1] == "0":  # NUMBER, NUMBER(p), NUMBER(p, 0): integers
+            return exp.DataType.build("BIGINT")
+    return None
+
+
+def _fix(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.DataType):
+        return _duckdb_type(node) or node
+    if isinstance(node, exp.Values) and isinstance(node.parent, (exp.From, exp.Join)) and not (
+        node.alias_column_names
+    ):
+        width = len(node.expressions[0].expressions) if node.expressions else 0
+        columns = [exp.to_identifier(f"COLUMN{i}") for i in range(1, width + 1)]
+        node.set("alias", exp.TableAlias(this=exp.to_identifier(node.alias or "_values"),
+                                         columns=columns))  # fmt: skip
+        return node
+    if isinstance(node, exp.Update) and isinstance(node.parent, exp.When):
+        for assignment in node.expressions:  # MERGE ... UPDATE SET t."KW" = ...: no qualifier
+            if isinstance(assignment.this, exp.Column):
+                assignment.this.set("table", None)
+    return node
+
+
+@functools.lru_cache(maxsize=1024)
+def translate(text: str) -> Statement:
+    """A Snowflake statement as DuckDB runs it (cached: the store repeats its statements).
+
+    >>> translate('SELECT COLUMN1::TIMESTAMP_NTZ(9) AS "T" FROM VALUES (?)').sql
+    'SELECT CAST(COLUMN1 AS TIMESTAMP_NS) AS "T" FROM (VALUES (?)) AS _values(COLUMN1)'
+    """
+    tree = sqlglot.parse_one(text, read="snowflake")
+    kinds = {exp.Transaction: "begin", exp.Commit: "commit", exp.Rollback: "rollback"}
+    kind = kinds.get(type(tree))
+    if kind is not None:
+        return Statement({"begin": "BEGIN TRANSACTION"}.get(kind, kind.upper()), kind, frozenset())
+    tree = rewrite(tree.transform(_fix))
+    dml = isinstance(tree, (exp.Insert, exp.Merge, exp.Update, exp.Delete))
+    names = frozenset(t.name.upper() for t in tree.find_all(exp.Table))
+    return Statement(tree.sql("duckdb"), "dml" if dml else "other", names)
+
+
+def _bind(value: Any) -> Any:
+    """A parameter as DuckDB takes it; times as text with nanoseconds (DuckDB casts by context)."""
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        stamp = pd.Timestamp(value)
+        return None if pd.isna(stamp) else stamp.isoformat(sep=" ", timespec="nanoseconds")
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="microseconds")
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is not None and not isinstance(value, (str, bytes)) and pd.isna(value):
+        return None
+    return value
+
+
+class Result:
+    """A statement not run yet, as ``session.sql(...)`` returns it (Snowpark's are lazy too)."""
+
+    def __init__(self, session: EmbeddedSession, text: str, params: Sequence[Any]) -> None:
+        self._session, self._text, self._params = session, text, params
+
+    def collect(self) -> list[Row]:
+        """Run the statement; its rows."""
+        names, rows = self._session._run(self._text, self._params, frame=False)
+        return [Row(r, names) for r in rows]
+
+    def to_pandas(self) -> pd.DataFrame:
+        """Run the statement; its rows as a DataFrame (timestamps as ``datetime64[ns]``)."""
+        frame: pd.DataFrame = self._session._run(self._text, self._params, frame=True)
+        return frame
+
+
+class EmbeddedSession:
+    """One connection to an embedded pipeline database (see the module docstring)."""
+
+    def __init__(self, connection: Any, database_name: str) -> None:
+        self.connection = connection
+        self.database_name = database_name
+        self._in_transaction = False
+        self._consumed: set[str] = set()
+        self._staged: list[str] = []
+
+    def sql(self, text: str, params: Sequence[Any] | None = None) -> Result:
+        """The statement ``text`` (Snowflake SQL, ``?`` for each of ``params``), not run yet."""
+        return Result(self, text, [_bind(v) for v in params or ()])
+
+    def execute(
+        self, text: str, params: Sequence[Any] | None = None
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """DuckDB SQL as it is; the column names and rows (for the emulation)."""
+        cursor = self.connection.execute(text, list(params or ()))
+        if cursor.description is None:
+            return [], []
+        return [d[0] for d in cursor.description], cursor.fetchall()
+
+    def stage_rows(self, table: Table, rows: Sequence[tuple[Any, ...]] | pd.DataFrame) -> str:
+        """``rows`` (in ``table``'s columns) in a temporary table; its name.
+
+        Dropped at the next COMMIT or ROLLBACK, as Snowpark's scoped temporary
+        tables go with the procedure that made them.
+        """
+        frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(
+            list(rows), columns=list(table.column_names)
+        )
+        casts = []
+        for column in table.columns:
+            kind = translate(f"SELECT CAST(NULL AS {column.sql_type})").sql
+            kind = kind[len("SELECT CAST(NULL AS ") : -1]
+            if kind == "TIMESTAMP_NS":
+                frame[column.name] = pd.to_datetime(frame[column.name]).astype("datetime64[ns]")
+            casts.append(f'CAST("{column.name}" AS {kind}) AS "{column.name}"')
+        name = f"__EI_STAGED_{next(_STAGED)}"
+        self.connection.register("__ei_frame", frame)
+        try:
+            self.connection.execute(
+                f'CREATE TEMP TABLE "{name}" AS SELECT {", ".join(casts)} FROM __ei_frame'
+            )
+        finally:
+            self.connection.unregister("__ei_frame")
+        self._staged.append(name)
+        return f'"{name}"'
+
+    def close(self) -> None:
+        """Close the connection (an open transaction is rolled back)."""
+        self.connection.close()
+
+    # -- running -------------------------------------------------------------------------
+    def _run(self, text: str, params: Sequence[Any], *, frame: bool) -> Any:
+        answer = emulate(self, text, params)
+        if answer is not None:
+            names, rows = answer
+            return pd.DataFrame(rows, columns=names) if frame else answer
+        statement = translate(text)
+        if statement.kind == "begin":
+            self.connection.execute(statement.sql)
+            self._in_transaction = True
+            return _empty(frame)
+        if statement.kind in ("commit", "rollback"):
+            self._end(commit=statement.kind == "commit")
+            return _empty(frame)
+        consumes = statement.kind == "dml" and statement.tables & stream_names(self)
+        if consumes and not self._in_transaction:  # autocommit: its own transaction
+            self._run("BEGIN", (), frame=False)
+            try:
+                out = self._run(text, params, frame=frame)
+            except BaseException:
+                self._end(commit=False)
+                raise
+            self._end(commit=True)
+            return out
+        if consumes:
+            self._consumed |= set(statement.tables & stream_names(self))
+        cursor = self.connection.execute(statement.sql, list(params))
+        if frame:
+            return cursor.df() if cursor.description else pd.DataFrame()
+        if cursor.description is None:
+            return [], []
+        return [d[0] for d in cursor.description], cursor.fetchall()
+
+    def _end(self, *, commit: bool) -> None:
+        """COMMIT (moving the offsets of the streams this transaction consumed) or ROLLBACK."""
+        try:
+            if not self._in_transaction:
+                return  # as on Snowflake, ending no transaction is not an error
+            if commit:
+                try:
+                    advance_streams(self, sorted(self._consumed))
+                    self.connection.execute("COMMIT")
+                except BaseException:
+                    self.connection.execute("ROLLBACK")
+                    raise
+            else:
+                self.connection.execute("ROLLBACK")
+        finally:
+            self._in_transaction = False
+            self._consumed.clear()
+            for name in self._staged:
+                self.connection.execute(f'DROP TABLE IF EXISTS "{name}"')
+            self._staged.clear()
+
+
+def _empty(frame: bool) -> Any:
+    return pd.DataFrame({"status": ["Statement executed successfully."]}) if frame else (
+        ["status"], [("Statement executed successfully.",)]
+    )
+
+
+def connect(path: str | Path | None = None) -> EmbeddedSession:
+    """A session on a fresh in-memory pipeline, or on the database file ``path``.
+
+    Several sessions (e.g. one per thread) may open the same file in one
+    process; they share its tables and transactions isolate them. Times are UTC.
+    """
+    import duckdb
+
+    connection = duckdb.connect(":memory:" if path is None else str(path))
+    connection.execute("SET TimeZone = 'UTC'")
+    with _CATALOG_LOCK:  # two threads creating the catalog of one file at once would conflict
+        for statement in CATALOG:
+            connection.execute(statement)
+    name = "MEMORY" if path is None else Path(path).stem.upper()
+    return EmbeddedSession(connection, name)
+
+
+def setup(
+    session: EmbeddedSession, names: ObjectNames = DEFAULT_NAMES, stage: str = DEFAULT_STAGE
+) -> None:
+    """Run ``procedure/sql/setup.sql`` (rendered with ``names``): tables, stream, procedures, task."""
+    for statement in statements("setup", names, stage):
+        session.sql(statement).collect()
+
+
+def tick(session: EmbeddedSession, task: str = DEFAULT_NAMES.task) -> str | None:
+    """One scheduled run of ``task``: its body only ``WHEN SYSTEM$STREAM_HAS_DATA(...)`` holds.
+
+    The scheduler here is the caller: a run happens whether the task is
+    started or suspended. Returns what the body returned (the procedure's
+    JSON summary), or None when the condition was false; a failing body
+    raises, after its run is recorded as ``FAILED`` in ``TASK_HISTORY``.
+    """
+    return run_task(session, task)
+

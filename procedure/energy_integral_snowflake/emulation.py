@@ -1,0 +1,478 @@
+"""What DuckDB lacks of the Snowflake statements the scripts and the procedure issue.
+
+The embedded engine (:mod:`.embedded`) hands every statement to DuckDB
+after transpiling it, except the ones below, which it answers here from a
+small catalog kept in the database itself (so several sessions on one file
+share it):
+
+=============================================  ======================================================
+statement                                      emulation
+=============================================  ======================================================
+``CREATE STAGE`` / ``DROP STAGE``              a catalog row (nothing is ever uploaded locally)
+``CREATE STREAM ... ON TABLE t``               an *offset table* (a copy of ``t`` as of the offset)
+                                               and a view: ``t`` minus the copy, and vice versa
+``SHOW STREAMS`` / ``DROP STREAM``             the catalog row / the row, the view and the copy
+``SYSTEM$STREAM_HAS_DATA('s')``                ``EXISTS (SELECT 1 FROM s)``
+``CREATE PROCEDURE ... HANDLER = 'm.f'``       a catalog row: the handler's dotted path and arguments
+``CALL p(...)``                                ``m.f(session, ...)``, named and default arguments
+``DROP PROCEDURE``                             the catalog row goes
+``CREATE TASK ... WHEN c AS body``             a catalog row, created ``suspended``
+``ALTER TASK ... RESUME / SUSPEND``            the row's state
+``EXECUTE TASK`` / :func:`run_task`            ``c`` then ``body`` (skipped when ``c`` is false), a
+                                               history row either way
+``SHOW TASKS`` / ``DROP TASK``                 the catalog row
+``TABLE(INFORMATION_SCHEMA.TASK_HISTORY(..))``  the history rows, newest first
+=============================================  ======================================================
+
+The stream is a *standard* stream, computed the way Snowflake defines one:
+the net change between the table's version at the offset and its version
+now. Rows of the table and not of the copy are ``INSERT``\\ s, rows of the
+copy and not of the table ``DELETE``\\ s (both as multisets, so a row
+inserted and deleted since the offset is in neither); an ``INSERT`` and a
+``DELETE`` of the same row identity (the table's first column, its natural
+key: ``ID``) are an update, both with ``METADATA$ISUPDATE`` true and the
+same ``METADATA$ROW_ID``. A SELECT never moves the offset; a transaction in
+which a DML statement read the stream moves it, when it commits, to the
+table as that transaction saw it (:func:`advance_streams`) — past all its
+rows, those its WHERE filtered out too. DuckDB's snapshot isolation gives
+the rest: every read of the stream inside one transaction sees the same
+rows, and a ROLLBACK moves nothing. Two transactions that both consume one
+stream conflict on its catalog row, so the second one's COMMIT fails.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlglot import exp
+
+from .sql import _TOKEN
+
+__all__ = ["CATALOG", "advance_streams", "emulate", "rewrite", "run_task", "stream_names"]
+
+#: The catalog tables, created by every new connection when missing.
+CATALOG = (
+    'CREATE TABLE IF NOT EXISTS "__EI_STAGES" ("NAME" VARCHAR PRIMARY KEY, "CREATED_ON" '
+    "TIMESTAMP)",
+    'CREATE TABLE IF NOT EXISTS "__EI_STREAMS" ("NAME" VARCHAR PRIMARY KEY, "TABLE_NAME" '
+    'VARCHAR, "MODE" VARCHAR, "COMMENT" VARCHAR, "CREATED_ON" TIMESTAMP, "VERSION" BIGINT)',
+    'CREATE TABLE IF NOT EXISTS "__EI_PROCEDURES" ("NAME" VARCHAR PRIMARY KEY, "HANDLER" '
+    'VARCHAR, "ARGUMENTS" VARCHAR, "CREATED_ON" TIMESTAMP)',
+    'CREATE TABLE IF NOT EXISTS "__EI_TASKS" ("NAME" VARCHAR PRIMARY KEY, "STATE" VARCHAR, '
+    '"SCHEDULE" VARCHAR, "CONDITION" VARCHAR, "DEFINITION" VARCHAR, "COMMENT" VARCHAR, '
+    '"SUSPEND_AFTER" BIGINT, "CREATED_ON" TIMESTAMP)',
+    'CREATE TABLE IF NOT EXISTS "__EI_TASK_HISTORY" ("NAME" VARCHAR, "QUERY_TEXT" VARCHAR, '
+    '"CONDITION_TEXT" VARCHAR, "STATE" VARCHAR, "ERROR_CODE" VARCHAR, "ERROR_MESSAGE" VARCHAR, '
+    '"SCHEDULED_TIME" TIMESTAMP, "QUERY_START_TIME" TIMESTAMP, "COMPLETED_TIME" TIMESTAMP, '
+    '"RETURN_VALUE" VARCHAR)',
+)
+
+#: (column names, rows): what an emulated statement returns.
+Answer = tuple[list[str], list[tuple[Any, ...]]]
+
+_NAME = r'("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
+_STATEMENTS: list[tuple[re.Pattern[str], Callable[..., Answer]]] = []
+
+
+def _statement(pattern: str) -> Callable[[Callable[..., Answer]], Callable[..., Answer]]:
+    def register(function: Callable[..., Answer]) -> Callable[..., Answer]:
+        _STATEMENTS.append((re.compile(pattern, re.IGNORECASE | re.DOTALL), function))
+        return function
+
+    return register
+
+
+def _name(token: str) -> str:
+    """An identifier as stored: a bare one upper-cased, a quoted one as written."""
+    return token[1:-1].replace('""', '"') if token.startswith('"') else token.upper()
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _literal(text: str) -> str:
+    return text[1:-1].replace("''", "'")
+
+
+def _like(pattern: str | None) -> Callable[[str], bool]:
+    """SHOW's ``LIKE 'pattern'``: case-insensitive, ``%`` and ``_`` wildcards."""
+    if pattern is None:
+        return lambda name: True
+    regex = "".join(
+        ".*" if c == "%" else "." if c == "_" else re.escape(c) for c in _literal(pattern)
+    )
+    return lambda name: re.fullmatch(regex, name, re.IGNORECASE) is not None
+
+
+def emulate(session: Any, text: str, params: Sequence[Any]) -> Answer | None:
+    """The answer to ``text`` if it is one of the emulated statements, else None."""
+    for pattern, function in _STATEMENTS:
+        match = pattern.match(text.strip())
+        if match:
+            return function(session, match, params)
+    return None
+
+
+def _words(text: str) -> list[tuple[str, int]]:
+    """Each bare word of ``text`` outside literals and quoted names, with its position."""
+    return [(m.group().upper(), m.start()) for m in _TOKEN.finditer(text) if m.lastgroup == "word"]
+
+
+def _properties(text: str) -> dict[str, str]:
+    found = re.findall(r"([A-Za-z_]+)\s*=\s*('(?:[^']|'')*'|[^\s,()]+)", text)
+    return {k.upper(): _literal(v) if v.startswith("'") else v for k, v in found}
+
+
+# -- stages ----------------------------------------------------------------------------------
+@_statement(rf"CREATE\s+(?:OR\s+REPLACE\s+)?STAGE\s+(?:IF\s+NOT\s+EXISTS\s+)?{_NAME}")
+def _create_stage(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
+    name = _name(match.group(1))
+    session.execute('DELETE FROM "__EI_STAGES" WHERE "NAME" = ?', [name])
+    session.execute('INSERT INTO "__EI_STAGES" VALUES (?, ?)', [name, _now()])
+    return ["status"], [(f"Stage area {name} successfully created.",)]
+
+
+@_statement(rf"DROP\s+STAGE\s+(?:IF\s+EXISTS\s+)?{_NAME}")
+def _drop_stage(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
+    session.execute('DELETE FROM "__EI_STAGES" WHERE "NAME" = ?', [_name(match.group(1))])
+    return ["status"], [(f"{_name(match.group(1))} successfully dropped.",)]
+
+
+# -- streams ---------------------------------------------------------------------------------
+def _offset_table(stream: str) -> str:
+    return _quote(f"__EI_OFFSET_{stream}")
+
+
+def stream_names(session: Any) -> set[str]:
+    """The upper-cased names of the streams in the catalog."""
+    return {str(r[0]).upper() for r in session.execute('SELECT "NAME" FROM "__EI_STREAMS"')[1]}
+
+
+@_statement(
+    rf"CREATE\s+(OR\s+REPLACE\s+)?STREAM\s+(IF\s+NOT\s+EXISTS\s+)?{_NAME}\s+ON\s+TABLE\s+{_NAME}(.*)"
+)
+def _create_stream(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
+    replace, if_not_exists = match.group(1), match.group(2)
+    name, table, rest = _name(match.group(3)), _name(match.group(4)), match.group(5)
+    if if_not_exists and name.upper() in stream_names(session):
+        return ["status"], [(f"{name} already exists, statement succeeded.",)]
+    if not replace and name.upper() in stream_names(session):
+        raise ValueError(f"Object '{name}' already exists.")
+    options = _properties(rest)
+    if options.get("APPEND_ONLY", "FALSE").upper() == "TRUE":
+        raise NotImplementedError("APPEND_ONLY streams are not emulated; use a standard stream")
+    columns = [str(r[0]) for r in session.execute(f"DESCRIBE {_quote(table)}")[1]]
+    initial = options.get("SHOW_INITIAL_ROWS", "FALSE").upper() == "TRUE"
+    offset = _offset_table(name)
+    session.execute(
+        f"CREATE OR REPLACE TABLE {offset} AS SELECT * FROM {_quote(table)}"
+        + (" WHERE FALSE" if initial else "")
+    )
+    session.execute(f"CREATE OR REPLACE VIEW {_quote(name)} AS {_stream_sql(table, offset, columns)}")
+    session.execute('DELETE FROM "__EI_STREAMS" WHERE "NAME" = ?', [name])
+    session.execute(
+        'INSERT INTO "__EI_STREAMS" VALUES (?, ?, ?, ?, ?, 0)',
+        [name, table, "DEFAULT", options.get("COMMENT", ""), _now()],
+    )
+    return ["status"], [(f"Stream {name} successfully created.",)]
+
+
+def _stream_sql(table: str, offset: str, columns: Sequence[str]) -> str:
+    """The stream's rows: the net change from ``offset`` (the table then) to ``table`` (now)."""
+    key = _quote(columns[0])
+    return (
+        f"WITH n AS MATERIALIZED (SELECT * FROM {_quote(table)} EXCEPT ALL SELECT * FROM {offset}), "
+        f"o AS MATERIALIZED (SELECT * FROM {offset} EXCEPT ALL SELECT * FROM {_quote(table)}) "
+        f"SELECT n.*, 'INSERT' AS \"METADATA$ACTION\", n.{key} IN (SELECT {key} FROM o) "
+        f'AS "METADATA$ISUPDATE", CAST(n.{key} AS VARCHAR) AS "METADATA$ROW_ID" FROM n '
+        f"UNION ALL SELECT o.*, 'DELETE', o.{key} IN (SELECT {key} FROM n), "
+        f"CAST(o.{key} AS VARCHAR) FROM o"
+    )
+
+
+def advance_streams(session: Any, streams: Sequence[str]) -> None:
+    """Move each stream's offset to its table as the open transaction sees it.
+
+    Bumping the catalog row's version makes two transactions that consume the
+    same stream conflict (DuckDB refuses the second write of a row), so only
+    one of them commits.
+    """
+    for stream in streams:
+        [(name, table)] = session.execute(
+            'SELECT "NAME", "TABLE_NAME" FROM "__EI_STREAMS" WHERE UPPER("NAME") = ?', [stream]
+        )[1]
+        session.execute(
+            'UPDATE "__EI_STREAMS" SET "VERSION" = "VERSION" + 1 WHERE "NAME" = ?', [name]
+        )
+        offset = _offset_table(name)
+        session.execute(f"DELETE FROM {offset}")
+        session.execute(f"INSERT INTO {offset} SELECT * FROM {_quote(table)}")
+
+
+@_statement(rf"DROP\s+STREAM\s+(?:IF\s+EXISTS\s+)?{_NAME}")
+def _drop_stream(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
+    name = _name(match.group(1))
+    session.execute(f"DROP VIEW IF EXISTS {_quote(name)}")
+    session.execute(f"DROP TABLE IF EXISTS {_offset_table(name)}")
+    session.execute('DELETE FROM "__EI_STREAMS" WHERE "NAME" = ?', [name])
+    return ["status"], [(f"{name} successfully dropped.",)]
+
+
+@_statement(r"SHOW\s+STREAMS(?:\s+LIKE\s+('(?:[^']|'')*'))?")
+def _show_streams(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
+    keep = _like(match.group(1))
+    rows = session.execute(
+        'SELECT "CREATED_ON", "NAME", "COMMENT", "TABLE_NAME", "MODE" FROM "__EI_STREAMS" '
+        'ORDER BY "NAME"'
+    )[1]
+    columns = ["created_on", "name", "database_name", "schema_name", "comment", "table_name",
+               "source_type", "type", "stale", "mode", "stale_after"]  # fmt: skip
+    db = session.database_name
+    return columns, [
+        (created, name, db, "MAIN", comment, table, "Table", "DELTA", "false", mode, None)
+        for created, name, comment, table, mode in rows
+        if keep(name)
+    ]
+
+
+# -- procedures ------------------------------------------------------------------------------
+def _top_level_split(text: str) -> list[str]:
+    """``text`` split on commas outside parentheses and literals."""
+    parts, depth, current = [], 0, ""
+    for token in re.findall(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|[(),]|[^'\"(),]+", text):
+        if token == "," and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        depth += (token == "(") - (token == ")")
+        current += token
+    return [p.strip() for p in [*parts, current] if p.strip()]
+
+
+@_statement(rf"CREATE\s+(?:OR\s+REPLACE\s+)?PROCEDURE\s+{_NAME}\s*\((.*)")
+def _create_procedure(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
+    name, rest = _name(match.group(1)), match.group(2)
+    depth, end = 1, 0
+    for end, char in enumerate(rest):  # the closing parenthesis of the argument list
+        depth += (char == "(") - (char == ")")
+        if depth == 0:
+            break
+    arguments = []
+    for part in _top_level_split(rest[:end]):
+        found = re.match(rf"{_NAME}\s+([A-Za-z_]+(?:\s*\([^)]*\))?)(?:\s+DEFAULT\s+(.*))?$", part,
+                         re.IGNORECASE | re.DOTALL)  # fmt: skip
+        if found is None:
+            raise ValueError(f"cannot read the argument {part!r} of procedure {name}")
+        arguments.append([_name(found.group(1)), found.group(2), found.group(3)])
+    handler = _properties(rest[end:]).get("HANDLER")
+    if not handler:
+        raise ValueError(f"procedure {name} names no HANDLER")
+    session.execute('DELETE FROM "__EI_PROCEDURES" WHERE "NAME" = ?', [name])
+    session.execute(
+        'INSERT INTO "__EI_PROCEDURES" VALUES (?, ?, ?, ?)',
+        [name, handler, json.dumps(arguments), _now()],
+    )
+    return ["status"], [(f"Function {name} successfully created.",)]
+
+
+@_statement(rf"DROP\s+PROCEDURE\s+(?:IF\s+EXISTS\s+)?{_NAME}")
+def _drop_procedure(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
+    session.execute('DELETE FROM "__EI_PROCEDURES" WHERE "NAME" = ?', [_name(match.group(1))])
+    return ["status"], [(f"{_name(match.group(1))} successfully dropped.",)]
+
+
+@_statement(rf"CALL\s+{_NAME}\s*\((.*)\)\s*$")
+def _call(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
+    """``CALL p(positional, ..., NAME => value, ...)``: the handler with its arguments."""
+    import sqlglot
+
+    name = _name(match.group(1))
+    found = session.execute(
+        'SELECT "HANDLER", "ARGUMENTS" FROM "__EI_PROCEDURES" WHERE UPPER("NAME") = UPPER(?)',
+        [name],
+    )[1]
+    if not found:
+        raise ValueError(f"Unknown procedure {name}: create it first (setup.sql)")
+    handler, arguments = found[0][0], json.loads(found[0][1])
+    given = sqlglot.parse_one(f"SELECT F({match.group(2)})", read="snowflake").expressions[0]
+    values: dict[str, str] = {}
+    for position, argument in enumerate(given.expressions):
+        if isinstance(argument, exp.Kwarg):
+            values[argument.this.name.upper()] = argument.expression.sql("duckdb")
+        else:
+            values[arguments[position][0]] = argument.sql("duckdb")
+    unknown = sorted(set(values) - {a[0] for a in arguments})
+    if unknown:
+        raise ValueError(f"procedure {name} has no argument {unknown}")
+    missing = [a[0] for a in arguments if a[0] not in values and a[2] is None]
+    if missing:
+        raise ValueError(f"procedure {name} needs argument(s) {missing}")
+    names = [a[0] for a in arguments]
+    texts = [values.get(a[0]) or sqlglot.transpile(a[2], "snowflake", "duckdb")[0]
+             for a in arguments]  # fmt: skip
+    evaluated = session.execute(f"SELECT {', '.join(texts)}", params)[1][0] if names else ()
+    module, _, attribute = handler.rpartition(".")
+    function = getattr(importlib.import_module(module), attribute)
+    result = function(session, **{n.lower(): v for n, v in zip(names, evaluated, strict=True)})
+    return [name], [(result,)]
+
+
+# -- tasks -----------------------------------------------------------------------------------
+@_statement(rf"CREATE\s+(?:OR\s+REPLACE\s+)?TASK\s+(?:IF\s+NOT\s+EXISTS\s+)?{_NAME}(.*)")
+def _create_task(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
+    name, rest = _name(match.group(1)), match.group(2)
+    words = _words(rest)
+    as_at = next(p for w, p in words if w == "AS")
+    when_at = next((p for w, p in words if w == "WHEN" and p < as_at), None)
+    head = rest[: when_at if when_at is not None else as_at]
+    condition = None if when_at is None else rest[when_at + 4 : as_at].strip()
+    options = _properties(head)
+    session.execute('DELETE FROM "__EI_TASKS" WHERE "NAME" = ?', [name])
+    session.execute(
+        'INSERT INTO "__EI_TASKS" VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        [name, "suspended", options.get("SCHEDULE"), condition, rest[as_at + 2 :].strip(),
+         options.get("COMMENT", ""), int(options.get("SUSPEND_TASK_AFTER_NUM_FAILURES", 10)),
+         _now()],
+    )  # fmt: skip
+    return ["status"], [(f"Task {name} successfully created.",)]
+
+
+def _task(session: Any, name: str) -> tuple[Any, ...]:
+    found = session.execute(
+        'SELECT "NAME", "CONDITION", "DEFINITION", "SUSPEND_AFTER" FROM "__EI_TASKS" '
+        'WHERE UPPER("NAME") = UPPER(?)',
+        [name],
+    )[1]
+    if not found:
+        raise ValueError(f"Task {name} does not exist or not authorized.")
+    return tuple(found[0])
+
+
+@_statement(rf"ALTER\s+TASK\s+(?:IF\s+EXISTS\s+)?{_NAME}\s+(RESUME|SUSPEND)\s*$")
+def _alter_task(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
+    name = _task(session, _name(match.group(1)))[0]
+    state = "started" if match.group(2).upper() == "RESUME" else "suspended"
+    session.execute('UPDATE "__EI_TASKS" SET "STATE" = ? WHERE "NAME" = ?', [state, name])
+    return ["status"], [("Statement executed successfully.",)]
+
+
+@_statement(rf"EXECUTE\s+TASK\s+{_NAME}\s*$")
+def _execute_task(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
+    run_task(session, _name(match.group(1)))
+    return ["status"], [("Statement executed successfully.",)]
+
+
+def run_task(session: Any, name: str) -> str | None:
+    """One run of task ``name``: its ``WHEN`` condition, then its body if the condition holds.
+
+    Every run leaves a history row: ``SKIPPED`` when the condition is false,
+    ``SUCCEEDED`` with the body's return value, or ``FAILED`` with the error
+    (raised again). After ``SUSPEND_TASK_AFTER_NUM_FAILURES`` failures in a
+    row the task is suspended. Returns the body's return value (None if skipped).
+    """
+    task, condition, body, suspend_after = _task(session, name)
+    scheduled = _now()
+    if condition is not None and not session.sql(f"SELECT {condition}").collect()[0][0]:
+        _history(session, task, body, condition, "SKIPPED", scheduled, None, None)
+        return None
+    try:
+        rows = session.sql(body).collect()
+    except Exception as exc:
+        _history(session, task, body, condition, "FAILED", scheduled, None, exc)
+        recent = session.execute(
+            'SELECT "STATE" FROM "__EI_TASK_HISTORY" WHERE "NAME" = ? AND "STATE" <> ? '
+            'ORDER BY "SCHEDULED_TIME" DESC LIMIT ?',
+            [task, "SKIPPED", int(suspend_after)],
+        )[1]
+        if len(recent) == suspend_after and all(r[0] == "FAILED" for r in recent):
+            session.execute('UPDATE "__EI_TASKS" SET "STATE" = ? WHERE "NAME" = ?',
+                            ["suspended", task])  # fmt: skip
+        raise
+    value = None if not rows or rows[0][0] is None else str(rows[0][0])
+    _history(session, task, body, condition, "SUCCEEDED", scheduled, value, None)
+    return value
+
+
+def _history(
+    session: Any,
+    task: str,
+    body: str,
+    condition: str | None,
+    state: str,
+    scheduled: dt.datetime,
+    value: str | None,
+    error: BaseException | None,
+) -> None:
+    session.execute(
+        'INSERT INTO "__EI_TASK_HISTORY" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [task, body, condition, state, None if error is None else type(error).__name__,
+         None if error is None else str(error), scheduled, scheduled, _now(), value],
+    )  # fmt: skip
+
+
+@_statement(rf"DROP\s+TASK\s+(?:IF\s+EXISTS\s+)?{_NAME}")
+def _drop_task(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
+    session.execute('DELETE FROM "__EI_TASKS" WHERE "NAME" = ?', [_name(match.group(1))])
+    return ["status"], [(f"{_name(match.group(1))} successfully dropped.",)]
+
+
+@_statement(r"SHOW\s+TASKS(?:\s+LIKE\s+('(?:[^']|'')*'))?")
+def _show_tasks(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
+    keep = _like(match.group(1))
+    rows = session.execute(
+        'SELECT "CREATED_ON", "NAME", "COMMENT", "SCHEDULE", "STATE", "DEFINITION", "CONDITION" '
+        'FROM "__EI_TASKS" ORDER BY "NAME"'
+    )[1]
+    columns = ["created_on", "name", "database_name", "schema_name", "comment", "warehouse",
+               "schedule", "predecessors", "state", "definition", "condition"]  # fmt: skip
+    db = session.database_name
+    return columns, [
+        (created, name, db, "MAIN", comment, None, schedule, "[]", state, definition, condition)
+        for created, name, comment, schedule, state, definition, condition in rows
+        if keep(name)
+    ]
+
+
+# -- functions inside ordinary statements ---------------------------------------------------
+def rewrite(tree: exp.Expression) -> exp.Expression:
+    """``SYSTEM$STREAM_HAS_DATA`` and ``TASK_HISTORY`` in a parsed statement, for DuckDB."""
+    import sqlglot
+
+    def replace(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Anonymous) and node.name.upper() == "SYSTEM$STREAM_HAS_DATA":
+            stream = node.expressions[0].name  # DuckDB resolves names case-insensitively
+            return exp.Exists(this=sqlglot.parse_one(f"SELECT 1 FROM {_quote(stream)}"))
+        if isinstance(node, exp.TableFromRows):
+            call = node.this.expression if isinstance(node.this, exp.Dot) else node.this
+            if isinstance(call, exp.Anonymous) and call.name.upper() == "TASK_HISTORY":
+                return _task_history(call, node.alias or "TASK_HISTORY")
+        return node
+
+    return tree.transform(replace)
+
+
+def _task_history(call: exp.Anonymous, alias: str) -> exp.Expression:
+    import sqlglot
+
+    options = {a.this.name.upper(): a.expression for a in call.expressions if isinstance(a, exp.Kwarg)}
+    where = ""
+    if "TASK_NAME" in options:
+        task = options["TASK_NAME"].name.replace("'", "''")
+        where = f"WHERE UPPER(\"NAME\") = UPPER('{task}')"
+    limit = int(options["RESULT_LIMIT"].name) if "RESULT_LIMIT" in options else 100
+    inner = (
+        f'SELECT * FROM "__EI_TASK_HISTORY" {where} ORDER BY "SCHEDULED_TIME" DESC LIMIT {limit}'
+    )
+    return sqlglot.parse_one(f"SELECT * FROM ({inner}) AS {_quote(alias)}", read="duckdb").args[
+        "from_"
+    ].this
