@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["py_float", "py_scalar", "py_times", "utc_now"]
+__all__ = ["bind", "py_float", "py_scalar", "py_times", "utc_now"]
 
 
 def utc_now() -> dt.datetime:
@@ -16,14 +16,29 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-def py_times(values: Any) -> list[dt.datetime | None]:
-    """datetime64 values as naive Python datetimes, cut to µs as TIMESTAMP_NTZ returns them.
+def py_times(values: Any) -> list[pd.Timestamp | None]:
+    """datetime64 values as naive timestamps, to the nanosecond (as TIMESTAMP_NTZ(9) holds them).
 
     >>> py_times(np.array(["2026-01-01T00:00:00.000001999", "NaT"], dtype="datetime64[ns]"))
-    [datetime.datetime(2026, 1, 1, 0, 0, 0, 1), None]
+    [Timestamp('2026-01-01 00:00:00.000001999'), None]
     """
-    arr = np.asarray(values, dtype="datetime64[ns]").astype("datetime64[us]")
-    return [None if np.isnat(v) else v.item() for v in arr]
+    arr = np.asarray(values, dtype="datetime64[ns]")
+    return [None if np.isnat(v) else pd.Timestamp(v) for v in arr]
+
+
+def bind(value: Any) -> Any:
+    """A bind parameter as both engines take it: times as text with nanoseconds, NaN as NULL.
+
+    A string bound where a ``TIMESTAMP_NTZ(9)`` is expected is cast with all nine
+    decimals; a ``datetime`` would be cut to microseconds on the way.
+
+    >>> bind(pd.Timestamp("2026-01-01 00:00:00.000000001")), bind(float("nan")), bind(2)
+    ('2026-01-01 00:00:00.000000001', None, 2)
+    """
+    if isinstance(value, (pd.Timestamp, np.datetime64, dt.datetime)):
+        stamp = pd.Timestamp(value)
+        return None if pd.isna(stamp) else stamp.isoformat(sep=" ", timespec="nanoseconds")
+    return py_scalar(value)
 
 
 def py_scalar(value: Any) -> Any:

@@ -13,10 +13,14 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-__all__ = ["ARCHIVES", "build_archives", "package_directories", "zip_dir"]
+__all__ = ["ARCHIVES", "PACKAGES", "build_archives", "package_directories", "zip_dir"]
 
 #: Archive name on the stage of each package, as ``snow snowpark build`` names them.
 ARCHIVES = {"energy_integral": "src.zip", "energy_integral_snowflake": "procedure.zip"}
+#: Anaconda packages the procedure needs on Snowflake (the library's and the adapter's).
+#: Here, not in :mod:`.deploy`, because the UDTFs the backfill registers at run time
+#: need them too, and runtime code never imports deploy code.
+PACKAGES = ("numpy", "scipy", "pandas", "snowflake-snowpark-python")
 
 
 def package_directories() -> dict[str, Path]:

@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from typing import Any, Optional
 
 import numpy as np
+import pandas as pd
 from snowflake.snowpark import Session
 
 import energy_integral as ei
@@ -47,7 +48,7 @@ from .batch import Policy
 from .procedure import check_policy
 from .restate import STATUS_BACKFILLED, ScaleOutSummary, as_utc, check_stream_quiet, restate
 from .schema import DEFAULT_NAMES, ObjectNames
-from .warehouse import Warehouse, Window
+from .warehouse import SqlWarehouse, Window
 
 __all__ = ["BACKFILL_ARGUMENTS", "backfill", "plan_backfill", "run_backfill", "warehouse_for"]
 
@@ -64,20 +65,20 @@ BACKFILL_ARGUMENTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def warehouse_for(session: Any, names: ObjectNames = DEFAULT_NAMES, **options: Any) -> Any:
-    """The :class:`~.warehouse.Warehouse` for ``session``: local testing or real Snowflake."""
-    from .local_store import is_local_session
-    from .warehouse import LocalWarehouse
+def warehouse_for(session: Any, names: ObjectNames = DEFAULT_NAMES, **options: Any) -> SqlWarehouse:
+    """The warehouse of ``session``: partitions on the warehouse on Snowflake, in-process locally.
 
-    if is_local_session(session):
-        return LocalWarehouse(session, names)
-    from .warehouse_snowflake import SnowflakeWarehouse
+    ``options`` (``stage``) go to :func:`.warehouse_snowflake.on_warehouse`.
+    """
+    if getattr(session, "is_embedded", False):
+        return SqlWarehouse(session, names)
+    from .warehouse_snowflake import on_warehouse
 
-    return SnowflakeWarehouse(session, names, **options)
+    return SqlWarehouse(session, names, on_warehouse(**options))
 
 
 def plan_backfill(
-    warehouse: Warehouse,
+    warehouse: SqlWarehouse,
     policy: Policy,
     *,
     meters: Sequence[str] | None,
@@ -112,12 +113,12 @@ def plan_backfill(
         else:
             last = anchor.last_time
             assert last is not None
-            windows.append(Window(m, last.astype("datetime64[us]").item(), end, anchor, before))
+            windows.append(Window(m, pd.Timestamp(last), end, anchor, before))
     return windows
 
 
 def run_backfill(
-    warehouse: Warehouse,
+    warehouse: SqlWarehouse,
     policy: Policy | None = None,
     *,
     meters: Sequence[str] | None = None,
@@ -129,8 +130,8 @@ def run_backfill(
 
     Parameters
     ----------
-    warehouse : Warehouse
-        Snowflake or local testing.
+    warehouse : SqlWarehouse
+        The tables, on Snowflake or on the embedded engine.
     policy : Policy, optional
         The stream procedure's options (the backfilled states must match them).
     meters : sequence of str, optional
@@ -152,7 +153,6 @@ def run_backfill(
         if t0 is not None and t1 is not None and t0 > t1:
             raise ValueError(f"start={start!r} is after end={end!r}")
         check_stream_quiet(warehouse)
-        # First: locally this clears what a run that died under the same id left behind.
         batch_id = warehouse.next_batch_id()
         windows = plan_backfill(warehouse, policy, meters=meters, start=t0, end=t1)
     except (ei.EnergyIntegralError, ValueError) as exc:

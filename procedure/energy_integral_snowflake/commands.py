@@ -47,7 +47,7 @@ def demo(
         "trapezoid"
     ),
 ) -> None:
-    """Run the stream → task → procedure loop on Snowpark local testing (no account needed).
+    """Run the stream → task → procedure loop on an embedded DuckDB database (no account needed).
 
     Each tick inserts a minute of readings (some late, duplicated or invalid)
     into RANDOM_VALUES and runs the task; at the end every meter's cumulative
@@ -66,15 +66,19 @@ def demo(
         console.print(f"[red]Error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
     try:
+        from . import embedded
         from .demo import run_demo
+
+        session = embedded.connect()
     except ImportError as exc:
         console.print(
-            f"[red]Error:[/red] the demo needs Snowpark ({exc.name}); "
+            f"[red]Error:[/red] the demo needs {exc.name}; "
             "install it with: pip install 'energy-integral[snowflake]'"
         )
         raise typer.Exit(2) from None
 
-    table = Table(title=f"integrate_stream on local testing: {meters} meters, {method}")
+    console.print(f"Running on {embedded.describe(session)}.", highlight=False)
+    table = Table(title=f"integrate_stream, embedded: {meters} meters, {method}")
     for name in ("tick", "rows in", "batch", "integrated", "rejected", "kWh added", "status"):
         table.add_column(name, justify="left" if name == "status" else "right")
     with Live(table, console=console, auto_refresh=False) as live:
@@ -83,7 +87,7 @@ def demo(
             _tick_line(table, tick, inserted, summary)
             live.refresh()
 
-        result = run_demo(meters, ticks, seed, method, out, on_tick)
+        result = run_demo(meters, ticks, seed, method, out, on_tick, session)
     console.print()  # off a terminal, Live leaves the cursor right after the table
 
     checks = Table(title="last CUMULATIVE_KWH against a one-shot ei.integrate")

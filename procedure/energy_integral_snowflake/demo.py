@@ -1,8 +1,10 @@
 """The local end-to-end run behind ``energy-integral demo``: no account, no network.
 
-On a Snowpark local-testing session it creates the tables, then per tick
+On the embedded engine (:mod:`.embedded`: DuckDB running the Snowflake SQL of
+``setup.sql``, the store and the task) it sets the pipeline up, then per tick
 inserts a minute of readings for several meters (with late, duplicate and
-invalid rows), runs the emulated task and reports the tick. It ends by
+invalid rows), runs the task once (``CALL`` only when the stream has data) and
+reports the tick. It ends by
 checking the result against an independent one-shot integration: each
 meter's last ``CUMULATIVE_KWH`` must equal :func:`energy_integral.integrate`
 over that meter's accepted source rows (those not in the quarantine).
@@ -25,9 +27,8 @@ import pandas as pd
 
 import energy_integral as ei
 
-from .batch import Policy
+from . import embedded
 from .generator import insert_readings
-from .local_store import LocalStore, run_task_tick
 from .procedure import RunSummary
 from .schema import DEFAULT_NAMES, ObjectNames
 
@@ -88,7 +89,7 @@ def run_demo(
     session: Any = None,
     names: ObjectNames = DEFAULT_NAMES,
 ) -> DemoResult:
-    """Run the stream → procedure → tables loop for ``ticks`` minutes on local testing.
+    """Run the stream → task → procedure → tables loop for ``ticks`` minutes, embedded.
 
     Parameters
     ----------
@@ -100,17 +101,21 @@ def run_demo(
         Directory for the tables as CSV and a PNG of power and cumulative kWh.
     on_tick : callable, optional
         Called after each tick with (tick, rows inserted, summary or None).
-    session : snowflake.snowpark.Session, optional
-        A local-testing session; a new one by default.
+    session : EmbeddedSession, optional
+        Where the pipeline runs; a fresh in-memory one by default. The task is
+        replaced so that it calls the procedure with ``method``.
     """
     if meters < 1 or ticks < 1:
         raise ValueError(f"meters={meters} and ticks={ticks} must both be at least 1")
     if session is None:
-        from snowflake.snowpark import Session
-
-        session = Session.builder.config("local_testing", True).create()
-    store = LocalStore(session, names)
-    store.create_objects()
+        session = embedded.connect()
+    embedded.setup(session, names)
+    if method != "trapezoid":  # the task as setup.sql writes it, calling with this method
+        session.sql(
+            f'CREATE OR REPLACE TASK "{names.task}" SCHEDULE = \'1 MINUTE\' '
+            f"WHEN SYSTEM$STREAM_HAS_DATA('{names.stream}') "
+            f'AS CALL "{names.procedure}"(METHOD => ?)'.replace("?", f"'{method}'")
+        ).collect()
     start = np.datetime64("2026-01-01T07:00", "ns")
     readings = ei.generate_readings(
         meters,
@@ -124,14 +129,14 @@ def run_demo(
     )
     tick = tick_of_rows(readings, start, ticks)
     result = DemoResult()
-    policy = Policy(method=method)
     for k in range(ticks):
         rows = np.flatnonzero(tick == k)
         part = ei.synthetic.Readings(
             readings.meter[rows], readings.timestamp[rows], readings.power[rows]
         )
         inserted = insert_readings(session, part, names)
-        summary = run_task_tick(store, policy)
+        value = embedded.tick(session, names.task)
+        summary = None if value is None else RunSummary.from_json(value)
         result.ticks.append(summary)
         if on_tick is not None:
             on_tick(k, inserted, summary)

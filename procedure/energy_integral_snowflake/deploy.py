@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from . import backfill, handler, reconcile
-from .archives import ARCHIVES, build_archives, package_directories
+from .archives import ARCHIVES, PACKAGES, build_archives, package_directories
 from .schema import (
     BACKFILL_PROCEDURE,
     DEFAULT_NAMES,
@@ -58,9 +58,6 @@ __all__ = [
     "setup_sql",
     "upload_archives",
 ]
-
-#: Anaconda packages the procedure needs on Snowflake (the library's and the adapter's).
-PACKAGES = ("numpy", "scipy", "pandas", "snowflake-snowpark-python")
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,6 @@ would run on Snowflake.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import itertools
 import threading
@@ -43,16 +42,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import numpy as np
 import pandas as pd
 import sqlglot
 from sqlglot import exp
 
+from ._values import bind
 from .emulation import CATALOG, advance_streams, emulate, rewrite, run_task, stream_names
 from .schema import DEFAULT_NAMES, ObjectNames, Table
 from .sql import DEFAULT_STAGE, statements
 
-__all__ = ["EmbeddedSession", "Row", "connect", "setup", "tick", "translate"]
+__all__ = ["EmbeddedSession", "Row", "connect", "describe", "setup", "tick", "translate"]
 
 _CATALOG_LOCK = threading.Lock()
 _STAGED = itertools.count(1)
@@ -99,8 +98,10 @@ def _duckdb_type(node: exp.DataType) -> exp.DataType | None:
 def _fix(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.DataType):
         return _duckdb_type(node) or node
-    if isinstance(node, exp.Values) and isinstance(node.parent, (exp.From, exp.Join)) and not (
-        node.alias_column_names
+    if (
+        isinstance(node, exp.Values)
+        and isinstance(node.parent, (exp.From, exp.Join))
+        and not (node.alias_column_names)
     ):
         width = len(node.expressions[0].expressions) if node.expressions else 0
         columns = [exp.to_identifier(f"COLUMN{i}") for i in range(1, width + 1)]
@@ -132,20 +133,6 @@ def translate(text: str) -> Statement:
     return Statement(tree.sql("duckdb"), "dml" if dml else "other", names)
 
 
-def _bind(value: Any) -> Any:
-    """A parameter as DuckDB takes it; times as text with nanoseconds (DuckDB casts by context)."""
-    if isinstance(value, (pd.Timestamp, np.datetime64)):
-        stamp = pd.Timestamp(value)
-        return None if pd.isna(stamp) else stamp.isoformat(sep=" ", timespec="nanoseconds")
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ", timespec="microseconds")
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is not None and not isinstance(value, (str, bytes)) and pd.isna(value):
-        return None
-    return value
-
-
 class Result:
     """A statement not run yet, as ``session.sql(...)`` returns it (Snowpark's are lazy too)."""
 
@@ -166,16 +153,24 @@ class Result:
 class EmbeddedSession:
     """One connection to an embedded pipeline database (see the module docstring)."""
 
-    def __init__(self, connection: Any, database_name: str) -> None:
+    #: Backfill and reconcile run their partition functions in this process here.
+    is_embedded = True
+
+    def __init__(self, connection: Any, database_name: str, path: str | None = None) -> None:
         self.connection = connection
         self.database_name = database_name
+        self.path = path
         self._in_transaction = False
         self._consumed: set[str] = set()
         self._staged: list[str] = []
 
     def sql(self, text: str, params: Sequence[Any] | None = None) -> Result:
         """The statement ``text`` (Snowflake SQL, ``?`` for each of ``params``), not run yet."""
-        return Result(self, text, [_bind(v) for v in params or ()])
+        return Result(self, text, [bind(v) for v in params or ()])
+
+    def table(self, name: str) -> Result:
+        """Every row of table ``name`` (as Snowpark's ``session.table(name)``, for reading)."""
+        return self.sql(f'SELECT * FROM "{name}"')
 
     def execute(
         self, text: str, params: Sequence[Any] | None = None
@@ -192,8 +187,10 @@ class EmbeddedSession:
         Dropped at the next COMMIT or ROLLBACK, as Snowpark's scoped temporary
         tables go with the procedure that made them.
         """
-        frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(
-            list(rows), columns=list(table.column_names)
+        frame = (
+            rows
+            if isinstance(rows, pd.DataFrame)
+            else pd.DataFrame(list(rows), columns=list(table.column_names))
         )
         casts = []
         for column in table.columns:
@@ -273,8 +270,10 @@ class EmbeddedSession:
 
 
 def _empty(frame: bool) -> Any:
-    return pd.DataFrame({"status": ["Statement executed successfully."]}) if frame else (
-        ["status"], [("Statement executed successfully.",)]
+    return (
+        pd.DataFrame({"status": ["Statement executed successfully."]})
+        if frame
+        else (["status"], [("Statement executed successfully.",)])
     )
 
 
@@ -292,7 +291,18 @@ def connect(path: str | Path | None = None) -> EmbeddedSession:
         for statement in CATALOG:
             connection.execute(statement)
     name = "MEMORY" if path is None else Path(path).stem.upper()
-    return EmbeddedSession(connection, name)
+    return EmbeddedSession(connection, name, None if path is None else str(path))
+
+
+def describe(session: EmbeddedSession) -> str:
+    """What ``session`` runs on, in words (the demo prints it)."""
+    import duckdb
+
+    where = "in memory" if session.database_name == "MEMORY" else f"file {session.path}"
+    return (
+        f"DuckDB {duckdb.__version__} ({where}), with the Snowflake SQL transpiled by "
+        f"sqlglot {sqlglot.__version__}"
+    )
 
 
 def setup(
@@ -312,4 +322,3 @@ def tick(session: EmbeddedSession, task: str = DEFAULT_NAMES.task) -> str | None
     raises, after its run is recorded as ``FAILED`` in ``TASK_HISTORY``.
     """
     return run_task(session, task)
-

@@ -57,8 +57,7 @@ __all__ = ["CATALOG", "advance_streams", "emulate", "rewrite", "run_task", "stre
 
 #: The catalog tables, created by every new connection when missing.
 CATALOG = (
-    'CREATE TABLE IF NOT EXISTS "__EI_STAGES" ("NAME" VARCHAR PRIMARY KEY, "CREATED_ON" '
-    "TIMESTAMP)",
+    'CREATE TABLE IF NOT EXISTS "__EI_STAGES" ("NAME" VARCHAR PRIMARY KEY, "CREATED_ON" TIMESTAMP)',
     'CREATE TABLE IF NOT EXISTS "__EI_STREAMS" ("NAME" VARCHAR PRIMARY KEY, "TABLE_NAME" '
     'VARCHAR, "MODE" VARCHAR, "COMMENT" VARCHAR, "CREATED_ON" TIMESTAMP, "VERSION" BIGINT)',
     'CREATE TABLE IF NOT EXISTS "__EI_PROCEDURES" ("NAME" VARCHAR PRIMARY KEY, "HANDLER" '
@@ -178,7 +177,9 @@ def _create_stream(session: Any, match: re.Match[str], params: Sequence[Any]) ->
         f"CREATE OR REPLACE TABLE {offset} AS SELECT * FROM {_quote(table)}"
         + (" WHERE FALSE" if initial else "")
     )
-    session.execute(f"CREATE OR REPLACE VIEW {_quote(name)} AS {_stream_sql(table, offset, columns)}")
+    session.execute(
+        f"CREATE OR REPLACE VIEW {_quote(name)} AS {_stream_sql(table, offset, columns)}"
+    )
     session.execute('DELETE FROM "__EI_STREAMS" WHERE "NAME" = ?', [name])
     session.execute(
         'INSERT INTO "__EI_STREAMS" VALUES (?, ?, ?, ?, ?, 0)',
@@ -464,7 +465,9 @@ def rewrite(tree: exp.Expression) -> exp.Expression:
 def _task_history(call: exp.Anonymous, alias: str) -> exp.Expression:
     import sqlglot
 
-    options = {a.this.name.upper(): a.expression for a in call.expressions if isinstance(a, exp.Kwarg)}
+    options = {
+        a.this.name.upper(): a.expression for a in call.expressions if isinstance(a, exp.Kwarg)
+    }
     where = ""
     if "TASK_NAME" in options:
         task = options["TASK_NAME"].name.replace("'", "''")
@@ -473,6 +476,8 @@ def _task_history(call: exp.Anonymous, alias: str) -> exp.Expression:
     inner = (
         f'SELECT * FROM "__EI_TASK_HISTORY" {where} ORDER BY "SCHEDULED_TIME" DESC LIMIT {limit}'
     )
-    return sqlglot.parse_one(f"SELECT * FROM ({inner}) AS {_quote(alias)}", read="duckdb").args[
-        "from_"
-    ].this
+    return (
+        sqlglot.parse_one(f"SELECT * FROM ({inner}) AS {_quote(alias)}", read="duckdb")
+        .args["from_"]
+        .this
+    )

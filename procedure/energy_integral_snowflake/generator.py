@@ -1,9 +1,9 @@
-"""Insert synthetic readings into the source table through any Snowpark session.
+"""Insert synthetic readings into the source table through any session that runs SQL.
 
 The counterpart of the seed system's random data generator; the readings
 themselves come from :func:`energy_integral.generate_readings` (daily load
 shape, solar export, noise, optional late rows, duplicates, invalid power and
-outages). Works the same on a local-testing session and on Snowflake.
+outages). Works the same on the embedded engine and on Snowflake.
 """
 
 from __future__ import annotations
@@ -16,18 +16,15 @@ import energy_integral as ei
 
 from ._values import py_times
 from .schema import DEFAULT_NAMES, ObjectNames, tables
+from .store import run, transaction, write_rows_sql
 
 __all__ = ["insert_readings", "next_id"]
 
 
 def next_id(session: Any, names: ObjectNames = DEFAULT_NAMES) -> int:
     """The first unused ``ID`` of the source table (1 when it is empty)."""
-    from snowflake.snowpark.functions import col
-    from snowflake.snowpark.functions import max as max_
-
-    # MAX of an integer column is exact in local testing (only doubles get rounded).
-    top = session.table(names.source).agg(max_(col("ID")).alias("TOP")).collect()[0]["TOP"]
-    return 1 if top is None else int(top) + 1
+    source = tables(names).source
+    return int(run(session, f'SELECT COALESCE(MAX("ID"), 0) + 1 FROM {source.quoted}')[0][0])
 
 
 def insert_readings(
@@ -36,13 +33,13 @@ def insert_readings(
     """Append ``readings`` to the source table in delivery order; returns the rows written.
 
     IDs continue from the table's largest one, so they grow in insertion order
-    (which the local stream emulation relies on, and which makes the source
-    table's order the delivery order).
+    (which makes the source table's order the delivery order). One
+    transaction: the readings arrive in the stream together.
 
     Parameters
     ----------
-    session : snowflake.snowpark.Session
-        Local testing or real.
+    session : snowflake.snowpark.Session or EmbeddedSession
+        Where the source table is.
     readings : energy_integral.synthetic.Readings
         E.g. ``ei.generate_readings(5, periods=60, late_fraction=0.05)``.
     names : ObjectNames, optional
@@ -62,7 +59,6 @@ def insert_readings(
             strict=True,
         )
     )
-    table = tables(names).source
-    frame = session.create_dataframe(rows, schema=table.struct_type())
-    frame.write.save_as_table(table.name, mode="append")
+    staged: list[Any] = []  # staging is DDL: before BEGIN
+    transaction(session, write_rows_sql(session, tables(names).source, rows, staged, merge=False))
     return n

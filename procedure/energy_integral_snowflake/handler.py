@@ -2,13 +2,13 @@
 
 Deployed as procedure ``INTEGRATE_STREAM`` with the arguments of
 :data:`PROCEDURE_ARGUMENTS`; it returns the run's JSON summary (see
-:class:`~energy_integral_snowflake.procedure.RunSummary`). On a local-testing
-session it runs against :class:`~.local_store.LocalStore`, anywhere else
-against :class:`~.snowflake_store.SnowflakeStore`.
+:class:`~energy_integral_snowflake.procedure.RunSummary`). It runs against
+:class:`~.store.SqlStore` on whatever session it is given: Snowflake's, or
+an :class:`~.embedded.EmbeddedSession`.
 
 Run ``python -m energy_integral_snowflake.handler`` to try it without an
-account: it creates the tables in local testing mode, inserts a few readings
-and calls the handler twice (the second call finds the stream empty).
+account: it sets up an embedded pipeline, inserts a few readings and calls
+the handler twice (the second call finds the stream empty).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from snowflake.snowpark import Session
 from .batch import Policy
 from .procedure import run_procedure
 from .schema import DEFAULT_NAMES, ObjectNames
+from .store import SqlStore
 
 __all__ = ["PROCEDURE_ARGUMENTS", "integrate_stream", "store_for"]
 
@@ -32,15 +33,9 @@ PROCEDURE_ARGUMENTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def store_for(session: Any, names: ObjectNames = DEFAULT_NAMES) -> Any:
-    """The :class:`~.store.Store` for ``session``: local testing or real Snowflake."""
-    from .local_store import LocalStore, is_local_session
-
-    if is_local_session(session):
-        return LocalStore(session, names)
-    from .snowflake_store import SnowflakeStore
-
-    return SnowflakeStore(session, names)
+def store_for(session: Any, names: ObjectNames = DEFAULT_NAMES) -> SqlStore:
+    """The store of the procedure's tables on ``session`` (Snowflake or embedded)."""
+    return SqlStore(session, names)
 
 
 # Snowpark reads these hints when registering the procedure: the first parameter must
@@ -81,11 +76,11 @@ def integrate_stream(
 def _main() -> None:  # pragma: no cover - exercised by hand and by the demo's test
     import energy_integral as ei
 
+    from . import embedded
     from .generator import insert_readings
-    from .local_store import LocalStore
 
-    session = Session.builder.config("local_testing", True).create()
-    LocalStore(session).create_objects()
+    session = embedded.connect()
+    embedded.setup(session)
     insert_readings(session, ei.generate_readings(3, periods=10, invalid_fraction=0.1))
     print(integrate_stream(session))
     print(integrate_stream(session))

@@ -2,7 +2,7 @@
 
 Two phases, so that no kWh is lost or counted twice whatever step a run dies at:
 
-1. **consume** — :meth:`Store.consume` lands the stream's rows under a new
+1. **consume** — :meth:`~.store.SqlStore.consume` lands the stream's rows under a new
    batch id and writes the marker row, atomically; only this advances the
    stream. It touches no state, so it is cheap and cannot fail on bad data.
 2. **integrate** — for each ``LANDED`` batch, oldest first: load its rows and
@@ -16,10 +16,10 @@ states but before marking *b*, the redo must start from the states before *b*,
 not from the half-applied ones. Reading "the latest state of an earlier batch"
 makes the redo a pure function of data that batch *b* never writes; the
 superseded rows are pruned only after *b* is marked. The same reasoning makes
-the batch, not the reading, the unit of idempotency, so one code path (and one
-fault-injection suite) covers both engines; on Snowflake, phase 2's writes for
-a batch also run in one transaction of ``MERGE`` statements on natural keys,
-which keeps concurrent manual ``CALL``\\ s from doubling rows.
+the batch, not the reading, the unit of idempotency. Phase 2's writes for a
+batch run in one transaction of ``MERGE`` statements on natural keys, so a
+crash at any statement leaves the batch ``LANDED`` and untouched (the
+fault-injection suite checks this on the embedded engine's real transactions).
 
 A batch the library cannot integrate (e.g. an unreadable state row) stays
 ``LANDED`` and later batches wait behind it — integrating them first would
@@ -37,7 +37,7 @@ import energy_integral as ei
 
 from ._values import utc_now
 from .batch import Policy, integrate_batch
-from .store import Store
+from .store import SqlStore
 
 __all__ = ["RunSummary", "check_policy", "run_procedure"]
 
@@ -63,6 +63,13 @@ class RunSummary:
         out["kwh_added"] = self.kwh_added
         return json.dumps(out, default=str)
 
+    @classmethod
+    def from_json(cls, text: str) -> RunSummary:
+        """The summary a call returned (:meth:`to_json`'s text)."""
+        data = json.loads(text)
+        data.pop("kwh_added", None)
+        return cls(**data)
+
 
 def check_policy(policy: Policy) -> None:
     """Validate the options before anything is consumed; raises library errors."""
@@ -84,13 +91,13 @@ def _advice(exc: Exception) -> str:
     return "fix the cause and call the procedure again"
 
 
-def run_procedure(store: Store, policy: Policy | None = None) -> RunSummary:
+def run_procedure(store: SqlStore, policy: Policy | None = None) -> RunSummary:
     """Consume the stream, then integrate every pending batch in order.
 
     Parameters
     ----------
-    store : Store
-        The engine: Snowflake or local testing.
+    store : SqlStore
+        The procedure's tables, on Snowflake or on the embedded engine.
     policy : Policy, optional
         Method and data-quality options (trapezoid, rejecting bad rows, by default).
 

@@ -36,7 +36,7 @@ import energy_integral as ei
 from .batch import Policy
 from .procedure import check_policy
 from .restate import STATUS_RECONCILED, ScaleOutSummary, check_stream_quiet, restate
-from .warehouse import Warehouse, Window
+from .warehouse import SqlWarehouse, Window
 
 __all__ = [
     "RECONCILE_ARGUMENTS",
@@ -61,14 +61,14 @@ RESOLVED_ALREADY_INTEGRATED = "already-integrated"
 
 
 def _latest(times: pd.Series, state: ei.CumulativeState) -> Any:
-    last = times.max().to_pydatetime()
+    last = pd.Timestamp(times.max())
     if state.last_time is None:
         return last
-    return max(last, state.last_time.astype("datetime64[us]").item())
+    return max(last, pd.Timestamp(state.last_time))
 
 
 def plan_reconcile(
-    warehouse: Warehouse, policy: Policy
+    warehouse: SqlWarehouse, policy: Policy
 ) -> tuple[list[Window], list[tuple[Any, ...]]]:
     """The windows to restate and the ``(batch, row id, reason, resolution)`` of open rows."""
     open_rows = warehouse.open_quarantine()
@@ -84,7 +84,7 @@ def plan_reconcile(
     meters = sorted(str(m) for m in starts.index)
     latest = warehouse.latest_states(policy.method, meters)
     anchors = warehouse.anchors(
-        policy.method, {str(m): t.to_pydatetime() for m, t in starts.items()}
+        policy.method, {str(m): pd.Timestamp(t) for m, t in starts.items()}
     )
     empty = ei.CumulativeState.empty(policy.method)
     windows = []
@@ -92,7 +92,7 @@ def plan_reconcile(
         anchor, before = anchors.get(m, empty), latest.get(m, empty)
         through = _latest(affected.loc[affected["METER_ID"] == m, "TIMESTAMP"], before)
         last = anchor.last_time
-        after = None if last is None else last.astype("datetime64[us]").item()
+        after = None if last is None else pd.Timestamp(last)
         windows.append(Window(m, after, through, anchor, before))
     resolution = np.where(identical, RESOLVED_ALREADY_INTEGRATED, RESOLVED_RESTATED)
     resolved = [
@@ -105,13 +105,13 @@ def plan_reconcile(
     return windows, resolved
 
 
-def run_reconcile(warehouse: Warehouse, policy: Policy | None = None) -> ScaleOutSummary:
+def run_reconcile(warehouse: SqlWarehouse, policy: Policy | None = None) -> ScaleOutSummary:
     """Resolve every open ``late``/``correction`` row, restating the meters they affect.
 
     Parameters
     ----------
-    warehouse : Warehouse
-        Snowflake or local testing.
+    warehouse : SqlWarehouse
+        The tables, on Snowflake or on the embedded engine.
     policy : Policy, optional
         The stream procedure's options.
 
@@ -126,7 +126,6 @@ def run_reconcile(warehouse: Warehouse, policy: Policy | None = None) -> ScaleOu
     try:
         check_policy(policy)
         check_stream_quiet(warehouse)
-        # First: locally this clears what a run that died under the same id left behind.
         batch_id = warehouse.next_batch_id()
         windows, resolved = plan_reconcile(warehouse, policy)
     except (ei.EnergyIntegralError, ValueError) as exc:

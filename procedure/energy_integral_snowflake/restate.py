@@ -5,7 +5,7 @@ stream's next batch loads its states as "the states before"), writes its
 results, the rows it rejected, each meter's new state, the audit and finally
 a marker row with status ``BACKFILLED`` or ``RECONCILED`` — the commit point
 (the stream procedure only looks for ``LANDED`` rows, and the emulated
-stream's offset ignores a marker row without ``LAST_SOURCE_ID``).
+marker row has no ``LAST_SOURCE_ID``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import energy_integral as ei
 
 from ._values import py_times, utc_now
 from .batch import Policy, state_to_json
-from .warehouse import Warehouse, Window, Writes
+from .warehouse import SqlWarehouse, Window, Writes
 
 __all__ = [
     "STATUS_BACKFILLED",
@@ -70,7 +70,7 @@ class ScaleOutSummary:
         return json.dumps(out, default=str)
 
 
-def check_stream_quiet(warehouse: Warehouse) -> None:
+def check_stream_quiet(warehouse: SqlWarehouse) -> None:
     """Raise ``ValueError`` unless the stream procedure is neither scheduled nor owed a batch.
 
     A restatement takes the next ``BATCH_ID`` as ``MAX + 1`` without a lock, and
@@ -118,7 +118,7 @@ def _state_time(state: ei.CumulativeState) -> dt.datetime | None:
 
 
 def restate(
-    warehouse: Warehouse,
+    warehouse: SqlWarehouse,
     windows: Sequence[Window],
     policy: Policy,
     *,

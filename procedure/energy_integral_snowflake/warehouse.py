@@ -1,20 +1,22 @@
-"""Where a backfill or reconciliation runs: one interface, a warehouse and a local engine.
+"""Where a backfill or reconciliation reads and writes: one SQL warehouse, on either engine.
 
 :func:`~.backfill.run_backfill` and :func:`~.reconcile.run_reconcile` speak to
-a :class:`Warehouse` only. Two implementations:
+a :class:`SqlWarehouse`, whose every read and write is Snowflake SQL through
+``session.sql`` — the same statements on Snowflake and on the embedded
+engine. Only the step that integrates the meters' partitions differs:
 
-* :class:`~.warehouse_snowflake.SnowflakeWarehouse` — the partition functions
-  run on the warehouse through ``group_by("METER_ID").apply_in_pandas`` (per
-  ``(METER_ID, CHUNK)`` when chunked per day); results stay there and are
-  merged in one transaction;
-* :class:`LocalWarehouse` — Snowpark local testing: ``to_pandas()`` and the
-  same partition functions per meter on pandas
-  (:func:`~.partition.integrate_windows`), writes made idempotent by batch.
+* on Snowflake the partition functions run on the warehouse, one vectorised
+  UDTF per meter (``group_by("METER_ID").apply_in_pandas``, or per
+  ``(METER_ID, CHUNK)`` when chunked per day; :mod:`.warehouse_snowflake`);
+* on the embedded engine the same partition functions run in this process
+  over the same partitions (:func:`in_process`).
 
-Local testing cannot stand in for the warehouse call: its emulation of a
-vectorised UDTF hands ``end_partition`` the whole input once (partitions are
-ignored), calls it several times, and pads the output with NaN rows to the
-input's length — silently wrong kWh. Hence the local engine groups on pandas.
+Either way the restated rows land in a temporary table before the
+transaction (staging is DDL), and one transaction ``MERGE``\\ s them into the
+results on their natural key, deletes the window rows the restatement no
+longer has (a deleted reading: every restated row now carries this batch's
+id), appends the rejected rows to the quarantine, merges the states and
+inserts the resolved rows, the audit and the marker row.
 
 A restatement replaces, for each meter, the results in its :class:`Window`
 (``after < TIMESTAMP <= through``) with a re-integration of the meter's
@@ -26,7 +28,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import reduce
 from typing import Any, Protocol
 
 import numpy as np
@@ -34,12 +35,36 @@ import pandas as pd
 
 import energy_integral as ei
 
-from ._values import py_times
 from .batch import Policy, state_from_json, state_to_json
-from .partition import MERGED, integrate_windows
-from .schema import DEFAULT_NAMES, STATUS_LANDED, ObjectNames, Table, tables
+from .partition import MERGED, OUTPUT_COLUMNS, integrate_windows
+from .schema import DEFAULT_NAMES, Column, ObjectNames, Table, tables
+from .store import (
+    CHUNK_ROWS,
+    SqlStore,
+    frame,
+    latest_states,
+    merge_from_sql,
+    next_batch_id,
+    prune_states_sql,
+    run,
+    staged_name,
+    transaction,
+    write_rows_sql,
+)
 
-__all__ = ["LocalWarehouse", "Restated", "Warehouse", "Window", "Writes", "anchor_state"]
+__all__ = [
+    "RESTATED",
+    "WINDOWS",
+    "Partitions",
+    "Restated",
+    "SqlWarehouse",
+    "Window",
+    "Writes",
+    "anchor_state",
+    "in_process",
+    "in_window_sql",
+    "stage_table",
+]
 
 
 @dataclass(frozen=True)
@@ -69,8 +94,9 @@ class Restated:
     has no integrated row keep their incoming state); ``integrated`` counts
     each meter's integrated source rows, ``merged`` of which (over all
     meters) have no result row of their own (:data:`~.partition.MERGED`);
-    ``rows`` is the engine's handle on the restated rows (pandas locally, a
-    Snowpark DataFrame on the warehouse).
+    ``rows`` is the handle on the temporary table of the restated rows
+    (:data:`RESTATED`, see :func:`stage_table`), ``windows`` that on the
+    windows' table (:data:`WINDOWS`).
     """
 
     states: dict[str, ei.CumulativeState]
@@ -78,6 +104,7 @@ class Restated:
     rejected: int
     rows: Any = None
     merged: int = 0
+    windows: Any = None
 
 
 @dataclass(frozen=True)
@@ -93,52 +120,6 @@ class Writes:
     audit: list[tuple[Any, ...]] = field(default_factory=list)
     marker: tuple[Any, ...] = ()
     now: dt.datetime | None = None
-
-
-class Warehouse(Protocol):
-    """The engine-specific half of a backfill or reconciliation."""
-
-    names: ObjectNames
-
-    def stream_task_started(self) -> bool:
-        """Whether the stream task is scheduled to run (a restatement must not run beside it)."""
-        ...
-
-    def pending_batches(self) -> list[int]:
-        """Stream batches landed but not integrated (a restatement waits for them)."""
-        ...
-
-    def next_batch_id(self) -> int:
-        """The id the next batch gets; debris of an unfinished run under it is cleared."""
-        ...
-
-    def source_meters(self, meters: Sequence[str] | None) -> list[str]:
-        """Meters with rows in the source table (of ``meters``, if given), sorted."""
-        ...
-
-    def latest_states(self, method: str, meters: Sequence[str]) -> dict[str, ei.CumulativeState]:
-        """Each meter's latest stored ``method`` state (meters without one are left out)."""
-        ...
-
-    def anchors(self, method: str, starts: dict[str, dt.datetime]) -> dict[str, ei.CumulativeState]:
-        """Each meter's state at its last result row *before* ``starts[meter]``."""
-        ...
-
-    def open_quarantine(self) -> pd.DataFrame:
-        """Quarantined ``late``/``correction`` rows not resolved yet."""
-        ...
-
-    def stored_matches(self, method: str, rows: pd.DataFrame) -> np.ndarray[Any, Any]:
-        """Which ``rows`` (METER_ID, TIMESTAMP, KW) equal a stored result row."""
-        ...
-
-    def integrate(self, windows: Sequence[Window], policy: Policy, chunked: bool) -> Restated:
-        """Run the partition functions over the windows' source rows."""
-        ...
-
-    def commit(self, writes: Writes) -> None:
-        """Write a batch: results, quarantine, states, resolved, audit, marker."""
-        ...
 
 
 def anchor_state(method: str, rows: pd.DataFrame) -> ei.CumulativeState:
@@ -163,219 +144,265 @@ def anchor_state(method: str, rows: pd.DataFrame) -> ei.CumulativeState:
     )
 
 
-def _states_of(frame: pd.DataFrame, windows: Sequence[Window]) -> dict[str, ei.CumulativeState]:
-    """Each meter's state after its window: the STATE of its last row that has one."""
-    states = {w.meter: w.incoming for w in windows}
-    done = frame[frame["STATE"].notna()].sort_values(["METER_ID", "TIMESTAMP"], kind="stable")
-    for meter, text in zip(done["METER_ID"], done["STATE"], strict=True):
-        states[str(meter)] = state_from_json(str(text))  # the last one per meter wins
-    return states
-
-
-class LocalWarehouse:
-    """A :class:`Warehouse` on a Snowpark local-testing session (see the module docstring).
-
-    Every write is a filter-delete followed by an append (local testing runs
-    ``MERGE`` and joins as cross products); the marker row is the last write,
-    so a run that died half way is redone under the same batch id.
-    """
-
-    def __init__(self, session: Any, names: ObjectNames = DEFAULT_NAMES) -> None:
-        self.session = session
-        self.names = names
-        self.tables = tables(names)
-
-    def _frame(self, table: str, *columns: str, where: Any = None) -> pd.DataFrame:
-        df = self.session.table(table)
-        if where is not None:
-            df = df.filter(where)
-        frame: pd.DataFrame = (df.select(*columns) if columns else df).to_pandas()
-        return frame
-
-    def stream_task_started(self) -> bool:
-        """Never: the emulated task runs only when called (:func:`.local_store.run_task_tick`)."""
-        return False
-
-    def pending_batches(self) -> list[int]:
-        marker = self._frame(self.names.marker, "BATCH_ID", "STATUS")
-        return sorted(int(b) for b in marker.loc[marker["STATUS"] == STATUS_LANDED, "BATCH_ID"])
-
-    def next_batch_id(self) -> int:
-        """The marker's next id, after deleting every row a crashed run left under it.
-
-        Its restated results go too: they would pass for stored results and turn
-        the late rows they integrated into "already integrated". The hole they
-        leave lies inside the windows the rerun restates (the same windows: the
-        anchors before them and the states are untouched), so it is filled again.
-        """
-        from snowflake.snowpark.functions import col
-
-        ids = self._frame(self.names.marker, "BATCH_ID")["BATCH_ID"].to_numpy(dtype=np.int64)
-        batch_id = int(ids.max()) + 1 if ids.size else 1
-        for table in (
-            self.names.results,
-            self.names.quarantine,
-            self.names.state,
-            self.names.resolved,
-            self.names.audit,
-        ):
-            self.session.table(table).delete(col("BATCH_ID") == batch_id)  # debris of a crash
-        return batch_id
-
-    def source_meters(self, meters: Sequence[str] | None) -> list[str]:
-        found = self._frame(self.names.source, "METER_ID")["METER_ID"].dropna().unique()
-        chosen = {str(m) for m in found}
-        return sorted(chosen if meters is None else chosen & set(meters))
-
-    def latest_states(self, method: str, meters: Sequence[str]) -> dict[str, ei.CumulativeState]:
-        from snowflake.snowpark.functions import col
-
-        rows = self._frame(self.names.state, where=col("METHOD") == method)
-        rows = rows[rows["METER_ID"].isin(list(meters))]
-        latest = rows.sort_values("BATCH_ID", kind="stable").drop_duplicates(
-            "METER_ID", keep="last"
-        )
-        return {
-            str(m): state_from_json(s)
-            for m, s in zip(latest["METER_ID"], latest["STATE"], strict=True)
-        }
-
-    def anchors(self, method: str, starts: dict[str, dt.datetime]) -> dict[str, ei.CumulativeState]:
-        from snowflake.snowpark.functions import col
-
-        results = self._frame(
-            self.names.results, "METER_ID", "TIMESTAMP", "KW", "CUMULATIVE_KWH",
-            where=(col("METHOD") == method) & _isin("METER_ID", list(starts)),
-        )  # fmt: skip
-        out = {}
-        for meter, start in starts.items():
-            mine = results[results["METER_ID"] == meter]
-            out[meter] = anchor_state(method, mine[mine["TIMESTAMP"] < pd.Timestamp(start)])
-        return out
-
-    def open_quarantine(self) -> pd.DataFrame:
-
-        rows = self._frame(
-            self.names.quarantine, where=_isin("REASON", ["late", "correction"])
-        ).drop(columns=["DETAIL", "QUARANTINED_AT"])
-        done = self._frame(self.names.resolved, "QUARANTINE_BATCH_ID", "ROW_ID", "REASON")
-        done = done.rename(columns={"QUARANTINE_BATCH_ID": "BATCH_ID"}).assign(_DONE=True)
-        rows = rows.merge(done, on=["BATCH_ID", "ROW_ID", "REASON"], how="left")
-        return rows[rows["_DONE"].isna()].drop(columns="_DONE").reset_index(drop=True)
-
-    def stored_matches(self, method: str, rows: pd.DataFrame) -> np.ndarray[Any, Any]:
-        from snowflake.snowpark.functions import col
-
-        stored = self._frame(
-            self.names.results, "METER_ID", "TIMESTAMP", "KW",
-            where=(col("METHOD") == method) & _isin("METER_ID", list(set(rows["METER_ID"]))),
-        ).assign(_HIT=True)  # fmt: skip
-        keyed = rows[["METER_ID", "TIMESTAMP", "KW"]].merge(
-            stored.drop_duplicates(["METER_ID", "TIMESTAMP", "KW"]),
-            on=["METER_ID", "TIMESTAMP", "KW"],
-            how="left",
-        )
-        return keyed["_HIT"].notna().to_numpy()
-
-    def integrate(self, windows: Sequence[Window], policy: Policy, chunked: bool) -> Restated:
-
-        meters = [w.meter for w in windows]
-        source = self._frame(
-            self.names.source, "ID", "METER_ID", "TIMESTAMP", "KW",
-            where=_isin("METER_ID", meters),
-        )  # fmt: skip
-        rows = pd.concat([_in_window(source, w) for w in windows] or [source.iloc[:0]])
-        out = integrate_windows(rows, policy, chunked=chunked)
-        merged = out["REASON"] == MERGED
-        integrated = out[(out["REASON"] == "") | merged].groupby("METER_ID").size()
-        return Restated(
-            states=_states_of(out, windows),
-            integrated={w.meter: int(integrated.get(w.meter, 0)) for w in windows},
-            rejected=int(_rejected(out).sum()),
-            rows=out,
-            merged=int(merged.sum()),
-        )
-
-    def commit(self, writes: Writes) -> None:
-        from snowflake.snowpark.functions import col
-
-        b, t = writes.batch_id, self.tables
-        frame: pd.DataFrame = writes.restated.rows
-        method_is = col("METHOD") == writes.method
-        if writes.windows:
-            in_windows = reduce(lambda a, c: a | c, (_window_filter(w) for w in writes.windows))
-            self.session.table(t.results.name).delete(method_is & in_windows)
-        accepted = frame[frame["REASON"] == ""]
-        results = [
-            (m, ts, float(kw), float(i), float(c), writes.method, b, writes.now)
-            for m, ts, kw, i, c in zip(
-                accepted["METER_ID"], py_times(accepted["TIMESTAMP"]), accepted["KW"],
-                accepted["INTERVAL_KWH"], accepted["CUMULATIVE_KWH"], strict=True,
-            )
-        ]  # fmt: skip
-        self._append(t.results, results)
-        self._append(t.quarantine, _quarantine_rows(frame, b, writes.now))
-        self._append(t.state, writes.states)
-        self._append(t.resolved, writes.resolved)
-        self._append(t.audit, writes.audit)
-        self._append(t.marker, [writes.marker])  # the commit point
-        meters = [row[0] for row in writes.states]
-        if meters:  # superseded states, only once the batch is marked
-            self.session.table(t.state.name).delete(
-                method_is & (col("BATCH_ID") < b) & _isin("METER_ID", meters)
-            )
-
-    def _append(self, table: Table, rows: list[tuple[Any, ...]]) -> None:
-        if rows:
-            frame = self.session.create_dataframe(rows, schema=table.struct_type())
-            frame.write.save_as_table(table.name, mode="append")
-
-
-def _isin(column: str, values: Sequence[Any]) -> Any:
-    from snowflake.snowpark.functions import col
-
-    return col(column).isin(list(values))
-
-
-def _in_window(source: pd.DataFrame, w: Window) -> pd.DataFrame:
-    keep = (source["METER_ID"] == w.meter) & source["TIMESTAMP"].notna()
-    if w.after is not None:
-        after = pd.Timestamp(w.after)
-        keep &= (source["TIMESTAMP"] >= after) if w.inclusive else (source["TIMESTAMP"] > after)
-    if w.through is not None:
-        keep &= source["TIMESTAMP"] <= pd.Timestamp(w.through)
-    incoming = None if w.incoming.is_empty else state_to_json(w.incoming)
-    return source[keep].assign(INCOMING=incoming)
-
-
-def _window_filter(w: Window) -> Any:
-    from snowflake.snowpark.functions import col, lit
-
-    cond = col("METER_ID") == w.meter
-    if w.after is not None:
-        cond &= (
-            (col("TIMESTAMP") >= lit(w.after)) if w.inclusive else (col("TIMESTAMP") > lit(w.after))
-        )
-    if w.through is not None:
-        cond &= col("TIMESTAMP") <= lit(w.through)
-    return cond
-
+#: The windows as a table: each meter's bounds and incoming state (JSON, NULL for none).
+WINDOWS = Table(
+    "RESTATE_WINDOWS",
+    (Column("METER_ID", "VARCHAR"), Column("AFTER", "TIMESTAMP_NTZ(9)"),
+     Column("THROUGH", "TIMESTAMP_NTZ(9)"), Column("INCLUSIVE", "BOOLEAN"),
+     Column("INCOMING", "VARCHAR")),
+)  # fmt: skip
+_KINDS = {"METER_ID": "VARCHAR", "CHUNK": "NUMBER(38,0)", "ID": "NUMBER(38,0)",
+          "TIMESTAMP": "TIMESTAMP_NTZ(9)", "REASON": "VARCHAR", "IS_FIRST": "BOOLEAN",
+          "STATE": "VARCHAR"}  # fmt: skip
+#: The partition functions' output as a table (:data:`.partition.OUTPUT_COLUMNS`).
+RESTATED = Table("RESTATED", tuple(Column(c, _KINDS.get(c, "FLOAT")) for c in OUTPUT_COLUMNS))
 
 _DETAIL = "rejected when its meter was re-integrated from the source table"
 
 
-def _rejected(frame: pd.DataFrame) -> pd.Series:
-    """Rows the restatement rejected: neither with a result row nor merged into one."""
-    return ~frame["REASON"].isin(["", MERGED])
+def in_window_sql(ts: str, w: str) -> str:
+    """SQL: the time ``ts`` lies in the window row ``w`` (``AFTER < ts <= THROUGH``).
+
+    NULL bounds are open; with ``INCLUSIVE`` the window starts at ``AFTER`` itself.
+
+    >>> in_window_sql('r."TIMESTAMP"', "w")[:44]
+    '(w."AFTER" IS NULL OR r."TIMESTAMP" > w."AFTE'
+    """
+    return (
+        f'({w}."AFTER" IS NULL OR {ts} > {w}."AFTER" OR ({w}."INCLUSIVE" AND {ts} = {w}."AFTER")) '
+        f'AND ({w}."THROUGH" IS NULL OR {ts} <= {w}."THROUGH")'
+    )
 
 
-def _quarantine_rows(frame: pd.DataFrame, batch_id: int, now: Any) -> list[tuple[Any, ...]]:
-    """The restatement's rejected rows, as quarantine rows of its batch."""
-    bad = frame[_rejected(frame)]
-    return [
-        (batch_id, str(i), int(i), m, ts, None if np.isnan(kw) else float(kw), r, _DETAIL, now)
-        for i, m, ts, kw, r in zip(
-            bad["ID"], bad["METER_ID"], py_times(bad["TIMESTAMP"]),
-            bad["KW"].to_numpy(dtype=np.float64), bad["REASON"], strict=True,
+class Partitions(Protocol):
+    """Runs the partition functions over the rows of a query; a handle on their output."""
+
+    def __call__(self, session: Any, rows_sql: str, policy: Policy, chunked: bool) -> Any: ...
+
+
+def stage_table(session: Any, table: Table, rows: Sequence[tuple[Any, ...]] | pd.DataFrame) -> Any:
+    """``rows`` in a temporary table whatever their number (see :func:`~.store.stage_rows`)."""
+    direct = getattr(session, "stage_rows", None)
+    if direct is not None:
+        return direct(table, rows)
+    if isinstance(rows, pd.DataFrame):
+        rows = list(rows.itertuples(index=False, name=None))
+    return session.create_dataframe(list(rows), schema=table.struct_type()).cache_result()
+
+
+def in_process(session: Any, rows_sql: str, policy: Policy, chunked: bool) -> Any:
+    """The partition functions here, over the query's rows; staged as :data:`RESTATED`."""
+    out = integrate_windows(frame(session, rows_sql), policy, chunked=chunked)
+    return stage_table(session, RESTATED, out.loc[:, list(OUTPUT_COLUMNS)])
+
+
+class SqlWarehouse:
+    """The tables a backfill or reconciliation reads and writes (see the module docstring).
+
+    Parameters
+    ----------
+    session : snowflake.snowpark.Session or EmbeddedSession
+        Where the tables are.
+    names : ObjectNames, optional
+        Table names.
+    partitions : callable, optional
+        How the partition functions run (:class:`Partitions`): in this process
+        by default, on the warehouse with :func:`.warehouse_snowflake.on_warehouse`.
+    """
+
+    def __init__(
+        self, session: Any, names: ObjectNames = DEFAULT_NAMES, partitions: Partitions = in_process
+    ) -> None:
+        self.session = session
+        self.names = names
+        self.tables = tables(names)
+        self.partitions = partitions
+
+    def stream_task_started(self) -> bool:
+        """``SHOW TASKS`` (allowed in owner's-rights procedures since release 10.3).
+
+        The name is a checked plain identifier, so it can stand in the pattern;
+        ``LIKE`` reads ``_`` as a wildcard, hence the exact comparison after it.
+        A task the procedure's role cannot see lists no row and counts as not
+        started: grant the owner ``MONITOR`` on it if it is owned elsewhere.
+        """
+        task = self.names.task
+        for row in run(self.session, f"SHOW TASKS LIKE '{task}' IN SCHEMA"):
+            fields = {k.lower(): v for k, v in row.as_dict().items()}
+            if str(fields["name"]).upper() == task.upper():
+                return str(fields["state"]).lower() == "started"
+        return False
+
+    def pending_batches(self) -> list[int]:
+        """Stream batches landed but not integrated (a restatement waits for them)."""
+        return SqlStore(self.session, self.names).pending_batches()
+
+    def next_batch_id(self) -> int:
+        """The id the restatement's batch takes."""
+        return next_batch_id(self.session, self.tables.marker)
+
+    def source_meters(self, meters: Sequence[str] | None) -> list[str]:
+        """Meters with rows in the source table (of ``meters``, if given), sorted."""
+        rows = run(
+            self.session,
+            f'SELECT DISTINCT "METER_ID" FROM {self.tables.source.quoted} '
+            'WHERE "METER_ID" IS NOT NULL ORDER BY 1',
         )
-    ]  # fmt: skip
+        found = {str(r[0]) for r in rows}
+        return sorted(found if meters is None else found & set(meters))
+
+    def latest_states(self, method: str, meters: Sequence[str]) -> dict[str, ei.CumulativeState]:
+        """Each meter's latest stored ``method`` state (meters without one are left out)."""
+        return latest_states(self.session, self.tables.state, method, meters)
+
+    def anchors(self, method: str, starts: dict[str, dt.datetime]) -> dict[str, ei.CumulativeState]:
+        """Each meter's state at its last result row *before* ``starts[meter]``."""
+        out = {m: ei.CumulativeState.empty(method) for m in starts}
+        items = list(starts.items())
+        for i in range(0, len(items), CHUNK_ROWS):
+            chunk = items[i : i + CHUNK_ROWS]
+            values = ", ".join(["(?, ?)"] * len(chunk))
+            # The rows up to each meter's start; the last one is the anchor. Every result
+            # row before it is read only to count the samples: COUNT is all the state needs.
+            rows = frame(
+                self.session,
+                'SELECT r."METER_ID", r."TIMESTAMP", r."KW", r."CUMULATIVE_KWH", '
+                'COUNT(DISTINCT r."TIMESTAMP") OVER (PARTITION BY r."METER_ID") AS "N", '
+                'MIN(r."TIMESTAMP") OVER (PARTITION BY r."METER_ID") AS "FIRST_TS" '
+                f"FROM {self.tables.results.quoted} AS r JOIN (SELECT COLUMN1::VARCHAR AS "
+                f'"METER_ID", COLUMN2::TIMESTAMP_NTZ(9) AS "START" FROM VALUES {values}) AS w '
+                'ON r."METER_ID" = w."METER_ID" WHERE r."METHOD" = ? AND r."TIMESTAMP" < w."START" '
+                'QUALIFY r."TIMESTAMP" = "FIRST_TS" OR ROW_NUMBER() OVER (PARTITION BY '
+                'r."METER_ID" ORDER BY r."TIMESTAMP" DESC) = 1',
+                [v for m, t in chunk for v in (m, t)] + [method],
+            )
+            for meter, ends in rows.groupby("METER_ID"):
+                out[str(meter)] = _anchor_from_ends(method, ends)
+        return out
+
+    def open_quarantine(self) -> pd.DataFrame:
+        """Quarantined ``late``/``correction`` rows not resolved yet."""
+        q, r = self.tables.quarantine.quoted, self.tables.resolved.quoted
+        return frame(
+            self.session,
+            f'SELECT q."BATCH_ID", q."ROW_ID", q."ID", q."METER_ID", q."TIMESTAMP", q."KW", '
+            f'q."REASON" FROM {q} AS q WHERE q."REASON" IN (?, ?) AND NOT EXISTS (SELECT 1 '
+            f'FROM {r} AS r WHERE r."QUARANTINE_BATCH_ID" = q."BATCH_ID" AND r."REASON" = '
+            'q."REASON" AND EQUAL_NULL(r."ROW_ID", q."ROW_ID")) ORDER BY q."BATCH_ID", q."ID"',
+            ["late", "correction"],
+        )
+
+    def stored_matches(self, method: str, rows: pd.DataFrame) -> np.ndarray[Any, Any]:
+        """Which ``rows`` (METER_ID, TIMESTAMP, KW) equal a stored result row."""
+        keys = list(zip(rows["METER_ID"], rows["TIMESTAMP"], rows["KW"], strict=True))
+        hits: set[tuple[Any, ...]] = set()
+        for i in range(0, len(keys), CHUNK_ROWS):
+            chunk = keys[i : i + CHUNK_ROWS]
+            values = ", ".join(["(?, ?, ?)"] * len(chunk))
+            found = frame(
+                self.session,
+                f'SELECT DISTINCT r."METER_ID", r."TIMESTAMP", r."KW" FROM '
+                f"{self.tables.results.quoted} AS r JOIN (SELECT COLUMN1::VARCHAR AS M, "
+                f"COLUMN2::TIMESTAMP_NTZ(9) AS T, COLUMN3::FLOAT AS P FROM VALUES {values}) AS v "
+                'ON r."METER_ID" = v.M AND r."TIMESTAMP" = v.T AND r."KW" = v.P '
+                'WHERE r."METHOD" = ?',
+                [v for k in chunk for v in k] + [method],
+            )
+            hits |= {_key(*k) for k in found.itertuples(index=False)}
+        return np.array([_key(*k) in hits for k in keys], dtype=bool)
+
+    # -- integration -----------------------------------------------------------------------
+    def integrate(self, windows: Sequence[Window], policy: Policy, chunked: bool) -> Restated:
+        """Run the partition functions over the windows' source rows (see :class:`Restated`)."""
+        spec = [
+            (w.meter, w.after, w.through, w.inclusive,
+             None if w.incoming.is_empty else state_to_json(w.incoming))
+            for w in windows
+        ]  # fmt: skip
+        win = stage_table(self.session, WINDOWS, spec)
+        rows_sql = (
+            'SELECT s."ID", s."METER_ID", s."TIMESTAMP", s."KW", w."INCOMING" FROM '
+            f"{self.tables.source.quoted} AS s JOIN {staged_name(win)} AS w "
+            'ON s."METER_ID" = w."METER_ID" WHERE s."TIMESTAMP" IS NOT NULL AND '
+            + in_window_sql('s."TIMESTAMP"', "w")
+        )
+        restated = self.partitions(self.session, rows_sql, policy, chunked)
+        name = staged_name(restated)
+        finals = run(
+            self.session,
+            f'SELECT "METER_ID", "STATE" FROM {name} WHERE "STATE" IS NOT NULL QUALIFY ROW_NUMBER() '
+            'OVER (PARTITION BY "METER_ID" ORDER BY "TIMESTAMP" DESC, "CHUNK" DESC) = 1',
+        )
+        counts = run(
+            self.session,
+            f'SELECT "METER_ID", SUM(IFF("REASON" = \'\', 1, 0)), SUM(IFF("REASON" = ?, 1, 0)), '
+            f'COUNT(*) FROM {name} GROUP BY "METER_ID"',
+            [MERGED],
+        )
+        states = {w.meter: w.incoming for w in windows}
+        states.update({str(r[0]): state_from_json(str(r[1])) for r in finals})
+        integrated = {str(r[0]): int(r[1]) + int(r[2]) for r in counts}
+        return Restated(
+            states=states,
+            integrated={w.meter: integrated.get(w.meter, 0) for w in windows},
+            rejected=sum(int(r[3]) - int(r[1]) - int(r[2]) for r in counts),
+            rows=restated,
+            merged=sum(int(r[2]) for r in counts),
+            windows=win,
+        )
+
+    # -- writes --------------------------------------------------------------------------
+    def commit(self, writes: Writes) -> None:
+        """Every write of the batch in one transaction (see the module docstring)."""
+        t, b, now, m = self.tables, writes.batch_id, writes.now, writes.method
+        restated, r = staged_name(writes.restated.rows), t.results.quoted
+        fixed = {"METHOD": "?::VARCHAR", "BATCH_ID": "?::NUMBER(38,0)",
+                 "COMPUTED_AT": "?::TIMESTAMP_NTZ(9)"}  # fmt: skip
+        results = ", ".join(
+            f'{fixed[c]} AS "{c}"' if c in fixed else f'"{c}"' for c in t.results.column_names
+        )
+        ok = f"(SELECT {results} FROM {restated} WHERE \"REASON\" = '')"
+        statements: list[tuple[str, Sequence[Any] | None]] = [
+            (merge_from_sql(t.results, ok), [m, b, now])
+        ]
+        if writes.windows:
+            statements.append((
+                f"DELETE FROM {r} USING {staged_name(writes.restated.windows)} AS w "
+                f'WHERE {r}."METER_ID" = w."METER_ID" AND {r}."METHOD" = ? AND {r}."BATCH_ID" <> ? '
+                f"AND {in_window_sql(r + '.' + chr(34) + 'TIMESTAMP' + chr(34), 'w')}",
+                [m, b],
+            ))  # fmt: skip
+        q_cols = ", ".join(f'"{c}"' for c in t.quarantine.column_names)
+        statements.append((
+            f"INSERT INTO {t.quarantine.quoted} ({q_cols}) SELECT ?::NUMBER(38,0), "
+            '"ID"::VARCHAR, "ID", "METER_ID", "TIMESTAMP", "KW", "REASON", ?::VARCHAR, '
+            f"?::TIMESTAMP_NTZ(9) FROM {restated} WHERE \"REASON\" NOT IN ('', ?)",
+            [b, _DETAIL, now, MERGED],
+        ))  # fmt: skip
+        staged: list[Any] = []  # staging is DDL: before BEGIN, referenced until COMMIT
+        for table, rows, merge in (
+            (t.state, writes.states, True),
+            (t.resolved, writes.resolved, False),
+            (t.audit, writes.audit, False),
+            (t.marker, [writes.marker], False),
+        ):
+            statements += write_rows_sql(self.session, table, rows, staged, merge=merge)
+        statements.append(prune_states_sql(t.state, m, b))
+        transaction(self.session, statements)
+
+
+def _anchor_from_ends(method: str, rows: pd.DataFrame) -> ei.CumulativeState:
+    """The anchor from a meter's first and last result rows before its start, and N."""
+    state = anchor_state(method, rows)
+    n = int(rows["N"].iloc[0])
+    return state if state.is_empty else ei.CumulativeState(**{**_fields(state), "count": n})
+
+
+def _fields(state: ei.CumulativeState) -> dict[str, Any]:
+    out = state.to_dict()
+    out.pop("version")
+    return out
+
+
+def _key(meter: Any, ts: Any, kw: Any) -> tuple[Any, ...]:
+    return (str(meter), pd.Timestamp(ts).value, float(kw))
