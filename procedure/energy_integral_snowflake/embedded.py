@@ -168,6 +168,11 @@ class EmbeddedSession:
         """The statement ``text`` (Snowflake SQL, ``?`` for each of ``params``), not run yet."""
         return Result(self, text, [bind(v) for v in params or ()])
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a ``BEGIN`` is open on this session."""
+        return self._in_transaction
+
     def table(self, name: str) -> Result:
         """Every row of table ``name`` (as Snowpark's ``session.table(name)``, for reading)."""
         return self.sql(f'SELECT * FROM "{name}"')

@@ -324,7 +324,13 @@ def _call(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
     evaluated = session.execute(f"SELECT {', '.join(texts)}", params)[1][0] if names else ()
     module, _, attribute = handler.rpartition(".")
     function = getattr(importlib.import_module(module), attribute)
-    result = function(session, **{n.lower(): v for n, v in zip(names, evaluated, strict=True)})
+    was_open = session.in_transaction
+    try:
+        result = function(session, **{n.lower(): v for n, v in zip(names, evaluated, strict=True)})
+    except BaseException:
+        if session.in_transaction and not was_open:  # a failed call's own transaction rolls back
+            session.sql("ROLLBACK").collect()
+        raise
     return [name], [(result,)]
 
 

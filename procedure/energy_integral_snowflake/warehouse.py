@@ -356,8 +356,8 @@ class SqlWarehouse:
         """Every write of the batch in one transaction (see the module docstring)."""
         t, b, now, m = self.tables, writes.batch_id, writes.now, writes.method
         restated, r = staged_name(writes.restated.rows), t.results.quoted
-        fixed = {"METHOD": "?::VARCHAR", "BATCH_ID": "?::NUMBER(38,0)",
-                 "COMPUTED_AT": "?::TIMESTAMP_NTZ(9)"}  # fmt: skip
+        fixed = {"METHOD": "CAST(? AS VARCHAR)", "BATCH_ID": "CAST(? AS NUMBER(38,0))",
+                 "COMPUTED_AT": "CAST(? AS TIMESTAMP_NTZ(9))"}  # fmt: skip
         results = ", ".join(
             f'{fixed[c]} AS "{c}"' if c in fixed else f'"{c}"' for c in t.results.column_names
         )
@@ -374,9 +374,9 @@ class SqlWarehouse:
             ))  # fmt: skip
         q_cols = ", ".join(f'"{c}"' for c in t.quarantine.column_names)
         statements.append((
-            f"INSERT INTO {t.quarantine.quoted} ({q_cols}) SELECT ?::NUMBER(38,0), "
-            '"ID"::VARCHAR, "ID", "METER_ID", "TIMESTAMP", "KW", "REASON", ?::VARCHAR, '
-            f"?::TIMESTAMP_NTZ(9) FROM {restated} WHERE \"REASON\" NOT IN ('', ?)",
+            f"INSERT INTO {t.quarantine.quoted} ({q_cols}) SELECT CAST(? AS NUMBER(38,0)), "
+            '"ID"::VARCHAR, "ID", "METER_ID", "TIMESTAMP", "KW", "REASON", CAST(? AS VARCHAR), '
+            f"CAST(? AS TIMESTAMP_NTZ(9)) FROM {restated} WHERE \"REASON\" NOT IN ('', ?)",
             [b, _DETAIL, now, MERGED],
         ))  # fmt: skip
         staged: list[Any] = []  # staging is DDL: before BEGIN, referenced until COMMIT

@@ -1,20 +1,20 @@
-"""Shared builders for the procedure tests: local stores, deliveries, fault injection, snapshots."""
+"""Shared builders for the procedure tests: embedded pipelines, deliveries, faults, snapshots."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pytest
-from snowflake.snowpark import DataFrameWriter, Session, Table
 
 import energy_integral as ei
+from energy_integral_snowflake import embedded
 from energy_integral_snowflake.demo import tick_of_rows
-from energy_integral_snowflake.local_store import LocalStore
 from energy_integral_snowflake.schema import tables
+from energy_integral_snowflake.store import SqlStore
+from energy_integral_snowflake.warehouse import SqlWarehouse
 
 # Columns that hold wall-clock times of the run itself, not data.
 VOLATILE = {
@@ -24,16 +24,77 @@ VOLATILE = {
     "PROCESSED_AT",
     "UPDATED_AT",
     "QUARANTINED_AT",
+    "RESOLVED_AT",
+    "AUDITED_AT",
     "DURATION_S",
 }
 START = np.datetime64("2026-01-01T07:00", "ns")
 
 
-def new_store() -> LocalStore:
-    """A fresh local-testing session with every table created."""
-    store = LocalStore(Session.builder.config("local_testing", True).create())
-    store.create_objects()
-    return store
+class InjectedFault(RuntimeError):
+    """The crash a test injects."""
+
+
+class FaultySession(embedded.EmbeddedSession):
+    """An embedded session that counts the statements it runs while armed and fails one.
+
+    The ``fail_at``-th statement raises :class:`InjectedFault` before it runs,
+    as if the procedure's process died there; :meth:`crash` then does what the
+    end of that process does on Snowflake: the open transaction rolls back.
+    """
+
+    def __init__(self, session: embedded.EmbeddedSession) -> None:
+        super().__init__(session.connection, session.database_name, session.path)
+        self.fail_at: int | None = None
+        self.count = 0
+        self.is_armed = False
+
+    def _run(self, text: str, params: Sequence[Any], *, frame: bool) -> Any:
+        if self.is_armed:
+            self.count += 1
+            if self.count == self.fail_at:
+                raise InjectedFault(f"injected failure at statement {self.count}: {text[:60]}")
+        return super()._run(text, params, frame=frame)
+
+    @contextmanager
+    def armed(self) -> Iterator[None]:
+        """Count (and fail) statements inside the block; a crash rolls back."""
+        self.is_armed = True
+        try:
+            yield
+        except InjectedFault:
+            self.is_armed = False
+            self.crash()
+            raise
+        finally:
+            self.is_armed = False
+
+    def crash(self) -> None:
+        """The process died: whatever transaction it had open rolls back."""
+        self._end(commit=False)
+
+
+def new_session() -> FaultySession:
+    """A fresh in-memory pipeline, set up by setup.sql."""
+    session = embedded.connect()
+    embedded.setup(session)
+    return FaultySession(session)
+
+
+def new_store() -> SqlStore:
+    """A store on a fresh in-memory pipeline (its session is a :class:`FaultySession`)."""
+    return SqlStore(new_session())
+
+
+def warehouse(store: SqlStore) -> SqlWarehouse:
+    """The backfill/reconcile warehouse on the store's session."""
+    return SqlWarehouse(store.session, store.names)
+
+
+def table(session: Any, name: str) -> pd.DataFrame:
+    """Every row of table ``name``."""
+    frame: pd.DataFrame = session.table(name).to_pandas()
+    return frame
 
 
 def deliveries(meters: int = 3, ticks: int = 3, seed: int = 1, **defects: float) -> list[Any]:
@@ -52,65 +113,17 @@ def deliveries(meters: int = 3, ticks: int = 3, seed: int = 1, **defects: float)
     ]
 
 
-class InjectedFault(RuntimeError):
-    """The crash a test injects."""
-
-
-class WriteFaults:
-    """Counts the procedure's writes (while armed) and raises at the ``fail_at``-th one."""
-
-    def __init__(self, fail_at: int | None = None) -> None:
-        self.fail_at = fail_at
-        self.count = 0
-        self.is_armed = False
-
-    def hit(self) -> None:
-        if not self.is_armed:
-            return
-        self.count += 1
-        if self.count == self.fail_at:
-            raise InjectedFault(f"injected failure at write {self.count}")
-
-    @contextmanager
-    def armed(self) -> Iterator[None]:
-        self.is_armed = True
-        try:
-            yield
-        finally:
-            self.is_armed = False
-
-
-@pytest.fixture(name="faults")
-def faults_fixture(monkeypatch: pytest.MonkeyPatch) -> WriteFaults:
-    """Every Snowpark write path counted: save_as_table, Table.delete/update/merge."""
-    counter = WriteFaults()
-    for owner, name in (
-        (DataFrameWriter, "save_as_table"),
-        (Table, "delete"),
-        (Table, "update"),
-        (Table, "merge"),
-    ):
-        original = getattr(owner, name)
-
-        def wrapped(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            counter.hit()  # before the write: the write never happens
-            return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(owner, name, wrapped)
-    return counter
-
-
-def snapshot(store: LocalStore) -> dict[str, pd.DataFrame]:
+def snapshot(store: SqlStore) -> dict[str, pd.DataFrame]:
     """Every table without its wall-clock columns, sorted by key; states reduced to the latest."""
     out = {}
-    for table in tables(store.names):
-        frame = store.session.table(table.name).to_pandas()
+    for t in tables(store.names):
+        frame = table(store.session, t.name)
         frame = frame.drop(columns=[c for c in frame.columns if c in VOLATILE])
-        if table.name == store.names.state:
+        if t.name == store.names.state:
             latest = frame.sort_values("BATCH_ID", kind="stable")
             frame = latest.drop_duplicates(["METER_ID", "METHOD"], keep="last")
-        keys = list(table.key) if table.key else list(frame.columns)
-        out[table.name] = frame.sort_values(keys, kind="stable").reset_index(drop=True)
+        keys = list(t.key) if t.key else list(frame.columns)
+        out[t.name] = frame.sort_values(keys, kind="stable").reset_index(drop=True)
     return out
 
 

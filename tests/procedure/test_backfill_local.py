@@ -1,4 +1,4 @@
-"""Backfill on Snowpark local testing: equal to the stream and to one-shot, and the handover."""
+"""Backfill on the embedded engine: equal to the stream and to one-shot, and the handover."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import energy_integral as ei
 from energy_integral_snowflake.backfill import backfill, run_backfill
 from energy_integral_snowflake.batch import Policy, state_from_json
 from energy_integral_snowflake.generator import insert_readings
-from energy_integral_snowflake.local_store import LocalStore
+from energy_integral_snowflake.store import SqlStore
 from energy_integral_snowflake.procedure import run_procedure
 from energy_integral_snowflake.reconcile import run_reconcile
 from energy_integral_snowflake.restate import STATUS_BACKFILLED
-from energy_integral_snowflake.warehouse import LocalWarehouse
+from energy_integral_snowflake.warehouse import SqlWarehouse
 
 METHODS = ["trapezoid", "left", "right", "scipy"]
 
@@ -34,12 +34,12 @@ def _part(r: ei.Readings, rows: np.ndarray) -> ei.Readings:
     return ei.Readings(r.meter[rows], r.timestamp[rows], r.power[rows])
 
 
-def _results(store: LocalStore) -> pd.DataFrame:
+def _results(store: SqlStore) -> pd.DataFrame:
     frame: pd.DataFrame = store.session.table("INTEGRAL_SUM_VALUES").to_pandas()
     return frame.sort_values(["METER_ID", "TIMESTAMP"], ignore_index=True)
 
 
-def _states(store: LocalStore) -> dict[str, ei.CumulativeState]:
+def _states(store: SqlStore) -> dict[str, ei.CumulativeState]:
     rows = store.session.table("METER_STATE").to_pandas().sort_values("BATCH_ID")
     latest = rows.drop_duplicates("METER_ID", keep="last")
     return {m: state_from_json(s) for m, s in zip(latest["METER_ID"], latest["STATE"], strict=True)}
@@ -75,7 +75,7 @@ def test_backfill_equals_the_stream_in_batches_and_one_shot(method: str) -> None
     for chunked in (False, True):
         store = new_store()
         insert_readings(store.session, readings)
-        summary = run_backfill(LocalWarehouse(store.session), policy, chunk_by_day=chunked)
+        summary = run_backfill(SqlWarehouse(store.session), policy, chunk_by_day=chunked)
         assert summary.status == "ok", summary.message
         _assert_same_results(_results(store), _results(streamed))
         _assert_same_states(_states(store), _states(streamed))
@@ -92,7 +92,7 @@ def test_backfill_to_t_hands_over_to_the_stream_without_gap_or_overlap() -> None
     cut = START + np.timedelta64(20, "h")
     store = new_store()
     insert_readings(store.session, readings)  # the stream sees all of it, history included
-    summary = run_backfill(LocalWarehouse(store.session), policy, end=str(cut))
+    summary = run_backfill(SqlWarehouse(store.session), policy, end=str(cut))
     assert summary.status == "ok", summary.message
     assert all(m["window_end"] == cut.astype("datetime64[us]").item() for m in summary.meters)
     backfilled = _results(store)
@@ -111,7 +111,7 @@ def test_backfill_to_t_hands_over_to_the_stream_without_gap_or_overlap() -> None
     # Reconcile finds those identical to a stored result already integrated; the others
     # (second readings the backfill rejected as duplicates) restate their meter to no effect.
     before = _results(store)
-    result = run_reconcile(LocalWarehouse(store.session), policy)
+    result = run_reconcile(SqlWarehouse(store.session), policy)
     assert result.status == "ok"
     assert result.rows_resolved == int((reasons["REASON"] == "late").sum()) > 0
     assert all(abs(m["delta_kwh"]) < 1e-9 for m in result.meters)
@@ -130,7 +130,7 @@ def test_a_range_backfill_continues_from_the_stored_result_before_start() -> Non
     run_procedure(store, policy)
     want = _results(store)
     start = START + np.timedelta64(30, "h")
-    summary = run_backfill(LocalWarehouse(store.session), policy, start=str(start),
+    summary = run_backfill(SqlWarehouse(store.session), policy, start=str(start),
                            meters=["meter-001"])  # fmt: skip
     assert summary.status == "ok", summary.message
     [meter] = summary.meters
@@ -146,7 +146,7 @@ def test_a_range_backfill_continues_from_the_stored_result_before_start() -> Non
 def test_bad_requests_are_refused_with_the_reason() -> None:
     store = new_store()
     insert_readings(store.session, _readings())
-    warehouse = LocalWarehouse(store.session)
+    warehouse = SqlWarehouse(store.session)
     unknown = run_backfill(warehouse, meters=["nope"])
     assert unknown.status == "error"
     assert "['nope']" in unknown.message
@@ -164,18 +164,12 @@ def test_bad_requests_are_refused_with_the_reason() -> None:
     assert "nope" in bad["message"]
 
 
-class _ScheduledWarehouse(LocalWarehouse):
-    """The local warehouse, as if ``INTEGRATE_STREAM_TASK`` were resumed."""
-
-    def stream_task_started(self) -> bool:
-        return True
-
-
 def test_backfill_and_reconcile_refuse_to_run_beside_a_started_stream_task() -> None:
     store = new_store()
     insert_readings(store.session, _readings())
     before = {t.name: store.session.table(t.name).to_pandas() for t in store.tables}
-    warehouse = _ScheduledWarehouse(store.session)
+    store.session.sql("ALTER TASK INTEGRATE_STREAM_TASK RESUME").collect()
+    warehouse = SqlWarehouse(store.session)
     for summary in (run_backfill(warehouse), run_reconcile(warehouse)):
         assert summary.status == "error"
         assert "task INTEGRATE_STREAM_TASK is started" in summary.message
@@ -209,7 +203,7 @@ def test_a_merged_duplicate_group_is_backfilled_as_one_row_with_the_mean(chunked
     store = new_store()
     insert_readings(store.session, _duplicate_group())
     policy = Policy("trapezoid", on_duplicate="mean")
-    summary = run_backfill(LocalWarehouse(store.session), policy, chunk_by_day=chunked)
+    summary = run_backfill(SqlWarehouse(store.session), policy, chunk_by_day=chunked)
     assert summary.status == "ok", summary.message
     # Samples 2, 2, (8 + 4)/2 = 6, 2 kW, 15 minutes apart: intervals 2·¼ = 0.5, then
     # (2 + 6)/2·¼ = 1 (across midnight: the day chunks' bridge), then (6 + 2)/2·¼ = 1 kWh.
@@ -220,7 +214,7 @@ def test_a_merged_duplicate_group_is_backfilled_as_one_row_with_the_mean(chunked
     np.testing.assert_allclose(got["CUMULATIVE_KWH"], [0.0, 0.5, 1.5, 2.5], rtol=1e-12)
     # All five source rows are integrated, one of them merged; none is quarantined.
     assert (summary.rows_integrated, summary.rows_merged, summary.rows_rejected) == (5, 1, 0)
-    assert store.session.table("QUARANTINED_READINGS").count() == 0
+    assert len(store.session.table("QUARANTINED_READINGS").to_pandas()) == 0
     marker = store.session.table("STREAM_CONSUMED_MARKER").to_pandas()
     assert marker[["ROWS_READ", "ROWS_INTEGRATED", "ROWS_REJECTED"]].values.tolist() == [[5, 5, 0]]
     state = _states(store)["m"]
@@ -240,7 +234,7 @@ def test_under_mean_the_backfill_equals_the_stream_in_one_batch() -> None:
     for chunked in (False, True):
         store = new_store()
         insert_readings(store.session, readings)
-        summary = run_backfill(LocalWarehouse(store.session), policy, chunk_by_day=chunked)
+        summary = run_backfill(SqlWarehouse(store.session), policy, chunk_by_day=chunked)
         assert summary.status == "ok", summary.message
         _assert_same_results(_results(store), want)
         _assert_same_states(_states(store), _states(streamed))

@@ -1,4 +1,4 @@
-"""Exactly once, locally: a crash at every write, re-deliveries, empty and all-bad batches."""
+"""Exactly once on real transactions: a crash at every statement, re-deliveries, bad batches."""
 
 from __future__ import annotations
 
@@ -8,51 +8,63 @@ import math
 import numpy as np
 import pandas as pd
 from local_scenarios import (
+    FaultySession,
     InjectedFault,
-    WriteFaults,
     assert_same_tables,
     deliveries,
-    faults_fixture,  # noqa: F401  (the "faults" fixture)
     new_store,
     snapshot,
+    table,
 )
 
 import energy_integral as ei
+from energy_integral_snowflake import embedded
 from energy_integral_snowflake._values import utc_now
 from energy_integral_snowflake.batch import Policy, integrate_batch
 from energy_integral_snowflake.demo import check_against_oneshot
 from energy_integral_snowflake.generator import insert_readings
-from energy_integral_snowflake.local_store import LocalStore, run_task_tick
 from energy_integral_snowflake.procedure import run_procedure
 from energy_integral_snowflake.schema import STATUS_INTEGRATED
+from energy_integral_snowflake.store import SqlStore
 
 POLICY = Policy("trapezoid")
 
 
-def _play(store: LocalStore, faults: WriteFaults, *, retry_now: bool, ticks: int = 3) -> None:
+def _faulty(store: SqlStore) -> FaultySession:
+    assert isinstance(store.session, FaultySession)
+    return store.session
+
+
+def _play(store: SqlStore, *, retry_now: bool, ticks: int = 3) -> None:
     """Deliver each minute and run the task; after a crash retry at once, or at the next tick."""
+    faults = _faulty(store)
     for part in deliveries(ticks=ticks):
         insert_readings(store.session, part)
         try:
             with faults.armed():
-                run_task_tick(store, POLICY)
+                embedded.tick(store.session)
         except InjectedFault:
             if retry_now:
                 with faults.armed():
                     run_procedure(store, POLICY)
-    with faults.armed():
-        run_procedure(store, POLICY)  # the run that eventually follows the last crash
+    for _ in range(2):  # the run that eventually follows the last crash (it may crash too)
+        try:
+            with faults.armed():
+                run_procedure(store, POLICY)
+            break
+        except InjectedFault:
+            pass
 
 
-def _assert_each_reading_once(store: LocalStore) -> None:
+def _assert_each_reading_once(store: SqlStore) -> None:
     """Every source row is integrated or quarantined, exactly once; totals match one-shot.
 
     With POLICY's on_duplicate="reject" no rows are merged, so each integrated row has a
     result row of its own and the counts add up table by table.
     """
-    source = store.session.table("RANDOM_VALUES").to_pandas()
-    results = store.session.table("INTEGRAL_SUM_VALUES").to_pandas()
-    quarantine = store.session.table("QUARANTINED_READINGS").to_pandas()
+    source = table(store.session, "RANDOM_VALUES")
+    results = table(store.session, "INTEGRAL_SUM_VALUES")
+    quarantine = table(store.session, "QUARANTINED_READINGS")
     assert not results.duplicated(["METER_ID", "TIMESTAMP", "METHOD"]).any()
     assert not quarantine["ID"].duplicated().any()
     assert len(results) + len(quarantine) == len(source)
@@ -61,47 +73,44 @@ def _assert_each_reading_once(store: LocalStore) -> None:
     assert all(c.ok for c in checks), checks
 
 
-def test_baseline_writes_every_table(faults: WriteFaults) -> None:
+def test_baseline_writes_every_table() -> None:
     store = new_store()
-    _play(store, faults, retry_now=True)
-    # 1 write per consume (the marker row) + 8 per integrated batch (empty appends are skipped)
-    assert faults.count >= 3 * 1 + 3 * 6
+    _play(store, retry_now=True)
+    # per tick: the condition, CALL, a 6-statement consume and an 11-statement commit at least
+    assert _faulty(store).count >= 3 * (2 + 6 + 11)
     _assert_each_reading_once(store)
-    marker = store.session.table("STREAM_CONSUMED_MARKER").to_pandas()
+    marker = table(store.session, "STREAM_CONSUMED_MARKER")
     assert marker["STATUS"].tolist() == [STATUS_INTEGRATED] * 3
-    quarantine = store.session.table("QUARANTINED_READINGS").to_pandas()
+    quarantine = table(store.session, "QUARANTINED_READINGS")
     assert {"late", "duplicate", "invalid-power"} <= set(quarantine["REASON"])
 
 
-def test_a_crash_at_every_write_then_a_retry_gives_the_same_tables(faults: WriteFaults) -> None:
+def test_a_crash_at_every_statement_then_a_retry_gives_the_same_tables() -> None:
     baseline = new_store()
-    _play(baseline, faults, retry_now=True, ticks=2)  # two batches: the state is carried once
-    want, writes = snapshot(baseline), faults.count
-    for k in range(1, writes + 1):
-        faults.fail_at, faults.count = k, 0
+    _play(baseline, retry_now=True, ticks=2)  # two batches: the state is carried once
+    want, issued = snapshot(baseline), _faulty(baseline).count
+    for k in range(1, issued + 1):
         store = new_store()
-        _play(store, faults, retry_now=True, ticks=2)
-        assert faults.count >= k, f"write {k} was never reached"
+        _faulty(store).fail_at = k
+        _play(store, retry_now=True, ticks=2)
+        assert _faulty(store).count >= k, f"statement {k} was never reached"
         try:
             assert_same_tables(snapshot(store), want)
         except AssertionError as exc:
-            raise AssertionError(f"after a crash at write {k} of {writes}: {exc}") from None
+            raise AssertionError(f"after a crash at statement {k} of {issued}: {exc}") from None
 
 
-def test_a_crash_retried_only_by_the_next_tick_loses_and_doubles_nothing(
-    faults: WriteFaults,
-) -> None:
-    faults.fail_at = None
+def test_a_crash_retried_only_by_the_next_tick_loses_and_doubles_nothing() -> None:
     baseline = new_store()
-    _play(baseline, faults, retry_now=False)
-    writes = faults.count
-    for k in range(1, writes + 1, 3):  # every third write: batches then pile up or merge
-        faults.fail_at, faults.count = k, 0
+    _play(baseline, retry_now=False)
+    issued = _faulty(baseline).count
+    for k in range(1, issued + 1, 3):  # every third statement: batches then pile up or merge
         store = new_store()
-        _play(store, faults, retry_now=False)
+        _faulty(store).fail_at = k
+        _play(store, retry_now=False)
         _assert_each_reading_once(store)
-        marker = store.session.table("STREAM_CONSUMED_MARKER").to_pandas()
-        assert set(marker["STATUS"]) == {STATUS_INTEGRATED}, f"crash at write {k}"
+        marker = table(store.session, "STREAM_CONSUMED_MARKER")
+        assert set(marker["STATUS"]) == {STATUS_INTEGRATED}, f"crash at statement {k}"
 
 
 def test_a_batch_committed_twice_changes_nothing() -> None:
@@ -130,27 +139,25 @@ def test_the_same_readings_delivered_twice_add_no_energy() -> None:
     for part in parts:
         insert_readings(store.session, part)
         run_procedure(store, POLICY)
-    before = store.session.table("INTEGRAL_SUM_VALUES").to_pandas()
+    before = table(store.session, "INTEGRAL_SUM_VALUES")
     insert_readings(store.session, parts[-1])  # the last minute again, under new IDs
     summary = run_procedure(store, POLICY)
     (batch,) = summary.integrated
     assert batch["rows_integrated"] == 0
     assert batch["kwh_added"] == 0.0
-    after = store.session.table("INTEGRAL_SUM_VALUES").to_pandas()
+    after = table(store.session, "INTEGRAL_SUM_VALUES")
     pd.testing.assert_frame_equal(after, before)
-    reasons = store.session.table("QUARANTINED_READINGS").to_pandas()
+    reasons = table(store.session, "QUARANTINED_READINGS")
     again = reasons[reasons["BATCH_ID"] == batch["batch_id"]]
     assert len(again) == len(parts[-1])
     assert set(again["REASON"]) <= {"already-integrated", "late", "duplicate", "invalid-power"}
     assert "already-integrated" in set(again["REASON"])
 
 
-def test_an_empty_stream_writes_nothing(faults: WriteFaults) -> None:
+def test_an_empty_stream_writes_nothing() -> None:
     store = new_store()
-    assert run_task_tick(store, POLICY) is None
-    with faults.armed():
-        summary = run_procedure(store, POLICY)
-    assert faults.count == 0
+    assert embedded.tick(store.session) is None
+    summary = run_procedure(store, POLICY)
     assert json.loads(summary.to_json()) == {
         "status": "ok",
         "consumed_batch": None,
@@ -180,7 +187,7 @@ def test_a_batch_of_only_rejected_rows_keeps_every_state() -> None:
     summary = run_procedure(store, POLICY)
     (batch,) = summary.integrated
     assert (batch["rows_read"], batch["rows_integrated"], batch["rows_rejected"]) == (3, 0, 3)
-    quarantine = store.session.table("QUARANTINED_READINGS").to_pandas().sort_values("ID")
+    quarantine = table(store.session, "QUARANTINED_READINGS").sort_values("ID")
     assert quarantine["REASON"].tolist() == ["late", "invalid-power", "invalid-power"]
     # 6 kW for one minute = 0.1 kWh; one more good minute continues from the kept state.
     nxt = ei.synthetic.Readings(
@@ -188,24 +195,5 @@ def test_a_batch_of_only_rejected_rows_keeps_every_state() -> None:
     )
     insert_readings(store.session, nxt)
     run_procedure(store, POLICY)
-    results = store.session.table("INTEGRAL_SUM_VALUES").to_pandas().sort_values("TIMESTAMP")
+    results = table(store.session, "INTEGRAL_SUM_VALUES").sort_values("TIMESTAMP")
     assert math.isclose(results["CUMULATIVE_KWH"].iloc[-1], 0.1 + 0.2, rel_tol=1e-12)
-
-
-def test_source_rows_deleted_before_their_batch_is_integrated_stop_the_run() -> None:
-    """Locally a batch is landed by reference, so a lost source row must not pass unnoticed."""
-    from snowflake.snowpark.functions import col
-
-    store = new_store()
-    part = deliveries()[0]
-    insert_readings(store.session, part)
-    batch_id = store.consume()
-    source = store.session.table("RANDOM_VALUES")
-    source.delete(col("ID") == int(source.to_pandas()["ID"].max()))
-    summary = run_procedure(store, POLICY)
-    assert summary.status == "error"
-    assert summary.pending == [batch_id]
-    assert f"batch {batch_id} consumed {len(part)} rows of RANDOM_VALUES" in summary.message
-    assert f"now holds {len(part) - 1}" in summary.message
-    assert store.pending_batches() == [batch_id]
-    assert len(store.session.table("INTEGRAL_SUM_VALUES").to_pandas()) == 0

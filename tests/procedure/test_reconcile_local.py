@@ -1,4 +1,4 @@
-"""Reconciliation on Snowpark local testing: late rows and corrections restated like a clean run."""
+"""Reconciliation on the embedded engine: late rows and corrections restated like a clean run."""
 
 from __future__ import annotations
 
@@ -7,32 +7,24 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from local_scenarios import (
-    InjectedFault,
-    WriteFaults,
-    deliveries,
-    faults_fixture,  # noqa: F401  (the "faults" fixture)
-    new_store,
-    snapshot,
-)
+from local_scenarios import FaultySession, InjectedFault, deliveries, new_store, snapshot
 
 import energy_integral as ei
-from energy_integral_snowflake._values import py_times, utc_now
 from energy_integral_snowflake.backfill import run_backfill
 from energy_integral_snowflake.batch import Policy, state_from_json
 from energy_integral_snowflake.generator import insert_readings
-from energy_integral_snowflake.local_store import LocalStore
+from energy_integral_snowflake.store import SqlStore, run
 from energy_integral_snowflake.procedure import run_procedure
 from energy_integral_snowflake.reconcile import reconcile, run_reconcile
 from energy_integral_snowflake.schema import tables
-from energy_integral_snowflake.warehouse import LocalWarehouse
+from energy_integral_snowflake.warehouse import SqlWarehouse
 
 POLICY = Policy("trapezoid")
 # Wall-clock columns of the new tables, left out of comparisons.
 CLOCKS = ["RESOLVED_AT", "AUDITED_AT"]
 
 
-def _streamed(ticks: int = 3, policy: Policy = POLICY) -> LocalStore:
+def _streamed(ticks: int = 3, policy: Policy = POLICY) -> SqlStore:
     """The stream procedure run over deliveries with late, duplicate and invalid rows."""
     store = new_store()
     for part in deliveries(meters=3, ticks=ticks, late_fraction=0.1):
@@ -41,49 +33,40 @@ def _streamed(ticks: int = 3, policy: Policy = POLICY) -> LocalStore:
     return store
 
 
-def _correct(store: LocalStore) -> None:
-    """Change one integrated reading's kW and delete another, quarantining both as corrections.
-
-    This is what the stream procedure on Snowflake quarantines for an UPDATE and a DELETE of
-    the source table (the local stream emulation sees inserts only).
-    """
-    from snowflake.snowpark.functions import col, lit
-
+def _correct(store: SqlStore) -> None:
+    """UPDATE one integrated reading's kW and DELETE another; the stream quarantines both."""
     source = store.session.table("RANDOM_VALUES").to_pandas()
     results = store.session.table("INTEGRAL_SUM_VALUES").to_pandas()
     done = source.merge(results[["METER_ID", "TIMESTAMP", "KW"]]).sort_values("ID")
     updated, deleted = done.iloc[5], done[done["METER_ID"] != done.iloc[5]["METER_ID"]].iloc[8]
-    store.session.table("RANDOM_VALUES").update(
-        {"KW": lit(float(updated["KW"]) + 1.5)}, col("ID") == int(updated["ID"])
-    )
-    store.session.table("RANDOM_VALUES").delete(col("ID") == int(deleted["ID"]))
-    rows = [
-        (99, str(int(r["ID"])), int(r["ID"]), r["METER_ID"], py_times([r["TIMESTAMP"]])[0],
-         float(r["KW"]), "correction", "the source row changed after it was read", utc_now())
-        for r in (updated, deleted)
-    ]  # fmt: skip
-    table = tables().quarantine
-    frame = store.session.create_dataframe(rows, schema=table.struct_type())
-    frame.write.save_as_table(table.name, mode="append")
+    run(store.session, 'UPDATE "RANDOM_VALUES" SET "KW" = ? WHERE "ID" = ?',
+        [float(updated["KW"]) + 1.5, int(updated["ID"])])  # fmt: skip
+    run(store.session, 'DELETE FROM "RANDOM_VALUES" WHERE "ID" = ?', [int(deleted["ID"])])
+    summary = run_procedure(store, POLICY)
+    assert summary.status == "ok", summary.message
+    quarantine = store.session.table("QUARANTINED_READINGS").to_pandas()
+    mine = quarantine[quarantine["BATCH_ID"] == summary.consumed_batch]
+    assert sorted(mine["ID"]) == sorted([int(updated["ID"])] * 2 + [int(deleted["ID"])])
+    assert set(mine["REASON"]) == {"correction"}
 
 
-def _clean(store: LocalStore, policy: Policy = POLICY) -> LocalStore:
+def _clean(store: SqlStore, policy: Policy = POLICY) -> SqlStore:
     """A clean run: the corrected source table, in ID order, backfilled in one go."""
     source = store.session.table("RANDOM_VALUES").to_pandas().sort_values("ID")
     clean = new_store()
     meters = source["METER_ID"].to_numpy(dtype=object)
     readings = ei.Readings(meters, source["TIMESTAMP"].to_numpy(), source["KW"].to_numpy())
     insert_readings(clean.session, readings)
-    assert run_backfill(LocalWarehouse(clean.session), policy).status == "ok"
+    assert run_backfill(SqlWarehouse(clean.session), policy).status == "ok"
     return clean
 
 
-def _results(store: LocalStore) -> pd.DataFrame:
+def _results(store: SqlStore) -> pd.DataFrame:
     frame: pd.DataFrame = store.session.table("INTEGRAL_SUM_VALUES").to_pandas()
     return frame.sort_values(["METER_ID", "TIMESTAMP"], ignore_index=True)
 
 
-def _energies(store: LocalStore) -> dict[str, float]:
+def _energies(store: SqlStore) -> dict[str, float]:
     rows = store.session.table("METER_STATE").to_pandas().sort_values("BATCH_ID")
     latest = rows.drop_duplicates("METER_ID", keep="last")
     return {
@@ -99,7 +82,7 @@ def _assert_results_equal(got: pd.DataFrame, want: pd.DataFrame) -> None:
         np.testing.assert_allclose(got[c], want[c], rtol=1e-12, atol=1e-12, err_msg=c)
 
 
-def _tables(store: LocalStore) -> dict[str, pd.DataFrame]:
+def _tables(store: SqlStore) -> dict[str, pd.DataFrame]:
     return {
         name: frame.drop(columns=[c for c in CLOCKS if c in frame])
         for name, frame in snapshot(store).items()
@@ -112,7 +95,7 @@ def test_reconcile_restates_late_rows_and_corrections_like_a_clean_run() -> None
     quarantine = store.session.table("QUARANTINED_READINGS").to_pandas()
     assert (quarantine["REASON"] == "late").sum() >= 2
     before = _energies(store)
-    summary = run_reconcile(LocalWarehouse(store.session), POLICY)
+    summary = run_reconcile(SqlWarehouse(store.session), POLICY)
     assert summary.status == "ok", summary.message
     assert summary.rows_resolved == int(quarantine["REASON"].isin(["late", "correction"]).sum())
     clean = _clean(store)
@@ -138,9 +121,9 @@ def test_reconcile_restates_late_rows_and_corrections_like_a_clean_run() -> None
 def test_reconciling_twice_changes_nothing() -> None:
     store = _streamed()
     _correct(store)
-    run_reconcile(LocalWarehouse(store.session), POLICY)
+    run_reconcile(SqlWarehouse(store.session), POLICY)
     once = _tables(store)
-    again = run_reconcile(LocalWarehouse(store.session), POLICY)
+    again = run_reconcile(SqlWarehouse(store.session), POLICY)
     assert again.status == "ok"
     assert again.batch_id is None
     assert again.meters == []
@@ -154,26 +137,28 @@ def test_reconciling_twice_changes_nothing() -> None:
     _assert_results_equal(_results(store), _results(_clean(store)))
 
 
-def test_a_crash_at_any_write_then_a_rerun_gives_the_reconciled_tables(
-    faults: WriteFaults,
-) -> None:
-    def scenario() -> LocalStore:
+def test_a_crash_at_any_statement_then_a_rerun_gives_the_reconciled_tables() -> None:
+    def scenario() -> SqlStore:
         store = _streamed(ticks=2)
         _correct(store)
         return store
 
+    def faults(store: SqlStore) -> FaultySession:
+        assert isinstance(store.session, FaultySession)
+        return store.session
+
     baseline = scenario()
-    with faults.armed():
-        run_reconcile(LocalWarehouse(baseline.session), POLICY)
-    want, writes = _tables(baseline), faults.count
-    assert writes >= 8
+    with faults(baseline).armed():
+        run_reconcile(SqlWarehouse(baseline.session), POLICY)
+    want, issued = _tables(baseline), faults(baseline).count
+    assert issued >= 8
     store = scenario()
-    for k in range(1, writes + 1):
-        faults.fail_at, faults.count = k, 0
-        with faults.armed(), pytest.raises(InjectedFault):
-            run_reconcile(LocalWarehouse(store.session), POLICY)
-        faults.fail_at = None
-        run_reconcile(LocalWarehouse(store.session), POLICY)
+    for k in range(1, issued + 1):
+        faults(store).fail_at, faults(store).count = k, 0
+        with faults(store).armed(), pytest.raises(InjectedFault):
+            run_reconcile(SqlWarehouse(store.session), POLICY)
+        faults(store).fail_at = None
+        run_reconcile(SqlWarehouse(store.session), POLICY)
         got = _tables(store)
         for name, frame in want.items():
             if name == "STREAM_CONSUMED_MARKER":
@@ -183,8 +168,8 @@ def test_a_crash_at_any_write_then_a_rerun_gives_the_reconciled_tables(
                 pd.testing.assert_frame_equal(got[name], frame, obj=name, check_exact=False,
                                               rtol=1e-12)  # fmt: skip
             except AssertionError as exc:
-                raise AssertionError(f"after a crash at write {k} of {writes}: {exc}") from None
-        store = scenario() if k < writes else store
+                raise AssertionError(f"after a crash at statement {k} of {issued}: {exc}") from None
+        store = scenario() if k < issued else store
 
 
 def test_the_handler_reports_json_and_rejects_other_options() -> None:
@@ -213,7 +198,7 @@ def test_a_merged_duplicate_group_is_restated_as_one_row_with_the_mean() -> None
     late = np.array(["2026-01-01T00:05"], dtype="datetime64[ns]")
     insert_readings(store.session, ei.Readings(m[:1], late, np.array([2.0])))
     assert run_procedure(store, policy).status == "ok"
-    summary = run_reconcile(LocalWarehouse(store.session), policy)
+    summary = run_reconcile(SqlWarehouse(store.session), policy)
     assert summary.status == "ok", summary.message
     # The window after 00:00 holds 00:05 (2 kW), 00:15 twice (8 and 4: one sample of 6 kW)
     # and 00:30 (2 kW): intervals 2·(5/60) = 1/6, (2 + 6)/2·(10/60) = 2/3, (6 + 2)/2·¼ = 1.
