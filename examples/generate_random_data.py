@@ -4,8 +4,9 @@ The counterpart of the seed system's ``generateRandomData.py``, with readings
 that look like household meters (daily load shape, solar export, noise) and,
 on request, the defects a real feed has: late rows, duplicates, invalid power.
 
-Without ``--connection`` it runs on Snowpark's local testing mode (no account):
-it creates the tables, inserts, and prints what the table holds. With
+Without ``--connection`` it runs on the embedded engine (no account): it runs
+``setup.sql`` on an in-memory DuckDB database, inserts, and prints what the
+table holds. With
 ``--connection NAME`` it inserts into a real account through the connection of
 that name in ``connections.toml``; run ``procedure/sql/setup.sql`` (or
 ``energy-integral deploy``) there first, so the table and its stream exist.
@@ -23,7 +24,7 @@ from typing import Any
 
 import energy_integral as ei
 from energy_integral_snowflake.generator import insert_readings
-from energy_integral_snowflake.schema import DEFAULT_NAMES, ObjectNames
+from energy_integral_snowflake.schema import DEFAULT_NAMES, ObjectNames, quote_identifier
 
 #: Readings per meter per minute, as the demo sends them.
 READINGS_PER_MINUTE = 6
@@ -38,7 +39,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--late", type=float, default=0.0, help="share of late rows")
     parser.add_argument("--duplicates", type=float, default=0.0, help="share of duplicated rows")
     parser.add_argument("--invalid", type=float, default=0.0, help="share of NaN/inf power")
-    parser.add_argument("--connection", help="connections.toml entry; local testing when omitted")
+    parser.add_argument("--connection", help="connections.toml entry; the embedded engine when omitted")
     return parser.parse_args(argv)
 
 
@@ -57,17 +58,15 @@ def generate(args: argparse.Namespace) -> ei.Readings:
 
 
 def open_session(connection: str | None, names: ObjectNames = DEFAULT_NAMES) -> Any:
-    """A real session for ``connection``, or a local-testing one with the tables created."""
+    """A real session for ``connection``, or an embedded pipeline set up by setup.sql."""
     if connection is not None:
         from energy_integral_snowflake.deploy import connect
 
         return connect(connection)
-    from snowflake.snowpark import Session
+    from energy_integral_snowflake import embedded
 
-    from energy_integral_snowflake.local_store import LocalStore
-
-    session = Session.builder.config("local_testing", True).create()
-    LocalStore(session, names).create_objects()  # what setup.sql does on an account
+    session = embedded.connect()
+    embedded.setup(session, names)  # what setup.sql does on an account
     return session
 
 
@@ -77,9 +76,10 @@ def main(argv: Sequence[str] | None = None, session: Any = None) -> int:
     readings = generate(args)
     session = open_session(args.connection) if session is None else session
     inserted = insert_readings(session, readings)
-    table = session.table(DEFAULT_NAMES.source)
-    print(f"inserted {inserted} rows into {DEFAULT_NAMES.source}; it holds {table.count()}")
-    newest = table.sort("ID", ascending=False).limit(5).to_pandas()
+    source = quote_identifier(DEFAULT_NAMES.source)
+    held = session.sql(f"SELECT COUNT(*) FROM {source}").collect()[0][0]
+    print(f"inserted {inserted} rows into {DEFAULT_NAMES.source}; it holds {held}")
+    newest = session.sql(f'SELECT * FROM {source} ORDER BY "ID" DESC LIMIT 5').to_pandas()
     print(newest.to_string(index=False))
     return 0
 

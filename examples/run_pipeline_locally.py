@@ -1,9 +1,10 @@
-"""The whole stream pipeline, step by step, on Snowpark's local testing mode (no account).
+"""The whole stream pipeline, step by step, on the embedded engine (no account).
 
-What the seed system did by hand with its SQL scripts, in one script:
+What the seed system did by hand with its SQL scripts, in one script, on an
+embedded DuckDB database that runs the same SQL:
 
-1. create the objects (``setup.sql``: the tables; the stream and the task are
-   emulated locally);
+1. create the objects (``setup.sql``: the tables, the stream, the procedures
+   and the task);
 2. insert readings (``generate_random_data.py``);
 3. let the task run once: it finds the stream non-empty and calls the
    procedure, which lands the stream's rows as a batch and integrates them;
@@ -28,11 +29,11 @@ import numpy as np
 import pandas as pd
 
 import energy_integral as ei
-from energy_integral_snowflake.batch import Policy
+from energy_integral_snowflake import embedded
 from energy_integral_snowflake.demo import check_against_oneshot
 from energy_integral_snowflake.generator import insert_readings
-from energy_integral_snowflake.local_store import LocalStore, run_task_tick
 from energy_integral_snowflake.schema import DEFAULT_NAMES as NAMES
+from energy_integral_snowflake.schema import tables
 
 
 def step(title: str) -> None:
@@ -82,14 +83,23 @@ def troublesome_rows(session: Any, newer: ei.Readings) -> ei.Readings:
     )
 
 
-def run(session: Any, meters: int = 3, seed: int = 0, method: str = "trapezoid") -> bool:
-    """Run the steps on ``session`` (local testing); True when every meter checks out."""
-    policy = Policy(method=method)
-    store = LocalStore(session, NAMES)
+def task_run(session: Any, method: str) -> str:
+    """One run of the task as scheduled: ``CALL`` only when the stream has data."""
+    if method == "trapezoid":
+        value = embedded.tick(session, NAMES.task)
+    elif session.sql(f"SELECT SYSTEM$STREAM_HAS_DATA('{NAMES.stream}')").collect()[0][0]:
+        value = session.sql(f"CALL {NAMES.procedure}(METHOD => ?)", params=[method]).collect()
+        value = value[0][0]
+    else:
+        value = None
+    return value if value is not None else "stream empty: skipped"
 
-    step("1. create the tables (setup.sql)")
-    store.create_objects()
-    print(", ".join(table.name for table in store.tables))
+
+def run(session: Any, meters: int = 3, seed: int = 0, method: str = "trapezoid") -> bool:
+    """Run the steps on ``session`` (embedded); True when every meter checks out."""
+    step(f"1. create the objects (setup.sql) on {embedded.describe(session)}")
+    embedded.setup(session, NAMES)
+    print(", ".join(table.name for table in tables(NAMES)))
 
     step("2. insert five minutes of readings (generate_random_data.py)")
     readings = ei.generate_readings(meters, start="2026-01-01T07:00", periods=30, seed=seed)
@@ -98,9 +108,8 @@ def run(session: Any, meters: int = 3, seed: int = 0, method: str = "trapezoid")
     print(f"inserted {insert_readings(session, part)} rows")
 
     step("3. the task runs: the stream has data, so it calls the procedure")
-    summary = run_task_tick(store, policy)
-    print(summary.to_json() if summary is not None else "stream empty: skipped")
-    print("a second run right after finds the stream empty:", run_task_tick(store, policy))
+    print(task_run(session, method))
+    print("a second run right after finds the stream empty:", task_run(session, method))
 
     step("4. inspect the tables (show_all.sql)")
     show_all(session)
@@ -112,8 +121,7 @@ def run(session: Any, meters: int = 3, seed: int = 0, method: str = "trapezoid")
     # A late row is older than what its meter already integrated: counting it would
     # change energy already reported, so it waits in the quarantine for a reconciliation.
     step("6. the task runs again; the quarantine says what was rejected and why")
-    summary = run_task_tick(store, policy)
-    print(summary.to_json() if summary is not None else "stream empty: skipped")
+    print(task_run(session, method))
     quarantine = session.table(NAMES.quarantine).to_pandas().sort_values("ID")
     show(quarantine[["ID", "METER_ID", "TIMESTAMP", "KW", "REASON", "BATCH_ID"]])
     show_all(session)
@@ -133,9 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="same seed, same run")
     parser.add_argument("--method", default="trapezoid", help="integration method")
     args = parser.parse_args(argv)
-    from snowflake.snowpark import Session
-
-    session = Session.builder.config("local_testing", True).create()
+    session = embedded.connect()
     return 0 if run(session, args.meters, args.seed, args.method) else 1
 
 

@@ -169,12 +169,10 @@ def _script(name: str) -> dict[str, Any]:
 
 @pytest.fixture
 def local_session() -> Any:
-    from snowflake.snowpark import Session
+    from energy_integral_snowflake import embedded
 
-    from energy_integral_snowflake.local_store import LocalStore
-
-    session = Session.builder.config("local_testing", True).create()
-    LocalStore(session).create_objects()
+    session = embedded.connect()
+    embedded.setup(session)
     return session
 
 

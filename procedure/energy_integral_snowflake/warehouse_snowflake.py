@@ -33,17 +33,22 @@ from .udtf import (
     struct_type,
 )
 
-__all__ = ["on_warehouse"]
+__all__ = ["on_warehouse", "udtf_options"]
 
 _EPOCH = dt.date(1970, 1, 1)
 
 
-def on_warehouse(stage: str = DEFAULT_STAGE) -> Callable[[Any, str, Policy, bool], Any]:
-    """A :class:`~.warehouse.Partitions` running the UDTFs with the archives on ``stage``."""
-    options: dict[str, Any] = {
+def udtf_options(stage: str = DEFAULT_STAGE) -> dict[str, Any]:
+    """What every UDTF imports (the archives on ``stage``) and the packages it needs."""
+    return {
         "imports": [f"@{stage}/{archive}" for archive in ARCHIVES.values()],
         "packages": list(PACKAGES),
     }
+
+
+def on_warehouse(stage: str = DEFAULT_STAGE) -> Callable[[Any, str, Policy, bool], Any]:
+    """A :class:`~.warehouse.Partitions` running the UDTFs with the archives on ``stage``."""
+    options = udtf_options(stage)
 
     def partitions(session: Any, rows_sql: str, policy: Policy, chunked: bool) -> Any:
         from snowflake.snowpark import functions as f

@@ -1,9 +1,9 @@
 """The warehouse path against a recording double: the apply_in_pandas calls and the transaction.
 
-Local testing cannot run it (its UDTF emulation ignores partitions and pads
-NaN rows), so a double records every DataFrame call; the functions handed to
-``apply_in_pandas`` are then run on pandas and must equal the partition
-functions.
+No local engine runs UDTFs, so a double records every DataFrame call and
+statement; the functions handed to ``apply_in_pandas`` are then run on pandas
+and must equal the partition functions. (The SQL itself runs for real on the
+embedded engine in the backfill and reconcile suites.)
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import energy_integral as ei
 from energy_integral_snowflake.batch import Policy, state_to_json
 from energy_integral_snowflake.partition import MERGED, OUTPUT_COLUMNS, integrate_partition
 from energy_integral_snowflake.schema import tables
-from energy_integral_snowflake.snowflake_store import CHUNK_ROWS
+from energy_integral_snowflake.store import CHUNK_ROWS
 from energy_integral_snowflake.udtf import (
     CHUNK_SCHEMA,
     OUTPUT_SCHEMA,
@@ -30,8 +30,8 @@ from energy_integral_snowflake.udtf import (
     offsets_partition,
     straight_partition,
 )
-from energy_integral_snowflake.warehouse import Restated, Window, Writes
-from energy_integral_snowflake.warehouse_snowflake import SnowflakeWarehouse
+from energy_integral_snowflake.warehouse import Restated, SqlWarehouse, Window, Writes
+from energy_integral_snowflake.warehouse_snowflake import on_warehouse
 
 DDL = ("CREATE", "ALTER", "DROP", "TRUNCATE", "GRANT", "PUT")
 NOW = dt.datetime(2026, 1, 2)
@@ -88,11 +88,11 @@ class Grouped:
 
 
 class _Sql:
-    def __init__(self, session: RecordingSession) -> None:
-        self.session = session
+    def __init__(self, rows: list[Any]) -> None:
+        self.rows = rows
 
     def collect(self) -> list[Any]:
-        return []
+        return self.rows
 
 
 class RecordingSession:
@@ -105,6 +105,16 @@ class RecordingSession:
     def answers(self, origin: str) -> list[dict[str, Any]]:
         return self.counts if ".agg" in origin else self.finals
 
+    def frame_or_answer(self, query: str) -> Any:
+        """The windows' rows as a DataFrame; the final states and counts as rows."""
+        if query.startswith('SELECT s."ID"'):
+            return Frame(self, "rows")
+        if "QUALIFY ROW_NUMBER()" in query:
+            return _Sql([(r["METER_ID"], r["STATE"]) for r in self.finals])
+        if 'GROUP BY "METER_ID"' in query:
+            return _Sql([(r["METER_ID"], r["OK"], r["MERGED"], r["N"]) for r in self.counts])
+        return _Sql([])
+
     def table(self, name: str) -> Frame:
         self.log.append(("session", "table", (name,), {}))
         self.statements.append((f"<table {name}>", None))
@@ -115,9 +125,9 @@ class RecordingSession:
         self.statements.append((f"<create_dataframe of {len(rows)} rows>", None))
         return Frame(self, "windows")
 
-    def sql(self, query: str, params: Sequence[Any] | None = None) -> _Sql:
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> Any:
         self.statements.append((query, None if params is None else list(params)))
-        return _Sql(self)
+        return self.frame_or_answer(query)
 
 
 def _names(schema: Any) -> list[str]:
@@ -147,7 +157,7 @@ def test_straight_backfill_is_one_apply_in_pandas_grouped_by_meter(method: str) 
     session = RecordingSession([{"METER_ID": "a", "STATE": state}],
                                [{"METER_ID": "a", "OK": 6, "MERGED": 1, "N": 9}])  # fmt: skip
     policy = Policy(method, "1h")
-    restated = SnowflakeWarehouse(session).integrate(_windows(), policy, chunked=False)
+    restated = SqlWarehouse(session, partitions=on_warehouse()).integrate(_windows(), policy, chunked=False)
     [(origin, func, schema, options)] = session.udtfs
     assert origin.endswith(".group_by")
     assert next(e for e in session.log if e[1] == "group_by")[2] == ("METER_ID",)
@@ -164,7 +174,9 @@ def test_straight_backfill_is_one_apply_in_pandas_grouped_by_meter(method: str) 
     # The UDTF output is cached (DDL, before any BEGIN) and only states and counts come back.
     calls = [name for _, name, _, _ in session.log]
     assert "cache_result" in calls
-    assert calls.count("collect") == 2
+    assert "collect" not in calls
+    reads = [q for q, _ in session.statements if '"STAGED_ROWS_GROUP_BY' in q]
+    assert len(reads) == 2  # the final states and the counts, read from the cached table
     assert restated.states["a"].count == 1
     assert restated.states["b"] == _windows()[1].incoming  # no rows: its incoming state
     assert restated.integrated == {"a": 7, "b": 0}  # merged rows were integrated too
@@ -178,10 +190,10 @@ def test_straight_backfill_is_one_apply_in_pandas_grouped_by_meter(method: str) 
 def test_chunked_backfill_groups_by_meter_and_day_then_folds_per_meter() -> None:
     session = RecordingSession([], [])
     policy = Policy("left")
-    SnowflakeWarehouse(session).integrate(_windows(), policy, chunked=True)
+    SqlWarehouse(session, partitions=on_warehouse()).integrate(_windows(), policy, chunked=True)
     groups = [e[2] for e in session.log if e[1] == "group_by"]
-    # chunks per (meter, day), their fold per meter, then the per-meter row counts
-    assert groups == [("METER_ID", "CHUNK"), ("METER_ID",), ("METER_ID",)]
+    # chunks per (meter, day), then their fold per meter (the counts are read in SQL)
+    assert groups == [("METER_ID", "CHUNK"), ("METER_ID",)]
     (_, chunk_fn, out, _), (_, fold_fn, folded, _) = session.udtfs
     assert (chunk_fn.func, fold_fn.func) == (chunk_partition, offsets_partition)
     assert _names(out) == list(OUTPUT_COLUMNS)
@@ -197,7 +209,7 @@ def test_chunked_backfill_groups_by_meter_and_day_then_folds_per_meter() -> None
 def _writes(session: RecordingSession, n_states: int = 1) -> Writes:
     windows = _windows()
     restated = Restated({w.meter: w.incoming for w in windows}, {"a": 0, "b": 0}, 0,
-                        rows=Frame(session, "restated"))  # fmt: skip
+                        rows=Frame(session, "restated"), windows=Frame(session, "win"))  # fmt: skip
     return Writes(
         batch_id=7, method="trapezoid", windows=windows, restated=restated,
         states=[(f"m{i}", "trapezoid", "{}", 7, NOW) for i in range(n_states)],
@@ -210,7 +222,7 @@ def _writes(session: RecordingSession, n_states: int = 1) -> Writes:
 
 def test_commit_is_one_transaction_without_ddl() -> None:
     session = RecordingSession([], [])
-    SnowflakeWarehouse(session).commit(_writes(session))
+    SqlWarehouse(session).commit(_writes(session))
     sql = [q for q, _ in session.statements if not q.startswith("<")]
     assert sql[0] == "BEGIN"
     assert sql[-1] == "COMMIT"
@@ -220,32 +232,26 @@ def test_commit_is_one_transaction_without_ddl() -> None:
     deletes = [q for q in sql if q.startswith('DELETE FROM "INTEGRAL_SUM_VALUES"')]
     assert len(deletes) == 1
     assert '"BATCH_ID" <> ?' in deletes[0]
+    assert 'USING "STAGED_WIN" AS w' in deletes[0]  # the windows' own table
     inserts = [q.split("(")[0].strip() for q in sql if q.startswith(("INSERT", "MERGE"))]
     assert inserts == [
+        'MERGE INTO "INTEGRAL_SUM_VALUES" AS t USING',
+        'INSERT INTO "QUARANTINED_READINGS"',
         'MERGE INTO "METER_STATE" AS t USING',
         'INSERT INTO "RESOLVED_READINGS"',
         'INSERT INTO "RECONCILIATION_AUDIT"',
         'INSERT INTO "STREAM_CONSUMED_MARKER"',
     ]
-    merged = [e for e in session.log if e[1] == "merge"]
-    assert [e[0] for e in merged] == ["table(INTEGRAL_SUM_VALUES)"]
-    saved = [e for e in session.log if e[1] == "save_as_table"]
-    assert saved[0][2] == ("QUARANTINED_READINGS",)
-    assert saved[0][3]["mode"] == "append"
     # Results from REASON = '' alone; the quarantine from the rest, less merged rows.
-    filters = [_literals(e[2][0]) for e in session.log if e[:2] == ("restated", "filter")]
-    assert filters == [[""], ["", MERGED]]
-
-
-def _literals(column: Any) -> list[Any]:
-    from snowflake.snowpark._internal.analyzer.expression import Literal
-
-    def walk(e: Any) -> Any:
-        yield e
-        for child in e.children or []:
-            yield from walk(child)
-
-    return [e.value for e in walk(column._expression) if isinstance(e, Literal)]
+    [(merge, merge_params)] = [(q, p) for q, p in session.statements
+                               if q.startswith('MERGE INTO "INTEGRAL_SUM_VALUES"')]  # fmt: skip
+    assert 'FROM "STAGED_RESTATED" WHERE "REASON" = \'\')' in merge
+    assert merge_params == ["trapezoid", 7, "2026-01-02 00:00:00.000000000"]
+    [(quarantine, params)] = [(q, p) for q, p in session.statements
+                              if q.startswith('INSERT INTO "QUARANTINED_READINGS"')]  # fmt: skip
+    assert quarantine.endswith('FROM "STAGED_RESTATED" WHERE "REASON" NOT IN (\'\', ?)')
+    assert params is not None
+    assert params[-1] == MERGED
 
 
 class _ShowTasks(RecordingSession):
@@ -269,18 +275,18 @@ def test_the_stream_task_state_comes_from_show_tasks(state: str, started: bool) 
         Row(name="INTEGRATE_STREAM_TASK", state=state),
     ]
     session = _ShowTasks(rows)
-    assert SnowflakeWarehouse(session).stream_task_started() is started
+    assert SqlWarehouse(session).stream_task_started() is started
     assert session.statements == [("SHOW TASKS LIKE 'INTEGRATE_STREAM_TASK' IN SCHEMA", None)]
 
 
 def test_a_missing_stream_task_is_not_started() -> None:
-    assert SnowflakeWarehouse(_ShowTasks([])).stream_task_started() is False
+    assert SqlWarehouse(_ShowTasks([])).stream_task_started() is False
 
 
 def test_many_state_rows_are_staged_before_the_transaction() -> None:
     session = RecordingSession([], [])
     writes = _writes(session, n_states=CHUNK_ROWS + 1)
-    SnowflakeWarehouse(session).commit(writes)
+    SqlWarehouse(session).commit(writes)
     order = [q for q, _ in session.statements if not q.startswith("<table")]
     assert order[:2] == [f"<create_dataframe of {CHUNK_ROWS + 1} rows>", "BEGIN"]
     [(rows, schema)] = [e[2] for e in session.log if e[1] == "create_dataframe"]

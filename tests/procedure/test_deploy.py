@@ -226,9 +226,9 @@ def test_archives_are_put_as_built_and_replace_older_ones() -> None:
         ("procedure.zip", f"@{DEFAULT_STAGE}", {"auto_compress": False, "overwrite": True}),
     ]
     # The staged files are exactly what BACKFILL_READINGS and RECONCILE_READINGS import.
-    from energy_integral_snowflake.warehouse_snowflake import SnowflakeWarehouse
+    from energy_integral_snowflake.warehouse_snowflake import udtf_options
 
-    assert list(session.file.staged) == SnowflakeWarehouse(session).udtf_options["imports"]
+    assert list(session.file.staged) == udtf_options()["imports"]
     assert list(session.file.staged) == [
         f"@{DEFAULT_STAGE}/src.zip",
         f"@{DEFAULT_STAGE}/procedure.zip",
@@ -355,43 +355,38 @@ def test_handler_annotations_let_snowpark_register_it(procedure: Procedure) -> N
             assert hint is python_type[sql_type], parameter.name
 
 
-def _local_session_with(procedure: Procedure) -> Any:
-    from snowflake.snowpark import Session
-
+def _embedded_pipeline() -> Any:
+    """setup.sql on the embedded engine (its CREATE PROCEDUREs name the handlers), with readings."""
+    from energy_integral_snowflake import embedded
     from energy_integral_snowflake.generator import insert_readings
-    from energy_integral_snowflake.local_store import LocalStore
 
-    session = Session.builder.config("local_testing", True).create()
-    LocalStore(session).create_objects()
+    session = embedded.connect()
+    embedded.setup(session)
     # Two meters, 4 readings each, 15 minutes apart at a constant 2 kW: 1.5 kWh a meter.
     times = np.arange("2026-01-01T00:00", "2026-01-01T01:00", 15, dtype="datetime64[m]")
     meters = np.array(["a"] * 4 + ["b"] * 4, dtype=object)
     insert_readings(session, energy_integral.Readings(meters, np.tile(times, 2), np.full(8, 2.0)))
-    # Local testing has no permanent procedures: the same registration, temporary.
-    deploy.register_procedure(session, procedure=procedure, permanent=False)
     return session
 
 
-def test_registered_stream_procedure_runs_on_local_testing() -> None:
-    session = _local_session_with(PROCEDURES[0])
-    try:
-        summary = json.loads(session.call(DEFAULT_NAMES.procedure, "left"))
-        again = json.loads(session.call(DEFAULT_NAMES.procedure, "left"))
-    finally:
-        session.close()
+def _call(session: Any, statement: str) -> Any:
+    return json.loads(session.sql(statement).collect()[0][0])
+
+
+def test_the_created_stream_procedure_runs_when_called() -> None:
+    session = _embedded_pipeline()
+    summary = _call(session, f"CALL {DEFAULT_NAMES.procedure}('left')")
+    again = _call(session, f"CALL {DEFAULT_NAMES.procedure}(METHOD => 'left')")
     assert summary["status"] == "ok", summary
-    assert summary["consumed_batch"] == 1  # the emulated stream held the 8 readings
+    assert summary["consumed_batch"] == 1  # the stream held the 8 readings
     assert summary["kwh_added"] == pytest.approx(3.0, rel=1e-12)
     assert again["consumed_batch"] is None  # and then nothing
 
 
-def test_registered_backfill_procedure_runs_on_local_testing() -> None:
-    session = _local_session_with(PROCEDURES[1])
-    try:
-        summary = json.loads(session.call("BACKFILL_READINGS", "trapezoid", None, None, "a"))
-        results = session.table(DEFAULT_NAMES.results).to_pandas()
-    finally:
-        session.close()
+def test_the_created_backfill_procedure_runs_when_called() -> None:
+    session = _embedded_pipeline()
+    summary = _call(session, "CALL BACKFILL_READINGS('trapezoid', NULL, NULL, 'a')")
+    results = session.table(DEFAULT_NAMES.results).to_pandas()
     assert summary["status"] == "ok", summary
     assert [m["meter"] for m in summary["meters"]] == ["a"]
     assert summary["delta_kwh"] == pytest.approx(1.5, rel=1e-12)
@@ -399,12 +394,9 @@ def test_registered_backfill_procedure_runs_on_local_testing() -> None:
     assert results["CUMULATIVE_KWH"].max() == pytest.approx(1.5, rel=1e-12)
 
 
-def test_registered_reconcile_procedure_runs_on_local_testing() -> None:
-    session = _local_session_with(PROCEDURES[2])
-    try:
-        summary = json.loads(session.call("RECONCILE_READINGS", "trapezoid"))
-    finally:
-        session.close()
+def test_the_created_reconcile_procedure_runs_when_called() -> None:
+    session = _embedded_pipeline()
+    summary = _call(session, "CALL RECONCILE_READINGS()")
     assert summary["status"] == "ok", summary
     assert summary["batch_id"] is None  # nothing quarantined, so nothing to reconcile
     assert summary["message"] == "no open late or correction rows"

@@ -1,4 +1,4 @@
-"""The handler on local testing: JSON summaries, actionable errors, end-to-end equality."""
+"""The handler on the embedded engine: JSON summaries, actionable errors, end-to-end equality."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import sys
 
 import pytest
 from local_scenarios import deliveries, new_store
-from snowflake.snowpark.functions import col, lit
 
 import energy_integral as ei
 from energy_integral_snowflake.demo import check_against_oneshot, run_demo
 from energy_integral_snowflake.generator import insert_readings, next_id
 from energy_integral_snowflake.handler import integrate_stream
+from energy_integral_snowflake.store import run
 
 BUILT_IN = ("trapezoid", "left", "right", "scipy")
 
@@ -56,9 +56,9 @@ def test_a_broken_state_row_stops_its_batch_with_advice_and_is_retried() -> None
     first, second = deliveries(ticks=2)
     insert_readings(store.session, first)
     integrate_stream(store.session)
-    state = store.session.table("METER_STATE")
-    good = state.to_pandas()
-    state.update({"STATE": lit("{broken")}, col("METER_ID") == "meter-001")
+    good = store.session.table("METER_STATE").to_pandas()
+    update = 'UPDATE "METER_STATE" SET "STATE" = ? WHERE "METER_ID" = ?'
+    run(store.session, update, ["{broken", "meter-001"])
     insert_readings(store.session, second)
     out = json.loads(integrate_stream(store.session))
     assert out["status"] == "error"
@@ -67,7 +67,7 @@ def test_a_broken_state_row_stops_its_batch_with_advice_and_is_retried() -> None
     assert "METER_STATE" in out["message"]
     # Restoring the row lets the next call integrate the waiting batch.
     fixed = good.loc[good["METER_ID"] == "meter-001", "STATE"].iloc[0]
-    state.update({"STATE": lit(fixed)}, col("METER_ID") == "meter-001")
+    run(store.session, update, [fixed, "meter-001"])
     again = json.loads(integrate_stream(store.session))
     assert again["status"] == "ok"
     assert [b["batch_id"] for b in again["integrated"]] == [2]
@@ -85,7 +85,7 @@ def test_generated_ids_continue_from_the_largest() -> None:
     assert next_id(store.session) == 13
 
 
-def test_the_handler_module_runs_itself_on_local_testing() -> None:
+def test_the_handler_module_runs_itself_on_the_embedded_engine() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "energy_integral_snowflake.handler"],
         capture_output=True, text=True, timeout=120, check=False,

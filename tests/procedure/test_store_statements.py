@@ -18,7 +18,7 @@ from energy_integral_snowflake.batch import BatchOutcome, Policy, integrate_batc
 from energy_integral_snowflake.handler import integrate_stream
 from energy_integral_snowflake.procedure import run_procedure
 from energy_integral_snowflake.schema import ObjectNames, tables
-from energy_integral_snowflake.snowflake_store import CHUNK_ROWS, SnowflakeStore
+from energy_integral_snowflake.store import CHUNK_ROWS, SqlStore
 
 DDL = ("CREATE", "ALTER", "DROP", "TRUNCATE", "GRANT", "REVOKE", "COMMENT", "UNDROP", "PUT")
 NOW = dt.datetime(2026, 1, 1, 12, 0)
@@ -106,7 +106,7 @@ def _landed(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
 
 def test_consume_is_one_transaction_of_exactly_these_statements() -> None:
     session = RecordingSession({"SELECT COALESCE": lambda p: [(7,)]})
-    assert SnowflakeStore(session).consume() == 7
+    assert SqlStore(session).consume() == 7
     assert session.statements == CONSUME
     assert [p for _, p in session.calls] == [None, None, [7], [7, "LANDED"], None]
     _assert_well_formed(session)
@@ -116,7 +116,7 @@ def test_an_empty_stream_commits_and_reports_no_batch() -> None:
     session = RecordingSession(
         {"SELECT COALESCE": lambda p: [(3,)], 'INSERT INTO "STREAM': lambda p: [(0,)]}
     )
-    assert SnowflakeStore(session).consume() is None
+    assert SqlStore(session).consume() is None
     assert session.statements[-1] == "COMMIT"
 
 
@@ -126,14 +126,14 @@ def test_a_failing_statement_rolls_back_and_raises() -> None:
 
     session = RecordingSession({"SELECT COALESCE": lambda p: [(1,)], 'INSERT INTO "STREAM': boom})
     with pytest.raises(RuntimeError, match="stale"):
-        SnowflakeStore(session).consume()
+        SqlStore(session).consume()
     assert session.statements[-1] == "ROLLBACK"
     assert "COMMIT" not in session.statements
 
 
 def test_configured_names_are_quoted_everywhere() -> None:
     session = RecordingSession({"SELECT COALESCE": lambda p: [(1,)]})
-    SnowflakeStore(session, ObjectNames(stream="raw_changes", marker="batches")).consume()
+    SqlStore(session, ObjectNames(stream="raw_changes", marker="batches")).consume()
     assert '"RAW_CHANGES"' in session.statements[2]
     assert session.statements[1].endswith('FROM "BATCHES"')
 
@@ -166,7 +166,7 @@ PHASE_TWO_AFTER_RESULTS = [
 def test_commit_batch_is_one_transaction_in_a_fixed_order() -> None:
     n = CHUNK_ROWS  # up to a chunk: bound VALUES, no staging
     session = RecordingSession()
-    SnowflakeStore(session).commit_batch(_outcome(n), 0.25)
+    SqlStore(session).commit_batch(_outcome(n), 0.25)
     assert session.statements[0] == "BEGIN"
     assert session.statements[-1] == "COMMIT"
     assert _kinds(session.statements[1:-1]) == ['MERGE "INTEGRAL_SUM_VALUES"',
@@ -187,7 +187,7 @@ def test_many_rows_are_staged_before_the_transaction_and_written_at_once() -> No
     n, bad, meters = 2 * CHUNK_ROWS + 1, CHUNK_ROWS + 2, CHUNK_ROWS + 1
     outcome = _outcome(n, meters, bad)
     session = RecordingSession()
-    SnowflakeStore(session).commit_batch(outcome, 0.25)
+    SqlStore(session).commit_batch(outcome, 0.25)
     names = [f'"DB"."PUBLIC"."SNOWPARK_TEMP_TABLE_{i}"' for i in (1, 2, 3)]
     assert session.statements[:4] == [
         f"<stage {n} rows as {names[0]}>",
@@ -221,7 +221,7 @@ def test_a_failure_in_phase_two_rolls_back_before_the_mark() -> None:
 
     session = RecordingSession({'MERGE INTO "METER_STATE"': boom})
     with pytest.raises(RuntimeError):
-        SnowflakeStore(session).commit_batch(_outcome(3), 0.0)
+        SqlStore(session).commit_batch(_outcome(3), 0.0)
     assert session.statements[-1] == "ROLLBACK"
     assert not any(s.startswith("UPDATE") for s in session.statements)
 
@@ -266,7 +266,7 @@ def test_states_are_read_from_before_the_batch() -> None:
             ),
         }
     )
-    _, states = SnowflakeStore(session).load_batch(9, "left")
+    _, states = SqlStore(session).load_batch(9, "left")
     assert states == {"a": prior}
     sql, params = session.calls[1]
     assert params == ["left", 9]
@@ -290,7 +290,7 @@ def test_run_procedure_reports_a_bad_state_row_without_a_traceback() -> None:
             ),
         }
     )
-    summary = run_procedure(SnowflakeStore(session), Policy())
+    summary = run_procedure(SqlStore(session), Policy())
     assert summary.status == "error"
     assert "batch 1 was not integrated" in summary.message
     assert "METER_STATE" in summary.message
