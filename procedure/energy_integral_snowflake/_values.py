@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["bind", "py_float", "py_scalar", "py_times", "utc_now"]
+__all__ = ["Rows", "bind", "py_float", "py_scalar", "py_times", "utc_now"]
 
 
 def utc_now() -> dt.datetime:
@@ -22,8 +23,42 @@ def py_times(values: Any) -> list[pd.Timestamp | None]:
     >>> py_times(np.array(["2026-01-01T00:00:00.000001999", "NaT"], dtype="datetime64[ns]"))
     [Timestamp('2026-01-01 00:00:00.000001999'), None]
     """
-    arr = np.asarray(values, dtype="datetime64[ns]")
-    return [None if np.isnat(v) else pd.Timestamp(v) for v in arr]
+    boxed = pd.DatetimeIndex(np.asarray(values, dtype="datetime64[ns]")).astype(object)
+    return [None if v is pd.NaT else v for v in boxed]
+
+
+class Rows(Sequence[tuple[Any, ...]]):
+    """Table rows kept as columns: a sequence of tuples that stages without building them.
+
+    A batch of a million readings writes a million result rows; building them
+    as tuples costs more than the integration. Indexing or iterating gives
+    tuples in the frame's column order (times as ``pd.Timestamp``), and
+    :attr:`frame` hands the columns to a staging path as they are.
+
+    >>> rows = Rows(pd.DataFrame({"A": ["m", "n"], "B": [1.5, 2.5]}))
+    >>> len(rows), rows[1], list(rows)[0]
+    (2, ('n', 2.5), ('m', 1.5))
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame.reset_index(drop=True)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return self.frame.itertuples(index=False, name=None)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[Any, ...]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[Any, ...]]: ...
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return list(Rows(self.frame.iloc[index]))
+        return next(iter(Rows(self.frame.iloc[[index]])))
 
 
 def bind(value: Any) -> Any:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +36,7 @@ import pandas as pd
 
 import energy_integral as ei
 
-from ._values import py_scalar, py_times
+from ._values import Rows, py_scalar, py_times
 
 __all__ = [
     "BatchOutcome",
@@ -82,7 +82,7 @@ class BatchOutcome:
 
     batch_id: int
     method: str
-    results: list[tuple[Any, ...]]
+    results: Sequence[tuple[Any, ...]]
     quarantine: list[tuple[Any, ...]]
     states: list[tuple[Any, ...]]
     rows_read: int
@@ -229,20 +229,24 @@ def integrate_batch(
     power = live["KW"].to_numpy(dtype=np.float64, na_value=np.nan)
     incoming: dict[Hashable, ei.CumulativeState] = {m: s for m, s in states.items()}
     res, acc, own, kw = integrate_rows(meters, times, power, incoming, policy)
-    t_py = py_times(times)
-    results = [
-        (meters[i], t_py[i], float(kw[i]), float(res.increments[i]), float(res.cumulative[i]),
-         policy.method, batch_id, now)
-        for i in np.flatnonzero(own)
-    ]  # fmt: skip
+    mine = np.flatnonzero(own)
+    results = Rows(
+        pd.DataFrame({
+            "METER_ID": meters[mine], "TIMESTAMP": times[mine], "KW": kw[mine],
+            "INTERVAL_KWH": np.asarray(res.increments, dtype=np.float64)[mine],
+            "CUMULATIVE_KWH": np.asarray(res.cumulative, dtype=np.float64)[mine],
+            "METHOD": policy.method, "BATCH_ID": batch_id, "COMPUTED_AT": pd.Timestamp(now),
+        })
+    )  # fmt: skip
     live_update = is_update[~is_delete]
     quarantine = []
-    for i in np.flatnonzero(~acc):
+    rejected = np.flatnonzero(~acc)
+    for i, t in zip(rejected, py_times(times[rejected]), strict=True):
         reason = str(res.reason[i])
         detail = _DETAIL.get(reason, reason)
         if live_update[i] and reason in ("late", "already-integrated"):
             reason, detail = "correction", _UPDATED_NEW
-        quarantine.append(_quarantine_row(live.iloc[i], t_py[i], reason, detail, batch_id, now))
+        quarantine.append(_quarantine_row(live.iloc[i], t, reason, detail, batch_id, now))
     gone = landed[is_delete]
     gone_times = py_times(gone["TIMESTAMP"].to_numpy(dtype="datetime64[ns]"))
     for (_, row), t in zip(gone.iterrows(), gone_times, strict=True):

@@ -54,7 +54,7 @@ import pandas as pd
 
 import energy_integral as ei
 
-from ._values import bind
+from ._values import Rows, bind
 from .batch import BatchOutcome, state_from_json
 from .schema import (
     DEFAULT_NAMES,
@@ -215,7 +215,7 @@ def stage_rows(session: Any, table: Table, rows: Sequence[tuple[Any, ...]]) -> A
         return None
     direct = getattr(session, "stage_rows", None)
     if direct is not None:
-        return direct(table, rows)
+        return direct(table, rows.frame if isinstance(rows, Rows) else rows)
     staged = session.create_dataframe(list(rows), schema=table.struct_type())
     return staged.cache_result()
 
