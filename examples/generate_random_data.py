@@ -39,7 +39,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--late", type=float, default=0.0, help="share of late rows")
     parser.add_argument("--duplicates", type=float, default=0.0, help="share of duplicated rows")
     parser.add_argument("--invalid", type=float, default=0.0, help="share of NaN/inf power")
-    parser.add_argument("--connection", help="connections.toml entry; the embedded engine when omitted")
+    parser.add_argument(
+        "--connection", help="connections.toml entry; the embedded engine when omitted"
+    )
     return parser.parse_args(argv)
 
 

@@ -112,7 +112,7 @@ def run_demo(
     embedded.setup(session, names)
     if method != "trapezoid":  # the task as setup.sql writes it, calling with this method
         session.sql(
-            f'CREATE OR REPLACE TASK "{names.task}" SCHEDULE = \'1 MINUTE\' '
+            f"CREATE OR REPLACE TASK \"{names.task}\" SCHEDULE = '1 MINUTE' "
             f"WHEN SYSTEM$STREAM_HAS_DATA('{names.stream}') "
             f'AS CALL "{names.procedure}"(METHOD => ?)'.replace("?", f"'{method}'")
         ).collect()

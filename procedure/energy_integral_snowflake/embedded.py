@@ -123,7 +123,11 @@ def translate(text: str) -> Statement:
     'SELECT CAST(COLUMN1 AS TIMESTAMP_NS) AS "T" FROM (VALUES (?)) AS _values(COLUMN1)'
     """
     tree = sqlglot.parse_one(text, read="snowflake")
-    kinds = {exp.Transaction: "begin", exp.Commit: "commit", exp.Rollback: "rollback"}
+    kinds: dict[Any, str] = {
+        exp.Transaction: "begin",
+        exp.Commit: "commit",
+        exp.Rollback: "rollback",
+    }
     kind = kinds.get(type(tree))
     if kind is not None:
         return Statement({"begin": "BEGIN TRANSACTION"}.get(kind, kind.upper()), kind, frozenset())
@@ -301,19 +305,19 @@ def connect(path: str | Path | None = None) -> EmbeddedSession:
 
 def describe(session: EmbeddedSession) -> str:
     """What ``session`` runs on, in words (the demo prints it)."""
-    import duckdb
+    from importlib.metadata import version
 
     where = "in memory" if session.database_name == "MEMORY" else f"file {session.path}"
     return (
-        f"DuckDB {duckdb.__version__} ({where}), with the Snowflake SQL transpiled by "
-        f"sqlglot {sqlglot.__version__}"
+        f"DuckDB {version('duckdb')} ({where}), with the Snowflake SQL transpiled by "
+        f"sqlglot {version('sqlglot')}"
     )
 
 
 def setup(
     session: EmbeddedSession, names: ObjectNames = DEFAULT_NAMES, stage: str = DEFAULT_STAGE
 ) -> None:
-    """Run ``procedure/sql/setup.sql`` (rendered with ``names``): tables, stream, procedures, task."""
+    """Run ``procedure/sql/setup.sql`` with ``names``: tables, stream, procedures and task."""
     for statement in statements("setup", names, stage):
         session.sql(statement).collect()
 

@@ -5,24 +5,24 @@ after transpiling it, except the ones below, which it answers here from a
 small catalog kept in the database itself (so several sessions on one file
 share it):
 
-=============================================  ======================================================
-statement                                      emulation
-=============================================  ======================================================
-``CREATE STAGE`` / ``DROP STAGE``              a catalog row (nothing is ever uploaded locally)
-``CREATE STREAM ... ON TABLE t``               an *offset table* (a copy of ``t`` as of the offset)
-                                               and a view: ``t`` minus the copy, and vice versa
-``SHOW STREAMS`` / ``DROP STREAM``             the catalog row / the row, the view and the copy
-``SYSTEM$STREAM_HAS_DATA('s')``                ``EXISTS (SELECT 1 FROM s)``
-``CREATE PROCEDURE ... HANDLER = 'm.f'``       a catalog row: the handler's dotted path and arguments
-``CALL p(...)``                                ``m.f(session, ...)``, named and default arguments
-``DROP PROCEDURE``                             the catalog row goes
-``CREATE TASK ... WHEN c AS body``             a catalog row, created ``suspended``
-``ALTER TASK ... RESUME / SUSPEND``            the row's state
-``EXECUTE TASK`` / :func:`run_task`            ``c`` then ``body`` (skipped when ``c`` is false), a
-                                               history row either way
-``SHOW TASKS`` / ``DROP TASK``                 the catalog row
+==============================================  ==============================================
+statement                                       emulation
+==============================================  ==============================================
+``CREATE STAGE`` / ``DROP STAGE``               a catalog row (nothing is uploaded locally)
+``CREATE STREAM ... ON TABLE t``                an *offset table* (a copy of ``t`` as of the
+                                                offset) and a view of the change since then
+``SHOW STREAMS`` / ``DROP STREAM``              the catalog row / the row, view and copy go
+``SYSTEM$STREAM_HAS_DATA('s')``                 ``EXISTS (SELECT 1 FROM s)``
+``CREATE PROCEDURE ... HANDLER = 'm.f'``        a catalog row: the handler and its arguments
+``CALL p(...)``                                 ``m.f(session, ...)``: named, defaults
+``DROP PROCEDURE``                              the catalog row goes
+``CREATE TASK ... WHEN c AS body``              a catalog row, created ``suspended``
+``ALTER TASK ... RESUME / SUSPEND``             the row's state
+``EXECUTE TASK`` / :func:`run_task`             ``c``, then ``body`` if ``c`` holds; a history
+                                                row either way
+``SHOW TASKS`` / ``DROP TASK``                  the catalog row
 ``TABLE(INFORMATION_SCHEMA.TASK_HISTORY(..))``  the history rows, newest first
-=============================================  ======================================================
+==============================================  ==============================================
 
 The stream is a *standard* stream, computed the way Snowflake defines one:
 the net change between the table's version at the offset and its version
@@ -190,10 +190,10 @@ def _create_stream(session: Any, match: re.Match[str], params: Sequence[Any]) ->
 
 def _stream_sql(table: str, offset: str, columns: Sequence[str]) -> str:
     """The stream's rows: the net change from ``offset`` (the table then) to ``table`` (now)."""
-    key = _quote(columns[0])
+    key, now = _quote(columns[0]), _quote(table)
     return (
-        f"WITH n AS MATERIALIZED (SELECT * FROM {_quote(table)} EXCEPT ALL SELECT * FROM {offset}), "
-        f"o AS MATERIALIZED (SELECT * FROM {offset} EXCEPT ALL SELECT * FROM {_quote(table)}) "
+        f"WITH n AS MATERIALIZED (SELECT * FROM {now} EXCEPT ALL SELECT * FROM {offset}), "
+        f"o AS MATERIALIZED (SELECT * FROM {offset} EXCEPT ALL SELECT * FROM {now}) "
         f"SELECT n.*, 'INSERT' AS \"METADATA$ACTION\", n.{key} IN (SELECT {key} FROM o) "
         f'AS "METADATA$ISUPDATE", CAST(n.{key} AS VARCHAR) AS "METADATA$ROW_ID" FROM n '
         f"UNION ALL SELECT o.*, 'DELETE', o.{key} IN (SELECT {key} FROM n), "
@@ -264,10 +264,10 @@ def _top_level_split(text: str) -> list[str]:
 def _create_procedure(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
     name, rest = _name(match.group(1)), match.group(2)
     depth, end = 1, 0
-    for end, char in enumerate(rest):  # the closing parenthesis of the argument list
-        depth += (char == "(") - (char == ")")
-        if depth == 0:
-            break
+    while depth and end < len(rest):  # up to the closing parenthesis of the argument list
+        depth += (rest[end] == "(") - (rest[end] == ")")
+        end += 1
+    end -= 1
     arguments = []
     for part in _top_level_split(rest[:end]):
         found = re.match(rf"{_NAME}\s+([A-Za-z_]+(?:\s*\([^)]*\))?)(?:\s+DEFAULT\s+(.*))?$", part,
@@ -482,8 +482,6 @@ def _task_history(call: exp.Anonymous, alias: str) -> exp.Expression:
     inner = (
         f'SELECT * FROM "__EI_TASK_HISTORY" {where} ORDER BY "SCHEDULED_TIME" DESC LIMIT {limit}'
     )
-    return (
-        sqlglot.parse_one(f"SELECT * FROM ({inner}) AS {_quote(alias)}", read="duckdb")
-        .args["from_"]
-        .this
-    )
+    query = sqlglot.parse_one(f"SELECT * FROM ({inner}) AS {_quote(alias)}", read="duckdb")
+    table: exp.Expression = query.args["from_"].this
+    return table

@@ -79,7 +79,7 @@ def _main() -> None:  # pragma: no cover - exercised by hand and by the demo's t
     from . import embedded
     from .generator import insert_readings
 
-    session = embedded.connect()
+    session: Any = embedded.connect()
     embedded.setup(session)
     insert_readings(session, ei.generate_readings(3, periods=10, invalid_fraction=0.1))
     print(integrate_stream(session))

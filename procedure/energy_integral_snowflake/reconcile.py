@@ -83,9 +83,7 @@ def plan_reconcile(
     starts = affected.groupby("METER_ID")["TIMESTAMP"].min()
     meters = sorted(str(m) for m in starts.index)
     latest = warehouse.latest_states(policy.method, meters)
-    anchors = warehouse.anchors(
-        policy.method, {str(m): pd.Timestamp(t) for m, t in starts.items()}
-    )
+    anchors = warehouse.anchors(policy.method, {str(m): pd.Timestamp(t) for m, t in starts.items()})
     empty = ei.CumulativeState.empty(policy.method)
     windows = []
     for m in meters:

@@ -26,9 +26,9 @@ source rows there, continuing the state at ``after``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -174,10 +174,9 @@ def in_window_sql(ts: str, w: str) -> str:
     )
 
 
-class Partitions(Protocol):
-    """Runs the partition functions over the rows of a query; a handle on their output."""
-
-    def __call__(self, session: Any, rows_sql: str, policy: Policy, chunked: bool) -> Any: ...
+#: Runs the partition functions over the rows of a query ``(session, rows_sql, policy,
+#: chunked)``; returns a handle on the staged output (:data:`RESTATED`).
+Partitions = Callable[[Any, str, Policy, bool], Any]
 
 
 def stage_table(session: Any, table: Table, rows: Sequence[tuple[Any, ...]] | pd.DataFrame) -> Any:
@@ -330,8 +329,9 @@ class SqlWarehouse:
         name = staged_name(restated)
         finals = run(
             self.session,
-            f'SELECT "METER_ID", "STATE" FROM {name} WHERE "STATE" IS NOT NULL QUALIFY ROW_NUMBER() '
-            'OVER (PARTITION BY "METER_ID" ORDER BY "TIMESTAMP" DESC, "CHUNK" DESC) = 1',
+            f'SELECT "METER_ID", "STATE" FROM {name} WHERE "STATE" IS NOT NULL '
+            'QUALIFY ROW_NUMBER() OVER (PARTITION BY "METER_ID" '
+            'ORDER BY "TIMESTAMP" DESC, "CHUNK" DESC) = 1',
         )
         counts = run(
             self.session,

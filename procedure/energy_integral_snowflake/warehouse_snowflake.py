@@ -73,9 +73,13 @@ def on_warehouse(stage: str = DEFAULT_STAGE) -> Callable[[Any, str, Policy, bool
             .select("METER_ID", "CHUNK", "STATE")
             .join(incoming, on="METER_ID")
         )
-        offsets = ends.group_by("METER_ID").apply_in_pandas(
-            partial(offsets_partition, policy=policy), struct_type(CHUNK_SCHEMA), **options
-        ).with_column_renamed("STATE", "STATE_AFTER")
+        offsets = (
+            ends.group_by("METER_ID")
+            .apply_in_pandas(
+                partial(offsets_partition, policy=policy), struct_type(CHUNK_SCHEMA), **options
+            )
+            .with_column_renamed("STATE", "STATE_AFTER")
+        )
         ok = col("REASON") == lit("")
         restated = local.join(offsets, on=["METER_ID", "CHUNK"], how="left").select(
             "METER_ID", "CHUNK", "ID", "TIMESTAMP", "KW",

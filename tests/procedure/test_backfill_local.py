@@ -13,10 +13,10 @@ import energy_integral as ei
 from energy_integral_snowflake.backfill import backfill, run_backfill
 from energy_integral_snowflake.batch import Policy, state_from_json
 from energy_integral_snowflake.generator import insert_readings
-from energy_integral_snowflake.store import SqlStore
 from energy_integral_snowflake.procedure import run_procedure
 from energy_integral_snowflake.reconcile import run_reconcile
 from energy_integral_snowflake.restate import STATUS_BACKFILLED
+from energy_integral_snowflake.store import SqlStore
 from energy_integral_snowflake.warehouse import SqlWarehouse
 
 METHODS = ["trapezoid", "left", "right", "scipy"]

@@ -157,7 +157,9 @@ def test_straight_backfill_is_one_apply_in_pandas_grouped_by_meter(method: str) 
     session = RecordingSession([{"METER_ID": "a", "STATE": state}],
                                [{"METER_ID": "a", "OK": 6, "MERGED": 1, "N": 9}])  # fmt: skip
     policy = Policy(method, "1h")
-    restated = SqlWarehouse(session, partitions=on_warehouse()).integrate(_windows(), policy, chunked=False)
+    restated = SqlWarehouse(session, partitions=on_warehouse()).integrate(
+        _windows(), policy, chunked=False
+    )
     [(origin, func, schema, options)] = session.udtfs
     assert origin.endswith(".group_by")
     assert next(e for e in session.log if e[1] == "group_by")[2] == ("METER_ID",)

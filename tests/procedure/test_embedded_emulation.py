@@ -55,7 +55,8 @@ def test_merge_and_values_run_inside_a_transaction_and_roll_back(session: Any) -
     _sql(session, 'MERGE INTO "METER_STATE" AS t USING (SELECT COLUMN1::VARCHAR AS "METER_ID", '
                   "'trapezoid' AS \"METHOD\", '{}' AS \"STATE\", 1 AS \"BATCH_ID\", "
                   'CURRENT_TIMESTAMP() AS "UPDATED_AT" FROM VALUES (?)) AS s '
-                  'ON t."METER_ID" = s."METER_ID" WHEN MATCHED THEN UPDATE SET t."STATE" = s."STATE" '
+                  'ON t."METER_ID" = s."METER_ID" '
+                  'WHEN MATCHED THEN UPDATE SET t."STATE" = s."STATE" '
                   'WHEN NOT MATCHED THEN INSERT ("METER_ID", "METHOD", "STATE", "BATCH_ID", '
                   '"UPDATED_AT") VALUES (s."METER_ID", s."METHOD", s."STATE", s."BATCH_ID", '
                   's."UPDATED_AT")', ["m"])  # fmt: skip
@@ -106,7 +107,9 @@ def test_show_and_drop_streams(session: Any) -> None:
 # -- procedures ---------------------------------------------------------------------------
 def test_call_binds_positional_named_and_default_arguments(session: Any) -> None:
     _reading(session)
-    out = json.loads(_sql(session, "CALL INTEGRATE_STREAM(MAX_GAP => '1h', METHOD => 'left')")[0][0])
+    out = json.loads(
+        _sql(session, "CALL INTEGRATE_STREAM(MAX_GAP => '1h', METHOD => 'left')")[0][0]
+    )
     assert out["status"] == "ok"
     row = _sql(session, 'SELECT "METHOD" FROM STREAM_CONSUMED_MARKER')[0]
     assert row[0] == "left"
@@ -162,8 +165,8 @@ def test_execute_task_runs_the_task_once(session: Any) -> None:
 
 
 def test_a_failing_run_is_recorded_and_raised_and_suspends_after_the_limit(session: Any) -> None:
-    _sql(session, "CREATE OR REPLACE TASK INTEGRATE_STREAM_TASK SUSPEND_TASK_AFTER_NUM_FAILURES = 2 "
-                  "AS CALL MISSING()")  # fmt: skip
+    _sql(session, "CREATE OR REPLACE TASK INTEGRATE_STREAM_TASK "
+                  "SUSPEND_TASK_AFTER_NUM_FAILURES = 2 AS CALL MISSING()")  # fmt: skip
     _sql(session, "ALTER TASK INTEGRATE_STREAM_TASK RESUME")
     for _ in range(2):
         with pytest.raises(ValueError, match="Unknown procedure"):

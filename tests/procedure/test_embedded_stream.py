@@ -17,7 +17,7 @@ import pytest
 from energy_integral_snowflake import embedded
 from energy_integral_snowflake.store import SqlStore
 
-INSERT = 'INSERT INTO RANDOM_VALUES (ID, METER_ID, TIMESTAMP, KW) VALUES (?, ?, ?, ?)'
+INSERT = "INSERT INTO RANDOM_VALUES (ID, METER_ID, TIMESTAMP, KW) VALUES (?, ?, ?, ?)"
 STREAM = (
     'SELECT "ID", "KW", METADATA$ACTION AS "ACTION", METADATA$ISUPDATE AS "IS_UPDATE", '
     'METADATA$ROW_ID AS "ROW_ID" FROM RANDOM_VALUES_STREAM ORDER BY "ID", "ACTION"'
@@ -92,13 +92,19 @@ def test_a_row_inserted_then_deleted_since_the_offset_is_not_there(session: Any)
 def test_a_rollback_moves_no_offset_and_a_commit_moves_it_past_every_row(session: Any) -> None:
     _insert(session, (1, 2.5), (2, 3.0))
     _sql(session, "BEGIN")
-    _sql(session, CONSUME.replace("FROM RANDOM_VALUES_STREAM", 'FROM RANDOM_VALUES_STREAM WHERE "ID" = 1'))
+    _sql(
+        session,
+        CONSUME.replace("FROM RANDOM_VALUES_STREAM", 'FROM RANDOM_VALUES_STREAM WHERE "ID" = 1'),
+    )
     assert len(_stream(session)) == 2  # inside the transaction every read sees the same rows
     _sql(session, "ROLLBACK")
     assert len(_stream(session)) == 2
     assert _sql(session, "SELECT COUNT(*) FROM LANDED_READINGS")[0][0] == 0
     _sql(session, "BEGIN")
-    _sql(session, CONSUME.replace("FROM RANDOM_VALUES_STREAM", 'FROM RANDOM_VALUES_STREAM WHERE "ID" = 1'))
+    _sql(
+        session,
+        CONSUME.replace("FROM RANDOM_VALUES_STREAM", 'FROM RANDOM_VALUES_STREAM WHERE "ID" = 1'),
+    )
     _sql(session, "COMMIT")
     assert _stream(session) == []  # the row the WHERE filtered out is consumed too
     assert _sql(session, "SELECT COUNT(*) FROM LANDED_READINGS")[0][0] == 1

@@ -13,10 +13,9 @@ import energy_integral as ei
 from energy_integral_snowflake.backfill import run_backfill
 from energy_integral_snowflake.batch import Policy, state_from_json
 from energy_integral_snowflake.generator import insert_readings
-from energy_integral_snowflake.store import SqlStore, run
 from energy_integral_snowflake.procedure import run_procedure
 from energy_integral_snowflake.reconcile import reconcile, run_reconcile
-from energy_integral_snowflake.schema import tables
+from energy_integral_snowflake.store import SqlStore, run
 from energy_integral_snowflake.warehouse import SqlWarehouse
 
 POLICY = Policy("trapezoid")
