@@ -4,7 +4,7 @@
 Snowflake it hands the integration itself to :func:`on_warehouse`, which never
 brings readings into the procedure. The windows' source rows (a query over the
 source table and the staged windows) go to the partition functions of
-:mod:`.partition` (through their UDTF entry points in :mod:`.udtf`) by
+:mod:`.partition` (through the UDTF entry points below) by
 ``group_by("METER_ID").apply_in_pandas(...)`` — run in parallel across the
 warehouse — or, chunked per day, ``group_by("METER_ID", "CHUNK")`` followed by
 a second, tiny ``apply_in_pandas`` per meter over the day states
@@ -17,25 +17,74 @@ run once; the warehouse reads counts and final states from it in SQL.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
+import pandas as pd
+
 from .archives import ARCHIVES, PACKAGES
 from .batch import Policy
+from .partition import chunk_offsets, integrate_partition
 from .sql import DEFAULT_STAGE
-from .udtf import (
-    CHUNK_SCHEMA,
-    OUTPUT_SCHEMA,
-    chunk_partition,
-    offsets_partition,
-    straight_partition,
-    struct_type,
-)
 
-__all__ = ["on_warehouse", "udtf_options"]
+__all__ = [
+    "CHUNK_SCHEMA",
+    "OUTPUT_SCHEMA",
+    "chunk_partition",
+    "offsets_partition",
+    "on_warehouse",
+    "straight_partition",
+    "struct_type",
+    "udtf_options",
+]
 
 _EPOCH = dt.date(1970, 1, 1)
+
+
+# -- the UDTFs' end_partition: module-level, so apply_in_pandas pickles them by reference
+# and the UDTFs find them in procedure.zip; each only forwards to .partition, where the
+# integration lives and is tested on plain pandas frames.
+def straight_partition(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """One meter's window, continuing its incoming state (the UDTF's ``end_partition``)."""
+    return integrate_partition(frame, policy)
+
+
+def chunk_partition(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """One (meter, day) chunk from an empty state (the UDTF's ``end_partition``)."""
+    return integrate_partition(frame, policy, from_empty=True)
+
+
+def offsets_partition(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """One meter's day states folded in order (the second UDTF's ``end_partition``)."""
+    return chunk_offsets(frame, policy)
+
+
+def struct_type(fields: Sequence[tuple[str, str]]) -> Any:
+    """The Snowpark ``StructType`` of ``(name, kind)`` pairs such as :data:`OUTPUT_SCHEMA`."""
+    from snowflake.snowpark import types as t
+
+    kinds = {
+        "str": t.StringType(),
+        "int": t.LongType(),
+        "float": t.DoubleType(),
+        "bool": t.BooleanType(),
+        "ts": t.TimestampType(t.TimestampTimeZone.NTZ),
+    }
+    return t.StructType([t.StructField(name, kinds[kind]) for name, kind in fields])
+
+
+#: The partition functions' output as Snowpark types (:data:`.partition.OUTPUT_COLUMNS`).
+OUTPUT_SCHEMA = (
+    ("METER_ID", "str"), ("CHUNK", "int"), ("ID", "int"), ("TIMESTAMP", "ts"), ("KW", "float"),
+    ("INTERVAL_KWH", "float"), ("CUMULATIVE_KWH", "float"), ("REASON", "str"),
+    ("IS_FIRST", "bool"), ("STATE", "str"),
+)  # fmt: skip
+#: :func:`offsets_partition`'s output (:data:`.partition.CHUNK_COLUMNS`).
+CHUNK_SCHEMA = (
+    ("METER_ID", "str"), ("CHUNK", "int"), ("OFFSET_KWH", "float"), ("BRIDGE_KWH", "float"),
+    ("STATE", "str"),
+)  # fmt: skip
 
 
 def udtf_options(stage: str = DEFAULT_STAGE) -> dict[str, Any]:

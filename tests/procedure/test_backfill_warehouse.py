@@ -23,15 +23,15 @@ from energy_integral_snowflake.batch import Policy, state_to_json
 from energy_integral_snowflake.partition import MERGED, OUTPUT_COLUMNS, integrate_partition
 from energy_integral_snowflake.schema import tables
 from energy_integral_snowflake.store import CHUNK_ROWS
-from energy_integral_snowflake.udtf import (
+from energy_integral_snowflake.warehouse import Restated, SqlWarehouse, Window, Writes
+from energy_integral_snowflake.warehouse_snowflake import (
     CHUNK_SCHEMA,
     OUTPUT_SCHEMA,
     chunk_partition,
     offsets_partition,
+    on_warehouse,
     straight_partition,
 )
-from energy_integral_snowflake.warehouse import Restated, SqlWarehouse, Window, Writes
-from energy_integral_snowflake.warehouse_snowflake import on_warehouse
 
 DDL = ("CREATE", "ALTER", "DROP", "TRUNCATE", "GRANT", "PUT")
 NOW = dt.datetime(2026, 1, 2)

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 import energy_integral
 import energy_integral_snowflake
-from energy_integral_snowflake import deploy, deploy_cli, handler
+from energy_integral_snowflake import commands, deploy, handler
 from energy_integral_snowflake.archives import ARCHIVES, zip_dir
 from energy_integral_snowflake.deploy import PROCEDURES, Procedure
 from energy_integral_snowflake.schema import DEFAULT_NAMES, ObjectNames, tables
@@ -442,7 +442,7 @@ def test_connect_with_overrides_only_names_the_default_connection(
 
 def _app() -> typer.Typer:
     app = typer.Typer()
-    deploy_cli.register(app)
+    commands.register(app)
 
     @app.callback()
     def _root() -> None:  # a callback keeps "deploy" a subcommand
