@@ -51,7 +51,15 @@ from typing import Any
 
 from sqlglot import exp
 
-from .sql import _TOKEN
+from .schema import quote_identifier as _quote
+from .sql import (
+    NAME_PATTERN,
+    identifier_name,
+    like_matcher,
+    properties,
+    split_top_level,
+    words,
+)
 
 __all__ = ["CATALOG", "advance_streams", "emulate", "rewrite", "run_task", "stream_names"]
 
@@ -74,7 +82,7 @@ CATALOG = (
 #: (column names, rows): what an emulated statement returns.
 Answer = tuple[list[str], list[tuple[Any, ...]]]
 
-_NAME = r'("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
+_NAME = NAME_PATTERN
 _STATEMENTS: list[tuple[re.Pattern[str], Callable[..., Answer]]] = []
 
 
@@ -86,31 +94,18 @@ def _statement(pattern: str) -> Callable[[Callable[..., Answer]], Callable[..., 
     return register
 
 
-def _name(token: str) -> str:
-    """An identifier as stored: a bare one upper-cased, a quoted one as written."""
-    return token[1:-1].replace('""', '"') if token.startswith('"') else token.upper()
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-def _literal(text: str) -> str:
-    return text[1:-1].replace("''", "'")
+def _status(text: str) -> Answer:
+    return ["status"], [(text,)]
 
 
-def _like(pattern: str | None) -> Callable[[str], bool]:
-    """SHOW's ``LIKE 'pattern'``: case-insensitive, ``%`` and ``_`` wildcards."""
-    if pattern is None:
-        return lambda name: True
-    regex = "".join(
-        ".*" if c == "%" else "." if c == "_" else re.escape(c) for c in _literal(pattern)
-    )
-    return lambda name: re.fullmatch(regex, name, re.IGNORECASE) is not None
+def _catalog_row(session: Any, table: str, values: Sequence[Any]) -> None:
+    """Write ``values`` as the catalog row of their name (the first), replacing an older one."""
+    session.execute(f'DELETE FROM "{table}" WHERE "NAME" = ?', [values[0]])
+    session.execute(f'INSERT INTO "{table}" VALUES ({", ".join("?" * len(values))})', list(values))
 
 
 def emulate(session: Any, text: str, params: Sequence[Any]) -> Answer | None:
@@ -122,29 +117,23 @@ def emulate(session: Any, text: str, params: Sequence[Any]) -> Answer | None:
     return None
 
 
-def _words(text: str) -> list[tuple[str, int]]:
-    """Each bare word of ``text`` outside literals and quoted names, with its position."""
-    return [(m.group().upper(), m.start()) for m in _TOKEN.finditer(text) if m.lastgroup == "word"]
-
-
-def _properties(text: str) -> dict[str, str]:
-    found = re.findall(r"([A-Za-z_]+)\s*=\s*('(?:[^']|'')*'|[^\s,()]+)", text)
-    return {k.upper(): _literal(v) if v.startswith("'") else v for k, v in found}
-
-
 # -- stages ----------------------------------------------------------------------------------
 @_statement(rf"CREATE\s+(?:OR\s+REPLACE\s+)?STAGE\s+(?:IF\s+NOT\s+EXISTS\s+)?{_NAME}")
 def _create_stage(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
-    name = _name(match.group(1))
-    session.execute('DELETE FROM "__EI_STAGES" WHERE "NAME" = ?', [name])
-    session.execute('INSERT INTO "__EI_STAGES" VALUES (?, ?)', [name, _now()])
-    return ["status"], [(f"Stage area {name} successfully created.",)]
+    name = identifier_name(match.group(1))
+    _catalog_row(session, "__EI_STAGES", [name, _now()])
+    return _status(f"Stage area {name} successfully created.")
 
 
-@_statement(rf"DROP\s+STAGE\s+(?:IF\s+EXISTS\s+)?{_NAME}")
-def _drop_stage(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
-    session.execute('DELETE FROM "__EI_STAGES" WHERE "NAME" = ?', [_name(match.group(1))])
-    return ["status"], [(f"{_name(match.group(1))} successfully dropped.",)]
+_CATALOG_OF = {"STAGE": "__EI_STAGES", "PROCEDURE": "__EI_PROCEDURES", "TASK": "__EI_TASKS"}
+
+
+@_statement(rf"DROP\s+(STAGE|PROCEDURE|TASK)\s+(?:IF\s+EXISTS\s+)?{_NAME}")
+def _drop(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
+    """DROP of an object that is only a catalog row (a procedure's signature is ignored)."""
+    table, name = _CATALOG_OF[match.group(1).upper()], identifier_name(match.group(2))
+    session.execute(f'DELETE FROM "{table}" WHERE "NAME" = ?', [name])
+    return _status(f"{name} successfully dropped.")
 
 
 # -- streams ---------------------------------------------------------------------------------
@@ -162,12 +151,13 @@ def stream_names(session: Any) -> set[str]:
 )
 def _create_stream(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
     replace, if_not_exists = match.group(1), match.group(2)
-    name, table, rest = _name(match.group(3)), _name(match.group(4)), match.group(5)
+    name, table = identifier_name(match.group(3)), identifier_name(match.group(4))
+    rest = match.group(5)
     if if_not_exists and name.upper() in stream_names(session):
-        return ["status"], [(f"{name} already exists, statement succeeded.",)]
+        return _status(f"{name} already exists, statement succeeded.")
     if not replace and name.upper() in stream_names(session):
         raise ValueError(f"Object '{name}' already exists.")
-    options = _properties(rest)
+    options = properties(rest)
     if options.get("APPEND_ONLY", "FALSE").upper() == "TRUE":
         raise NotImplementedError("APPEND_ONLY streams are not emulated; use a standard stream")
     columns = [str(r[0]) for r in session.execute(f"DESCRIBE {_quote(table)}")[1]]
@@ -180,12 +170,9 @@ def _create_stream(session: Any, match: re.Match[str], params: Sequence[Any]) ->
     session.execute(
         f"CREATE OR REPLACE VIEW {_quote(name)} AS {_stream_sql(table, offset, columns)}"
     )
-    session.execute('DELETE FROM "__EI_STREAMS" WHERE "NAME" = ?', [name])
-    session.execute(
-        'INSERT INTO "__EI_STREAMS" VALUES (?, ?, ?, ?, ?, 0)',
-        [name, table, "DEFAULT", options.get("COMMENT", ""), _now()],
-    )
-    return ["status"], [(f"Stream {name} successfully created.",)]
+    _catalog_row(session, "__EI_STREAMS",
+                 [name, table, "DEFAULT", options.get("COMMENT", ""), _now(), 0])  # fmt: skip
+    return _status(f"Stream {name} successfully created.")
 
 
 def _stream_sql(table: str, offset: str, columns: Sequence[str]) -> str:
@@ -222,16 +209,16 @@ def advance_streams(session: Any, streams: Sequence[str]) -> None:
 
 @_statement(rf"DROP\s+STREAM\s+(?:IF\s+EXISTS\s+)?{_NAME}")
 def _drop_stream(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
-    name = _name(match.group(1))
+    name = identifier_name(match.group(1))
     session.execute(f"DROP VIEW IF EXISTS {_quote(name)}")
     session.execute(f"DROP TABLE IF EXISTS {_offset_table(name)}")
     session.execute('DELETE FROM "__EI_STREAMS" WHERE "NAME" = ?', [name])
-    return ["status"], [(f"{name} successfully dropped.",)]
+    return _status(f"{name} successfully dropped.")
 
 
 @_statement(r"SHOW\s+STREAMS(?:\s+LIKE\s+('(?:[^']|'')*'))?")
 def _show_streams(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
-    keep = _like(match.group(1))
+    keep = like_matcher(match.group(1))
     rows = session.execute(
         'SELECT "CREATED_ON", "NAME", "COMMENT", "TABLE_NAME", "MODE" FROM "__EI_STREAMS" '
         'ORDER BY "NAME"'
@@ -247,49 +234,26 @@ def _show_streams(session: Any, match: re.Match[str], params: Sequence[Any]) -> 
 
 
 # -- procedures ------------------------------------------------------------------------------
-def _top_level_split(text: str) -> list[str]:
-    """``text`` split on commas outside parentheses and literals."""
-    parts, depth, current = [], 0, ""
-    for token in re.findall(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|[(),]|[^'\"(),]+", text):
-        if token == "," and depth == 0:
-            parts.append(current)
-            current = ""
-            continue
-        depth += (token == "(") - (token == ")")
-        current += token
-    return [p.strip() for p in [*parts, current] if p.strip()]
-
-
 @_statement(rf"CREATE\s+(?:OR\s+REPLACE\s+)?PROCEDURE\s+{_NAME}\s*\((.*)")
 def _create_procedure(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
-    name, rest = _name(match.group(1)), match.group(2)
+    name, rest = identifier_name(match.group(1)), match.group(2)
     depth, end = 1, 0
     while depth and end < len(rest):  # up to the closing parenthesis of the argument list
         depth += (rest[end] == "(") - (rest[end] == ")")
         end += 1
     end -= 1
     arguments = []
-    for part in _top_level_split(rest[:end]):
+    for part in split_top_level(rest[:end]):
         found = re.match(rf"{_NAME}\s+([A-Za-z_]+(?:\s*\([^)]*\))?)(?:\s+DEFAULT\s+(.*))?$", part,
                          re.IGNORECASE | re.DOTALL)  # fmt: skip
         if found is None:
             raise ValueError(f"cannot read the argument {part!r} of procedure {name}")
-        arguments.append([_name(found.group(1)), found.group(2), found.group(3)])
-    handler = _properties(rest[end:]).get("HANDLER")
+        arguments.append([identifier_name(found.group(1)), found.group(2), found.group(3)])
+    handler = properties(rest[end:]).get("HANDLER")
     if not handler:
         raise ValueError(f"procedure {name} names no HANDLER")
-    session.execute('DELETE FROM "__EI_PROCEDURES" WHERE "NAME" = ?', [name])
-    session.execute(
-        'INSERT INTO "__EI_PROCEDURES" VALUES (?, ?, ?, ?)',
-        [name, handler, json.dumps(arguments), _now()],
-    )
-    return ["status"], [(f"Function {name} successfully created.",)]
-
-
-@_statement(rf"DROP\s+PROCEDURE\s+(?:IF\s+EXISTS\s+)?{_NAME}")
-def _drop_procedure(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
-    session.execute('DELETE FROM "__EI_PROCEDURES" WHERE "NAME" = ?', [_name(match.group(1))])
-    return ["status"], [(f"{_name(match.group(1))} successfully dropped.",)]
+    _catalog_row(session, "__EI_PROCEDURES", [name, handler, json.dumps(arguments), _now()])
+    return _status(f"Function {name} successfully created.")
 
 
 @_statement(rf"CALL\s+{_NAME}\s*\((.*)\)\s*$")
@@ -297,7 +261,7 @@ def _call(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
     """``CALL p(positional, ..., NAME => value, ...)``: the handler with its arguments."""
     import sqlglot
 
-    name = _name(match.group(1))
+    name = identifier_name(match.group(1))
     found = session.execute(
         'SELECT "HANDLER", "ARGUMENTS" FROM "__EI_PROCEDURES" WHERE UPPER("NAME") = UPPER(?)',
         [name],
@@ -337,21 +301,18 @@ def _call(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
 # -- tasks -----------------------------------------------------------------------------------
 @_statement(rf"CREATE\s+(?:OR\s+REPLACE\s+)?TASK\s+(?:IF\s+NOT\s+EXISTS\s+)?{_NAME}(.*)")
 def _create_task(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
-    name, rest = _name(match.group(1)), match.group(2)
-    words = _words(rest)
-    as_at = next(p for w, p in words if w == "AS")
-    when_at = next((p for w, p in words if w == "WHEN" and p < as_at), None)
+    name, rest = identifier_name(match.group(1)), match.group(2)
+    found = words(rest)
+    as_at = next(p for w, p in found if w == "AS")
+    when_at = next((p for w, p in found if w == "WHEN" and p < as_at), None)
     head = rest[: when_at if when_at is not None else as_at]
     condition = None if when_at is None else rest[when_at + 4 : as_at].strip()
-    options = _properties(head)
-    session.execute('DELETE FROM "__EI_TASKS" WHERE "NAME" = ?', [name])
-    session.execute(
-        'INSERT INTO "__EI_TASKS" VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-        [name, "suspended", options.get("SCHEDULE"), condition, rest[as_at + 2 :].strip(),
-         options.get("COMMENT", ""), int(options.get("SUSPEND_TASK_AFTER_NUM_FAILURES", 10)),
-         _now()],
-    )  # fmt: skip
-    return ["status"], [(f"Task {name} successfully created.",)]
+    options = properties(head)
+    _catalog_row(session, "__EI_TASKS",
+                 [name, "suspended", options.get("SCHEDULE"), condition, rest[as_at + 2 :].strip(),
+                  options.get("COMMENT", ""),
+                  int(options.get("SUSPEND_TASK_AFTER_NUM_FAILURES", 10)), _now()])  # fmt: skip
+    return _status(f"Task {name} successfully created.")
 
 
 def _task(session: Any, name: str) -> tuple[Any, ...]:
@@ -367,16 +328,16 @@ def _task(session: Any, name: str) -> tuple[Any, ...]:
 
 @_statement(rf"ALTER\s+TASK\s+(?:IF\s+EXISTS\s+)?{_NAME}\s+(RESUME|SUSPEND)\s*$")
 def _alter_task(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
-    name = _task(session, _name(match.group(1)))[0]
+    name = _task(session, identifier_name(match.group(1)))[0]
     state = "started" if match.group(2).upper() == "RESUME" else "suspended"
     session.execute('UPDATE "__EI_TASKS" SET "STATE" = ? WHERE "NAME" = ?', [state, name])
-    return ["status"], [("Statement executed successfully.",)]
+    return _status("Statement executed successfully.")
 
 
 @_statement(rf"EXECUTE\s+TASK\s+{_NAME}\s*$")
 def _execute_task(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
-    run_task(session, _name(match.group(1)))
-    return ["status"], [("Statement executed successfully.",)]
+    run_task(session, identifier_name(match.group(1)))
+    return _status("Statement executed successfully.")
 
 
 def run_task(session: Any, name: str) -> str | None:
@@ -427,15 +388,9 @@ def _history(
     )  # fmt: skip
 
 
-@_statement(rf"DROP\s+TASK\s+(?:IF\s+EXISTS\s+)?{_NAME}")
-def _drop_task(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
-    session.execute('DELETE FROM "__EI_TASKS" WHERE "NAME" = ?', [_name(match.group(1))])
-    return ["status"], [(f"{_name(match.group(1))} successfully dropped.",)]
-
-
 @_statement(r"SHOW\s+TASKS(?:\s+LIKE\s+('(?:[^']|'')*'))?")
 def _show_tasks(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
-    keep = _like(match.group(1))
+    keep = like_matcher(match.group(1))
     rows = session.execute(
         'SELECT "CREATED_ON", "NAME", "COMMENT", "SCHEDULE", "STATE", "DEFINITION", "CONDITION" '
         'FROM "__EI_TASKS" ORDER BY "NAME"'

@@ -28,12 +28,19 @@ from .schema import DEFAULT_NAMES, ObjectNames, _check_identifier, quote_identif
 
 __all__ = [
     "DEFAULT_STAGE",
+    "NAME_PATTERN",
     "SCRIPTS",
+    "identifier_name",
+    "like_matcher",
+    "literal_text",
     "load",
+    "properties",
     "render",
     "script_path",
     "split_statements",
+    "split_top_level",
     "statements",
+    "words",
 ]
 
 #: The scripts shipped with the adapter, by name (file ``<name>.sql``).
@@ -168,3 +175,68 @@ def statements(
     [['ALTER', 'TASK', '"INTEGRATE_STREAM_TASK"'], ['ALTER', 'TASK', '"INTEGRATE_STREAM_TASK"']]
     """
     return split_statements(render(load(script), names, stage))
+
+
+# -- reading statements that no parser knows (the embedded engine's emulation) ------------
+#: A bare or a quoted identifier, as a regular expression group.
+NAME_PATTERN = r'("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
+
+
+def identifier_name(token: str) -> str:
+    """An identifier as Snowflake resolves it: a bare one upper-cased, a quoted one as written.
+
+    >>> identifier_name("my_task"), identifier_name('"my_task"')
+    ('MY_TASK', 'my_task')
+    """
+    return token[1:-1].replace('""', '"') if token.startswith('"') else token.upper()
+
+
+def literal_text(token: str) -> str:
+    """The text of a string literal ``'...'``."""
+    return token[1:-1].replace("''", "'")
+
+
+def like_matcher(pattern: str | None) -> Callable[[str], bool]:
+    """``SHOW ... LIKE 'pattern'``: case-insensitive, ``%`` and ``_`` as wildcards.
+
+    >>> like_matcher("'INTEGRATE_%'")("integrate_stream_task")
+    True
+    """
+    if pattern is None:
+        return lambda name: True
+    regex = "".join(
+        ".*" if c == "%" else "." if c == "_" else re.escape(c) for c in literal_text(pattern)
+    )
+    return lambda name: re.fullmatch(regex, name, re.IGNORECASE) is not None
+
+
+def words(sql: str) -> list[tuple[str, int]]:
+    """Each bare word of ``sql`` outside literals and quoted names (upper-cased), and where."""
+    return [(m.group().upper(), m.start()) for m in _TOKEN.finditer(sql) if m.lastgroup == "word"]
+
+
+def properties(sql: str) -> dict[str, str]:
+    """The ``NAME = value`` options of a statement (literals unquoted), by upper-case name.
+
+    >>> properties("SCHEDULE = '1 MINUTE' SUSPEND_TASK_AFTER_NUM_FAILURES = 5")
+    {'SCHEDULE': '1 MINUTE', 'SUSPEND_TASK_AFTER_NUM_FAILURES': '5'}
+    """
+    found = re.findall(r"([A-Za-z_]+)\s*=\s*('(?:[^']|'')*'|[^\s,()]+)", sql)
+    return {k.upper(): literal_text(v) if v.startswith("'") else v for k, v in found}
+
+
+def split_top_level(sql: str) -> list[str]:
+    """``sql`` split on commas outside parentheses, literals and quoted names.
+
+    >>> split_top_level("A VARCHAR DEFAULT 'x,y', B NUMBER(38,0)")
+    ["A VARCHAR DEFAULT 'x,y'", 'B NUMBER(38,0)']
+    """
+    parts, depth, current = [], 0, ""
+    for token in re.findall(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|[(),]|[^'\"(),]+", sql):
+        if token == "," and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        depth += (token == "(") - (token == ")")
+        current += token
+    return [p.strip() for p in [*parts, current] if p.strip()]
