@@ -9,8 +9,8 @@ surface Snowpark has, ``session.sql(text, params=[...]).collect()`` and
 >>> session = connect()
 >>> setup(session)
 >>> session.sql("INSERT INTO RANDOM_VALUES (ID, METER_ID, TIMESTAMP, KW) VALUES (?, ?, ?, ?)",
-...             params=[1, "m1", "2026-01-01 00:00:00.000000001", 2.5]).collect()[0][0]
-1
+...             params=[1, "m1", "2026-01-01 00:00:00.000000001", 2.5]).collect()
+[(1,)]
 >>> session.sql("SELECT METADATA$ACTION, TIMESTAMP FROM RANDOM_VALUES_STREAM").to_pandas()
   METADATA$ACTION                     TIMESTAMP
 0          INSERT 2026-01-01 00:00:00.000000001

@@ -350,13 +350,20 @@ def run_task(session: Any, name: str) -> str | None:
     """
     task, condition, body, suspend_after = _task(session, name)
     scheduled = _now()
+
+    def record(state: str, value: str | None = None, error: BaseException | None = None) -> None:
+        failure = (None, None) if error is None else (type(error).__name__, str(error))
+        session.execute('INSERT INTO "__EI_TASK_HISTORY" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+                        [task, body, condition, state, *failure, scheduled, scheduled, _now(),
+                         value])  # fmt: skip
+
     if condition is not None and not session.sql(f"SELECT {condition}").collect()[0][0]:
-        _history(session, task, body, condition, "SKIPPED", scheduled, None, None)
+        record("SKIPPED")
         return None
     try:
         rows = session.sql(body).collect()
     except Exception as exc:
-        _history(session, task, body, condition, "FAILED", scheduled, None, exc)
+        record("FAILED", error=exc)
         recent = session.execute(
             'SELECT "STATE" FROM "__EI_TASK_HISTORY" WHERE "NAME" = ? AND "STATE" <> ? '
             'ORDER BY "SCHEDULED_TIME" DESC LIMIT ?',
@@ -367,25 +374,8 @@ def run_task(session: Any, name: str) -> str | None:
                             ["suspended", task])  # fmt: skip
         raise
     value = None if not rows or rows[0][0] is None else str(rows[0][0])
-    _history(session, task, body, condition, "SUCCEEDED", scheduled, value, None)
+    record("SUCCEEDED", value)
     return value
-
-
-def _history(
-    session: Any,
-    task: str,
-    body: str,
-    condition: str | None,
-    state: str,
-    scheduled: dt.datetime,
-    value: str | None,
-    error: BaseException | None,
-) -> None:
-    session.execute(
-        'INSERT INTO "__EI_TASK_HISTORY" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        [task, body, condition, state, None if error is None else type(error).__name__,
-         None if error is None else str(error), scheduled, scheduled, _now(), value],
-    )  # fmt: skip
 
 
 @_statement(r"SHOW\s+TASKS(?:\s+LIKE\s+('(?:[^']|'')*'))?")

@@ -93,10 +93,10 @@ def check_stream_quiet(warehouse: SqlWarehouse) -> None:
 
 
 def as_utc(value: Any, argument: str) -> dt.datetime | None:
-    """A time argument as a naive UTC datetime (µs), None for None/"" ; raises naming it.
+    """A time argument as a naive UTC timestamp (ns), None for None/"" ; raises naming it.
 
     >>> as_utc("2026-01-01T06:00:00+01:00", "end")
-    datetime.datetime(2026, 1, 1, 5, 0)
+    Timestamp('2026-01-01 05:00:00')
     """
     if value is None or value == "":
         return None

@@ -198,8 +198,14 @@ def latest_states(
     }
 
 
-def stage_rows(session: Any, table: Table, rows: Sequence[tuple[Any, ...]]) -> Any:
-    """More than :data:`CHUNK_ROWS` rows, written now to a temporary table (or None).
+def stage_rows(
+    session: Any,
+    table: Table,
+    rows: Sequence[tuple[Any, ...]] | pd.DataFrame,
+    *,
+    always: bool = False,
+) -> Any:
+    """More than :data:`CHUNK_ROWS` rows (any number ``always``) in a temporary table, or None.
 
     One statement reading that table replaces a bound statement per chunk (a
     round trip each: thousands for a backlog of a million readings). Creating it
@@ -211,11 +217,13 @@ def stage_rows(session: Any, table: Table, rows: Sequence[tuple[Any, ...]]) -> A
     referenced until ``COMMIT``: Snowpark may drop a cached table once nothing
     refers to it, and a ``DROP`` is DDL too.
     """
-    if len(rows) <= CHUNK_ROWS:
+    if len(rows) <= CHUNK_ROWS and not always:
         return None
     direct = getattr(session, "stage_rows", None)
     if direct is not None:
         return direct(table, rows.frame if isinstance(rows, Rows) else rows)
+    if isinstance(rows, pd.DataFrame):
+        rows = Rows(rows)
     staged = session.create_dataframe(list(rows), schema=table.struct_type())
     return staged.cache_result()
 

@@ -47,6 +47,7 @@ from .store import (
     next_batch_id,
     prune_states_sql,
     run,
+    stage_rows,
     staged_name,
     transaction,
     write_rows_sql,
@@ -63,7 +64,6 @@ __all__ = [
     "anchor_state",
     "in_process",
     "in_window_sql",
-    "stage_table",
 ]
 
 
@@ -95,7 +95,7 @@ class Restated:
     each meter's integrated source rows, ``merged`` of which (over all
     meters) have no result row of their own (:data:`~.partition.MERGED`);
     ``rows`` is the handle on the temporary table of the restated rows
-    (:data:`RESTATED`, see :func:`stage_table`), ``windows`` that on the
+    (:data:`RESTATED`, see :func:`~.store.stage_rows`), ``windows`` that on the
     windows' table (:data:`WINDOWS`).
     """
 
@@ -165,8 +165,9 @@ def in_window_sql(ts: str, w: str) -> str:
 
     NULL bounds are open; with ``INCLUSIVE`` the window starts at ``AFTER`` itself.
 
-    >>> in_window_sql('r."TIMESTAMP"', "w")[:44]
-    '(w."AFTER" IS NULL OR r."TIMESTAMP" > w."AFTE'
+    >>> print(in_window_sql('r."TIMESTAMP"', "w"))
+    (w."AFTER" IS NULL OR r."TIMESTAMP" > w."AFTER"
+     OR (w."INCLUSIVE" AND r."TIMESTAMP" = w."AFTER")) AND (w."THROUGH" IS NULL OR r."TIMESTAMP" <= w."THROUGH")
     """
     return (
         f'({w}."AFTER" IS NULL OR {ts} > {w}."AFTER" OR ({w}."INCLUSIVE" AND {ts} = {w}."AFTER")) '
@@ -179,20 +180,10 @@ def in_window_sql(ts: str, w: str) -> str:
 Partitions = Callable[[Any, str, Policy, bool], Any]
 
 
-def stage_table(session: Any, table: Table, rows: Sequence[tuple[Any, ...]] | pd.DataFrame) -> Any:
-    """``rows`` in a temporary table whatever their number (see :func:`~.store.stage_rows`)."""
-    direct = getattr(session, "stage_rows", None)
-    if direct is not None:
-        return direct(table, rows)
-    if isinstance(rows, pd.DataFrame):
-        rows = list(rows.itertuples(index=False, name=None))
-    return session.create_dataframe(list(rows), schema=table.struct_type()).cache_result()
-
-
 def in_process(session: Any, rows_sql: str, policy: Policy, chunked: bool) -> Any:
     """The partition functions here, over the query's rows; staged as :data:`RESTATED`."""
     out = integrate_windows(frame(session, rows_sql), policy, chunked=chunked)
-    return stage_table(session, RESTATED, out.loc[:, list(OUTPUT_COLUMNS)])
+    return stage_rows(session, RESTATED, out.loc[:, list(OUTPUT_COLUMNS)], always=True)
 
 
 class SqlWarehouse:
@@ -318,7 +309,7 @@ class SqlWarehouse:
              None if w.incoming.is_empty else state_to_json(w.incoming))
             for w in windows
         ]  # fmt: skip
-        win = stage_table(self.session, WINDOWS, spec)
+        win = stage_rows(self.session, WINDOWS, spec, always=True)
         rows_sql = (
             'SELECT s."ID", s."METER_ID", s."TIMESTAMP", s."KW", w."INCOMING" FROM '
             f"{self.tables.source.quoted} AS s JOIN {staged_name(win)} AS w "
