@@ -167,7 +167,8 @@ def in_window_sql(ts: str, w: str) -> str:
 
     >>> print(in_window_sql('r."TIMESTAMP"', "w"))
     (w."AFTER" IS NULL OR r."TIMESTAMP" > w."AFTER"
-     OR (w."INCLUSIVE" AND r."TIMESTAMP" = w."AFTER")) AND (w."THROUGH" IS NULL OR r."TIMESTAMP" <= w."THROUGH")
+     OR (w."INCLUSIVE" AND r."TIMESTAMP" = w."AFTER"))
+    AND (w."THROUGH" IS NULL OR r."TIMESTAMP" <= w."THROUGH")
     """
     return (
         f'({w}."AFTER" IS NULL OR {ts} > {w}."AFTER" OR ({w}."INCLUSIVE" AND {ts} = {w}."AFTER")) '
