@@ -32,7 +32,8 @@ from energy_integral_snowflake.batch import Policy
 from energy_integral_snowflake.generator import insert_readings
 from energy_integral_snowflake.procedure import run_procedure
 from energy_integral_snowflake.schema import tables
-from energy_integral_snowflake.store import SqlStore, run
+from energy_integral_snowflake.statements import run
+from energy_integral_snowflake.store import SqlStore
 
 
 class CountingSession(embedded.EmbeddedSession):

@@ -108,6 +108,13 @@ def _fix(node: exp.Expression) -> exp.Expression:
         node.set("alias", exp.TableAlias(this=exp.to_identifier(node.alias or "_values"),
                                          columns=columns))  # fmt: skip
         return node
+    if isinstance(node, exp.Column) and node.name.upper() == "NEXTVAL" and node.table:
+        return exp.Anonymous(this="nextval", expressions=[exp.Literal.string(node.table)])
+    if isinstance(node, exp.SequenceProperties):
+        node.set("options", [])  # ORDER: DuckDB's sequences always increase, it has no word
+    if isinstance(node, exp.Properties) and isinstance(node.parent, exp.Create):
+        kept = [p for p in node.expressions if not isinstance(p, exp.SchemaCommentProperty)]
+        node.set("expressions", kept)  # DuckDB's CREATE SEQUENCE takes no COMMENT
     if isinstance(node, exp.Update) and isinstance(node.parent, exp.When):
         for assignment in node.expressions:  # MERGE ... UPDATE SET t."KW" = ...: no qualifier
             if isinstance(assignment.this, exp.Column):
@@ -176,6 +183,13 @@ class EmbeddedSession:
     def in_transaction(self) -> bool:
         """Whether a ``BEGIN`` is open on this session."""
         return self._in_transaction
+
+    @staticmethod
+    def is_conflict(exc: BaseException) -> bool:
+        """Whether ``exc`` is DuckDB refusing a write another transaction made first."""
+        import duckdb
+
+        return isinstance(exc, duckdb.TransactionException) and "onflict" in str(exc)
 
     def table(self, name: str) -> Result:
         """Every row of table ``name`` (as Snowpark's ``session.table(name)``, for reading)."""

@@ -16,7 +16,7 @@ import energy_integral as ei
 
 from ._values import py_times
 from .schema import DEFAULT_NAMES, ObjectNames, tables
-from .store import run, transaction, write_rows_sql
+from .statements import run, transaction, write_rows_sql
 
 __all__ = ["insert_readings", "next_id"]
 

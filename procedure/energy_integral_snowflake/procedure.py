@@ -37,9 +37,12 @@ import energy_integral as ei
 
 from ._values import utc_now
 from .batch import Policy, integrate_batch
-from .store import SqlStore
+from .store import COMMITTED, STALE, SqlStore
 
 __all__ = ["RunSummary", "check_policy", "run_procedure"]
+
+#: How often a batch is computed again when its states changed before it committed.
+_ATTEMPTS = 3
 
 
 @dataclass
@@ -120,20 +123,26 @@ def run_procedure(store: SqlStore, policy: Policy | None = None) -> RunSummary:
     summary.consumed_batch = store.consume()
     pending = store.pending_batches()
     for position, batch_id in enumerate(pending):
-        start = time.perf_counter()
-        try:
-            landed, states = store.load_batch(batch_id, policy.method)
-            outcome = integrate_batch(landed, states, batch_id, policy, utc_now())
-        except (ei.EnergyIntegralError, ValueError) as exc:
-            summary.status = "error"
-            summary.pending = pending[position:]
-            summary.message = (
-                f"batch {batch_id} was not integrated: {exc}. It stays LANDED in "
-                f"{store.names.marker} with {len(summary.pending) - 1} later batch(es) "
-                f"waiting behind it; {_advice(exc)}."
-            )
-            return summary
-        store.commit_batch(outcome, time.perf_counter() - start)
+        for _ in range(_ATTEMPTS):  # the states changed under it: compute it again
+            start = time.perf_counter()
+            try:
+                version = store.states_version(batch_id, policy.method)
+                landed, states = store.load_batch(batch_id, policy.method)
+                outcome = integrate_batch(landed, states, batch_id, policy, utc_now())
+            except (ei.EnergyIntegralError, ValueError) as exc:
+                summary.status = "error"
+                summary.pending = pending[position:]
+                summary.message = (
+                    f"batch {batch_id} was not integrated: {exc}. It stays LANDED in "
+                    f"{store.names.marker} with {len(summary.pending) - 1} later batch(es) "
+                    f"waiting behind it; {_advice(exc)}."
+                )
+                return summary
+            done = store.commit_batch(outcome, time.perf_counter() - start, version)
+            if done != STALE:
+                break
+        if done != COMMITTED:  # another call integrates it (or keeps changing its states)
+            continue
         summary.integrated.append(
             {
                 "batch_id": batch_id,

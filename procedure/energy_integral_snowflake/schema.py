@@ -170,6 +170,7 @@ class ObjectNames:
     audit: str = "RECONCILIATION_AUDIT"
     procedure: str = "INTEGRATE_STREAM"
     task: str = "INTEGRATE_STREAM_TASK"
+    sequence: str = "BATCH_ID_SEQUENCE"
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -54,7 +54,6 @@ import pandas as pd
 
 import energy_integral as ei
 
-from ._values import Rows, bind
 from .batch import BatchOutcome, state_from_json
 from .schema import (
     DEFAULT_NAMES,
@@ -65,110 +64,41 @@ from .schema import (
     quote_identifier,
     tables,
 )
+from .statements import frame, lost_race, run, write_rows_sql
 
 __all__ = [
-    "CHUNK_ROWS",
+    "COMMITTED",
+    "STALE",
+    "TAKEN",
     "SqlStore",
-    "frame",
-    "insert_from_sql",
-    "insert_values_sql",
     "latest_states",
-    "merge_from_sql",
-    "merge_sql",
     "next_batch_id",
     "prune_states_sql",
-    "run",
-    "stage_rows",
-    "staged_name",
-    "transaction",
-    "write_rows_sql",
+    "states_version_sql",
 ]
-
-#: Most rows per bound VALUES list (keeps a statement's bind count in the thousands);
-#: more are staged in a temporary table (see :func:`stage_rows`).
-CHUNK_ROWS = 500
 
 _q = quote_identifier
 _NOW = "CURRENT_TIMESTAMP()::TIMESTAMP_NTZ(9)"
 
-
-def _values_source(table: Table, n_rows: int) -> str:
-    """``SELECT COLUMN1::type AS "A", ... FROM VALUES (?, ...), ...`` for ``n_rows`` rows."""
-    casts = ", ".join(
-        f"COLUMN{i}::{c.sql_type} AS {_q(c.name)}" for i, c in enumerate(table.columns, 1)
-    )
-    row = "(" + ", ".join("?" * len(table.columns)) + ")"
-    return f"SELECT {casts} FROM VALUES {', '.join([row] * n_rows)}"
+#: What :meth:`SqlStore.commit_batch` did: wrote the batch; found it claimed by another
+#: call; or found the states it was computed from changed (to be computed again).
+COMMITTED, TAKEN, STALE = "committed", "taken", "stale"
 
 
-def merge_sql(table: Table, n_rows: int) -> str:
-    """``MERGE`` of ``n_rows`` bound rows into ``table`` on its natural key."""
-    return _merge(table, _values_source(table, n_rows))
+def next_batch_id(session: Any, names: ObjectNames) -> int:
+    """The id the next batch takes: the batch-id sequence's next value (above every marker row).
 
-
-def merge_from_sql(table: Table, source: str) -> str:
-    """``MERGE`` of the rows of the table named ``source`` into ``table`` on its natural key.
-
-    ``source`` is a name Snowpark generated (a staged DataFrame's table), never user text.
+    A sequence never hands one value out twice, so calls that overlap cannot take the
+    same id; with ``ORDER`` a later call gets a larger one. The larger of it and the
+    marker's ``MAX + 1`` carries on a pipeline whose batches predate the sequence.
     """
-    names = ", ".join(_q(c) for c in table.column_names)
-    return _merge(table, f"SELECT {names} FROM {source}")
-
-
-def _merge(table: Table, source: str) -> str:
-    cols = table.column_names
-    on = " AND ".join(f"t.{_q(k)} = s.{_q(k)}" for k in table.key)
-    update = ", ".join(f"t.{_q(c)} = s.{_q(c)}" for c in cols if c not in table.key)
-    names = ", ".join(_q(c) for c in cols)
-    values = ", ".join(f"s.{_q(c)}" for c in cols)
-    return (
-        f"MERGE INTO {table.quoted} AS t USING ({source}) AS s ON {on} "
-        f"WHEN MATCHED THEN UPDATE SET {update} "
-        f"WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({values})"
+    marker = quote_identifier(names.marker)
+    [(value, above)] = run(
+        session,
+        f"SELECT {quote_identifier(names.sequence)}.NEXTVAL, "
+        f'(SELECT COALESCE(MAX("BATCH_ID"), 0) + 1 FROM {marker})',
     )
-
-
-def insert_values_sql(table: Table, n_rows: int) -> str:
-    """``INSERT`` of ``n_rows`` bound rows into ``table``."""
-    names = ", ".join(_q(c) for c in table.column_names)
-    return f"INSERT INTO {table.quoted} ({names}) {_values_source(table, n_rows)}"
-
-
-def insert_from_sql(table: Table, source: str) -> str:
-    """``INSERT`` of the rows of the table named ``source`` (Snowpark's name) into ``table``."""
-    names = ", ".join(_q(c) for c in table.column_names)
-    return f"INSERT INTO {table.quoted} ({names}) SELECT {names} FROM {source}"
-
-
-def run(session: Any, sql: str, params: Sequence[Any] | None = None) -> list[Any]:
-    """Run one statement; its rows."""
-    binds = [bind(v) for v in params] if params else None
-    rows: list[Any] = session.sql(sql, params=binds).collect()
-    return rows
-
-
-def frame(session: Any, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
-    """Run one query; its rows as a DataFrame."""
-    binds = [bind(v) for v in params] if params else None
-    out: pd.DataFrame = session.sql(sql, params=binds).to_pandas()
-    return out
-
-
-def transaction(session: Any, statements: Sequence[tuple[str, Sequence[Any] | None]]) -> None:
-    """Run ``statements`` between BEGIN and COMMIT; ROLLBACK on any error."""
-    run(session, "BEGIN")
-    try:
-        for sql, params in statements:
-            run(session, sql, params)
-    except BaseException:
-        run(session, "ROLLBACK")
-        raise
-    run(session, "COMMIT")
-
-
-def next_batch_id(session: Any, marker: Table) -> int:
-    """The id the next batch takes: one above the marker's largest."""
-    return int(run(session, f'SELECT COALESCE(MAX("BATCH_ID"), 0) + 1 FROM {marker.quoted}')[0][0])
+    return max(int(value), int(above))
 
 
 def latest_states(
@@ -198,60 +128,6 @@ def latest_states(
     }
 
 
-def stage_rows(
-    session: Any,
-    table: Table,
-    rows: Sequence[tuple[Any, ...]] | pd.DataFrame,
-    *,
-    always: bool = False,
-) -> Any:
-    """More than :data:`CHUNK_ROWS` rows (any number ``always``) in a temporary table, or None.
-
-    One statement reading that table replaces a bound statement per chunk (a
-    round trip each: thousands for a backlog of a million readings). Creating it
-    is DDL, which would commit an open transaction, so call this before
-    ``BEGIN``; a run that dies later leaves only a temporary table, dropped with
-    the session. The embedded engine writes it directly
-    (:meth:`~.embedded.EmbeddedSession.stage_rows`); on Snowflake it is a
-    scoped temporary table of ``cache_result()`` — keep the returned handle
-    referenced until ``COMMIT``: Snowpark may drop a cached table once nothing
-    refers to it, and a ``DROP`` is DDL too.
-    """
-    if len(rows) <= CHUNK_ROWS and not always:
-        return None
-    direct = getattr(session, "stage_rows", None)
-    if direct is not None:
-        return direct(table, rows.frame if isinstance(rows, Rows) else rows)
-    if isinstance(rows, pd.DataFrame):
-        rows = Rows(rows)
-    staged = session.create_dataframe(list(rows), schema=table.struct_type())
-    return staged.cache_result()
-
-
-def staged_name(staged: Any) -> str:
-    """The table name of what :func:`stage_rows` returned."""
-    return staged if isinstance(staged, str) else str(staged.table_name)
-
-
-def write_rows_sql(
-    session: Any, table: Table, rows: Sequence[tuple[Any, ...]], staged: list[Any], *, merge: bool
-) -> list[tuple[str, Sequence[Any] | None]]:
-    """Statements that ``MERGE`` (or ``INSERT``) ``rows`` into ``table``.
-
-    Up to :data:`CHUNK_ROWS` rows travel as one bound ``VALUES`` list; more are
-    staged now (see :func:`stage_rows`; the handle is appended to ``staged``)
-    and read by one statement. Call it before ``BEGIN``.
-    """
-    handle = stage_rows(session, table, rows)
-    if handle is not None:
-        staged.append(handle)
-        return [((merge_from_sql if merge else insert_from_sql)(table, staged_name(handle)), None)]
-    if not rows:
-        return []
-    make = merge_sql if merge else insert_values_sql
-    return [(make(table, len(rows)), [v for r in rows for v in r])]
-
-
 class SqlStore:
     """The procedure's store on any session that runs Snowflake SQL (see the module docstring)."""
 
@@ -272,7 +148,7 @@ class SqlStore:
         )  # fmt: skip
         run(session, "BEGIN")
         try:
-            batch_id = next_batch_id(session, t.marker)
+            batch_id = next_batch_id(session, self.names)
             run(
                 session,
                 f"INSERT INTO {t.landing.quoted} ({land_cols}) SELECT ?, METADATA$ROW_ID, "
@@ -290,7 +166,12 @@ class SqlStore:
         except BaseException:
             run(session, "ROLLBACK")
             raise
-        run(session, "COMMIT")
+        try:
+            run(session, "COMMIT")
+        except BaseException as exc:  # the engine has rolled back
+            if lost_race(session, exc):
+                return None  # another call consumed the same rows and committed first
+            raise
         return batch_id if marked and int(marked[0][0]) > 0 else None
 
     # -- phase 2 -------------------------------------------------------------------------
@@ -317,25 +198,78 @@ class SqlStore:
         )
         return landed, latest_states(self.session, t.state, method, before_batch=batch_id)
 
-    def commit_batch(self, outcome: BatchOutcome, duration_s: float) -> None:
-        """All of a batch's phase-2 writes in one transaction."""
+    def states_version(self, batch_id: int, method: str) -> tuple[int, int]:
+        """A fingerprint of the ``method`` states before batch ``batch_id`` (see commit_batch)."""
+        [(count, total)] = run(
+            self.session, *states_version_sql(self.tables.state, method, batch_id)
+        )
+        return int(count), int(total)
+
+    def commit_batch(
+        self, outcome: BatchOutcome, duration_s: float, version: tuple[int, int] | None = None
+    ) -> str:
+        """All of a batch's phase-2 writes in one transaction, under a claim on the batch.
+
+        The transaction starts with the claim: a compare-and-set of the batch's
+        marker row from ``LANDED`` to ``INTEGRATED``. A call that finds it taken
+        (0 rows, or the engine refusing a write another transaction made first)
+        rolls back and returns :data:`TAKEN`. With ``version`` (the
+        :meth:`states_version` the outcome was computed from), the states are
+        read again inside the transaction; if they changed meanwhile the call
+        rolls back and returns :data:`STALE`, to be recomputed. Else
+        :data:`COMMITTED`.
+        """
         t, b, session = self.tables, outcome.batch_id, self.session
         staged: list[Any] = []  # referenced until COMMIT (see stage_rows)
-        statements = write_rows_sql(session, t.results, outcome.results, staged, merge=True)
-        statements.append((f'DELETE FROM {t.quarantine.quoted} WHERE "BATCH_ID" = ?', [b]))
-        statements += write_rows_sql(session, t.quarantine, outcome.quarantine, staged, merge=False)
-        statements += write_rows_sql(session, t.state, outcome.states, staged, merge=True)
-        statements.append(
-            (
-                f'UPDATE {t.marker.quoted} SET "STATUS" = ?, "PROCESSED_AT" = {_NOW}, '
-                '"ROWS_INTEGRATED" = ?, "ROWS_REJECTED" = ?, "METERS" = ?, "KWH_ADDED" = ?, '
-                '"DURATION_S" = ?, "METHOD" = ? WHERE "BATCH_ID" = ?',
-                [STATUS_INTEGRATED, outcome.rows_integrated, outcome.rows_rejected,
-                 outcome.meters, outcome.kwh_added, float(duration_s), outcome.method, b],
-            )
+        writes = write_rows_sql(session, t.results, outcome.results, staged, merge=True)
+        writes.append((f'DELETE FROM {t.quarantine.quoted} WHERE "BATCH_ID" = ?', [b]))
+        writes += write_rows_sql(session, t.quarantine, outcome.quarantine, staged, merge=False)
+        writes += write_rows_sql(session, t.state, outcome.states, staged, merge=True)
+        writes.append(prune_states_sql(t.state, outcome.method, b))
+        claim = (
+            f'UPDATE {t.marker.quoted} SET "STATUS" = ?, "PROCESSED_AT" = {_NOW}, '
+            '"ROWS_INTEGRATED" = ?, "ROWS_REJECTED" = ?, "METERS" = ?, "KWH_ADDED" = ?, '
+            '"DURATION_S" = ?, "METHOD" = ? WHERE "BATCH_ID" = ? AND "STATUS" = ?',
+            [STATUS_INTEGRATED, outcome.rows_integrated, outcome.rows_rejected, outcome.meters,
+             outcome.kwh_added, float(duration_s), outcome.method, b, STATUS_LANDED],
         )  # fmt: skip
-        statements.append(prune_states_sql(t.state, outcome.method, b))
-        transaction(session, statements)
+        run(session, "BEGIN")
+        try:
+            claimed = run(session, *claim)
+            if not claimed or int(claimed[0][0]) == 0:
+                run(session, "ROLLBACK")
+                return TAKEN
+            if version is not None and self.states_version(b, outcome.method) != version:
+                run(session, "ROLLBACK")
+                return STALE
+            for sql, params in writes:
+                run(session, sql, params)
+        except BaseException as exc:
+            run(session, "ROLLBACK")
+            if lost_race(session, exc):
+                return TAKEN
+            raise
+        try:
+            run(session, "COMMIT")
+        except BaseException as exc:  # the engine has rolled back
+            if lost_race(session, exc):
+                return TAKEN
+            raise
+        return COMMITTED
+
+
+def states_version_sql(state: Table, method: str, batch_id: int) -> tuple[str, list[Any]]:
+    """How many meters have a ``method`` state before ``batch_id``, and their batch ids' sum.
+
+    Pruning superseded rows leaves it alone; a state row written since by another
+    call (a restatement's, or another batch's) changes it.
+    """
+    return (
+        f'SELECT COUNT(*), COALESCE(SUM("BATCH_ID"), 0) FROM (SELECT "BATCH_ID" FROM '
+        f'{state.quoted} WHERE "METHOD" = ? AND "BATCH_ID" < ? QUALIFY ROW_NUMBER() '
+        'OVER (PARTITION BY "METER_ID" ORDER BY "BATCH_ID" DESC) = 1)',
+        [method, batch_id],
+    )
 
 
 def prune_states_sql(state: Table, method: str, batch_id: int) -> tuple[str, list[Any]]:

@@ -38,20 +38,17 @@ import energy_integral as ei
 from .batch import Policy, state_from_json, state_to_json
 from .partition import MERGED, OUTPUT_COLUMNS, integrate_windows
 from .schema import DEFAULT_NAMES, Column, ObjectNames, Table, tables
-from .store import (
+from .statements import (
     CHUNK_ROWS,
-    SqlStore,
     frame,
-    latest_states,
     merge_from_sql,
-    next_batch_id,
-    prune_states_sql,
     run,
     stage_rows,
     staged_name,
     transaction,
     write_rows_sql,
 )
+from .store import SqlStore, latest_states, next_batch_id, prune_states_sql
 
 __all__ = [
     "RESTATED",
@@ -230,7 +227,7 @@ class SqlWarehouse:
 
     def next_batch_id(self) -> int:
         """The id the restatement's batch takes."""
-        return next_batch_id(self.session, self.tables.marker)
+        return next_batch_id(self.session, self.names)
 
     def source_meters(self, meters: Sequence[str] | None) -> list[str]:
         """Meters with rows in the source table (of ``meters``, if given), sorted."""

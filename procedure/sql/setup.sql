@@ -58,6 +58,17 @@ CREATE TABLE IF NOT EXISTS INTEGRAL_SUM_VALUES (
     "COMPUTED_AT" TIMESTAMP_NTZ(9) NOT NULL
 );
 
+-- Batch ids, for the stream's batches and the restatements alike. A sequence, not
+-- MAX(BATCH_ID) + 1, so that two calls consuming at once never take the same id; ORDER,
+-- because a later batch must get a larger id (its states are "after" the earlier ones').
+-- Values may skip (a rolled-back call spends one); the marker takes the larger of the
+-- next value and MAX + 1, so a pipeline that ran before the sequence existed goes on.
+CREATE SEQUENCE IF NOT EXISTS BATCH_ID_SEQUENCE
+    START = 1
+    INCREMENT = 1
+    ORDER
+    COMMENT = 'energy_integral: the batch ids of the stream procedure and the restatements';
+
 -- One row per batch: LANDED after phase 1, INTEGRATED after phase 2. Key: BATCH_ID.
 CREATE TABLE IF NOT EXISTS STREAM_CONSUMED_MARKER (
     "BATCH_ID" NUMBER(38,0) NOT NULL,

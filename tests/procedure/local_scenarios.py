@@ -114,11 +114,20 @@ def deliveries(meters: int = 3, ticks: int = 3, seed: int = 1, **defects: float)
 
 
 def snapshot(store: SqlStore) -> dict[str, pd.DataFrame]:
-    """Every table without its wall-clock columns, sorted by key; states reduced to the latest."""
+    """Every table without its wall-clock columns, sorted by key; states reduced to the latest.
+
+    Batch ids are renumbered 1, 2, ... in their order: a rolled-back call spends a
+    value of the batch-id sequence (as on Snowflake), so ids may skip.
+    """
+    marker = table(store.session, store.names.marker)
+    rank = {b: i for i, b in enumerate(sorted(set(marker["BATCH_ID"])), 1)}
     out = {}
     for t in tables(store.names):
         frame = table(store.session, t.name)
         frame = frame.drop(columns=[c for c in frame.columns if c in VOLATILE])
+        for column in ("BATCH_ID", "QUARANTINE_BATCH_ID"):
+            if column in frame and t.name != store.names.source:
+                frame[column] = frame[column].map(rank).astype("int64")
         if t.name == store.names.state:
             latest = frame.sort_values("BATCH_ID", kind="stable")
             frame = latest.drop_duplicates(["METER_ID", "METHOD"], keep="last")

@@ -22,7 +22,7 @@ import energy_integral as ei
 from energy_integral_snowflake.batch import Policy, state_to_json
 from energy_integral_snowflake.partition import MERGED, OUTPUT_COLUMNS, integrate_partition
 from energy_integral_snowflake.schema import tables
-from energy_integral_snowflake.store import CHUNK_ROWS
+from energy_integral_snowflake.statements import CHUNK_ROWS
 from energy_integral_snowflake.warehouse import Restated, SqlWarehouse, Window, Writes
 from energy_integral_snowflake.warehouse_snowflake import (
     CHUNK_SCHEMA,

@@ -13,7 +13,7 @@ import energy_integral as ei
 from energy_integral_snowflake.demo import check_against_oneshot, run_demo
 from energy_integral_snowflake.generator import insert_readings, next_id
 from energy_integral_snowflake.handler import integrate_stream
-from energy_integral_snowflake.store import run
+from energy_integral_snowflake.statements import run
 
 BUILT_IN = ("trapezoid", "left", "right", "scipy")
 

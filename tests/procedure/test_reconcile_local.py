@@ -15,7 +15,8 @@ from energy_integral_snowflake.batch import Policy, state_from_json
 from energy_integral_snowflake.generator import insert_readings
 from energy_integral_snowflake.procedure import run_procedure
 from energy_integral_snowflake.reconcile import reconcile, run_reconcile
-from energy_integral_snowflake.store import SqlStore, run
+from energy_integral_snowflake.statements import run
+from energy_integral_snowflake.store import SqlStore
 from energy_integral_snowflake.warehouse import SqlWarehouse
 
 POLICY = Policy("trapezoid")

@@ -18,13 +18,15 @@ from energy_integral_snowflake.batch import BatchOutcome, Policy, integrate_batc
 from energy_integral_snowflake.handler import integrate_stream
 from energy_integral_snowflake.procedure import run_procedure
 from energy_integral_snowflake.schema import ObjectNames, tables
-from energy_integral_snowflake.store import CHUNK_ROWS, SqlStore
+from energy_integral_snowflake.statements import CHUNK_ROWS
+from energy_integral_snowflake.store import SqlStore
 
 DDL = ("CREATE", "ALTER", "DROP", "TRUNCATE", "GRANT", "REVOKE", "COMMENT", "UNDROP", "PUT")
 NOW = dt.datetime(2026, 1, 1, 12, 0)
 CONSUME = [
     "BEGIN",
-    'SELECT COALESCE(MAX("BATCH_ID"), 0) + 1 FROM "STREAM_CONSUMED_MARKER"',
+    'SELECT "BATCH_ID_SEQUENCE".NEXTVAL, '
+    '(SELECT COALESCE(MAX("BATCH_ID"), 0) + 1 FROM "STREAM_CONSUMED_MARKER")',
     'INSERT INTO "LANDED_READINGS" ("BATCH_ID", "ROW_ID", "ACTION", "IS_UPDATE", "ID", '
     '"METER_ID", "TIMESTAMP", "KW", "LANDED_AT") SELECT ?, METADATA$ROW_ID, METADATA$ACTION, '
     'METADATA$ISUPDATE, "ID", "METER_ID", "TIMESTAMP", "KW", '
@@ -35,6 +37,7 @@ CONSUME = [
     'MAX("ID"), ? FROM "RANDOM_VALUES_STREAM" HAVING COUNT(*) > 0',
     "COMMIT",
 ]
+NEXT_ID = 'SELECT "'
 
 
 class _Result:
@@ -63,6 +66,8 @@ class RecordingSession:
         matches = [prefix for prefix in self.answers if query.startswith(prefix)]
         if matches:  # the most specific prefix answers
             return _Result(self.answers[max(matches, key=len)](params or []))
+        if query.startswith(VERSION):  # no state rows: none counted, ids summing to 0
+            return _Result([(0, 0)])
         return _Result([(1,)] if query.startswith(("INSERT", "MERGE", "UPDATE", "DELETE")) else [])
 
     def create_dataframe(self, rows: list[Any], schema: Any) -> Any:
@@ -105,7 +110,7 @@ def _landed(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
 
 
 def test_consume_is_one_transaction_of_exactly_these_statements() -> None:
-    session = RecordingSession({"SELECT COALESCE": lambda p: [(7,)]})
+    session = RecordingSession({NEXT_ID: lambda p: [(7, 1)]})
     assert SqlStore(session).consume() == 7
     assert session.statements == CONSUME
     assert [p for _, p in session.calls] == [None, None, [7], [7, "LANDED"], None]
@@ -114,7 +119,7 @@ def test_consume_is_one_transaction_of_exactly_these_statements() -> None:
 
 def test_an_empty_stream_commits_and_reports_no_batch() -> None:
     session = RecordingSession(
-        {"SELECT COALESCE": lambda p: [(3,)], 'INSERT INTO "STREAM': lambda p: [(0,)]}
+        {NEXT_ID: lambda p: [(3, 1)], 'INSERT INTO "STREAM': lambda p: [(0,)]}
     )
     assert SqlStore(session).consume() is None
     assert session.statements[-1] == "COMMIT"
@@ -124,7 +129,7 @@ def test_a_failing_statement_rolls_back_and_raises() -> None:
     def boom(params: Sequence[Any]) -> Any:
         raise RuntimeError("stream is stale")
 
-    session = RecordingSession({"SELECT COALESCE": lambda p: [(1,)], 'INSERT INTO "STREAM': boom})
+    session = RecordingSession({NEXT_ID: lambda p: [(1, 1)], 'INSERT INTO "STREAM': boom})
     with pytest.raises(RuntimeError, match="stale"):
         SqlStore(session).consume()
     assert session.statements[-1] == "ROLLBACK"
@@ -132,10 +137,19 @@ def test_a_failing_statement_rolls_back_and_raises() -> None:
 
 
 def test_configured_names_are_quoted_everywhere() -> None:
-    session = RecordingSession({"SELECT COALESCE": lambda p: [(1,)]})
-    SqlStore(session, ObjectNames(stream="raw_changes", marker="batches")).consume()
+    session = RecordingSession({NEXT_ID: lambda p: [(1, 1)]})
+    names = ObjectNames(stream="raw_changes", marker="batches", sequence="ids")
+    SqlStore(session, names).consume()
     assert '"RAW_CHANGES"' in session.statements[2]
-    assert session.statements[1].endswith('FROM "BATCHES"')
+    assert session.statements[1] == (
+        'SELECT "IDS".NEXTVAL, (SELECT COALESCE(MAX("BATCH_ID"), 0) + 1 FROM "BATCHES")'
+    )
+
+
+def test_a_batch_id_is_above_every_marker_row_even_before_the_sequence_caught_up() -> None:
+    # A pipeline that ran before the sequence existed: the sequence says 1, the marker 9.
+    session = RecordingSession({NEXT_ID: lambda p: [(1, 9)]})
+    assert SqlStore(session).consume() == 9
 
 
 def _outcome(n_results: int, n_states: int = 1, n_bad: int = 1) -> BatchOutcome:
@@ -158,26 +172,27 @@ PHASE_TWO_AFTER_RESULTS = [
     'DELETE "QUARANTINED_READINGS"',
     'INSERT "QUARANTINED_READINGS"',
     'MERGE "METER_STATE"',
-    'UPDATE "STREAM_CONSUMED_MARKER"',
     'DELETE "METER_STATE"',
 ]
+CLAIM = 'UPDATE "STREAM_CONSUMED_MARKER"'  # LANDED -> INTEGRATED, first in the transaction
+VERSION = 'SELECT COUNT(*), COALESCE(SUM("BATCH_ID")'
 
 
 def test_commit_batch_is_one_transaction_in_a_fixed_order() -> None:
     n = CHUNK_ROWS  # up to a chunk: bound VALUES, no staging
     session = RecordingSession()
-    SqlStore(session).commit_batch(_outcome(n), 0.25)
+    assert SqlStore(session).commit_batch(_outcome(n), 0.25) == "committed"
     assert session.statements[0] == "BEGIN"
     assert session.statements[-1] == "COMMIT"
-    assert _kinds(session.statements[1:-1]) == ['MERGE "INTEGRAL_SUM_VALUES"',
+    assert _kinds(session.statements[1:-1]) == [CLAIM, 'MERGE "INTEGRAL_SUM_VALUES"',
                                                 *PHASE_TWO_AFTER_RESULTS]  # fmt: skip
     assert session.staged == []
-    merge = session.calls[1]
+    claim, merge = session.calls[1], session.calls[2]
+    assert claim[0].endswith('WHERE "BATCH_ID" = ? AND "STATUS" = ?')
+    assert claim[1] == ["INTEGRATED", n, 1, 1, 0.5, 0.25, "trapezoid", 4, "LANDED"]
     assert len(merge[1] or []) == 8 * CHUNK_ROWS
     on = 'ON t."METER_ID" = s."METER_ID" AND t."TIMESTAMP" = s."TIMESTAMP" AND t."METHOD" = '
     assert on + 's."METHOD" WHEN MATCHED' in merge[0]
-    update_params = session.calls[5][1]
-    assert update_params == ["INTEGRATED", n, 1, 1, 0.5, 0.25, "trapezoid", 4]
     _assert_well_formed(session)
     # Values only ever travel as binds: the hostile meter id is in no statement's text.
     assert not any("O'Brien" in s for s in session.statements)
@@ -196,12 +211,12 @@ def test_many_rows_are_staged_before_the_transaction_and_written_at_once() -> No
         "BEGIN",
     ]
     assert session.statements[-1] == "COMMIT"
-    assert _kinds(session.statements[4:-1]) == ['MERGE "INTEGRAL_SUM_VALUES"',
+    assert _kinds(session.statements[4:-1]) == [CLAIM, 'MERGE "INTEGRAL_SUM_VALUES"',
                                                 *PHASE_TWO_AFTER_RESULTS]  # fmt: skip
     t = tables()
-    written = [(outcome.results, t.results, "MERGE", session.calls[4]),
-               (outcome.quarantine, t.quarantine, "INSERT", session.calls[6]),
-               (outcome.states, t.state, "MERGE", session.calls[7])]  # fmt: skip
+    written = [(outcome.results, t.results, "MERGE", session.calls[5]),
+               (outcome.quarantine, t.quarantine, "INSERT", session.calls[7]),
+               (outcome.states, t.state, "MERGE", session.calls[8])]  # fmt: skip
     for (rows, table, verb, (sql, params)), (staged, schema), source in zip(
         written, session.staged, names, strict=True
     ):
@@ -223,7 +238,22 @@ def test_a_failure_in_phase_two_rolls_back_before_the_mark() -> None:
     with pytest.raises(RuntimeError):
         SqlStore(session).commit_batch(_outcome(3), 0.0)
     assert session.statements[-1] == "ROLLBACK"
-    assert not any(s.startswith("UPDATE") for s in session.statements)
+    assert "COMMIT" not in session.statements
+
+
+def test_a_batch_claimed_by_another_call_is_rolled_back_untouched() -> None:
+    session = RecordingSession({'UPDATE "STREAM_CONSUMED_MARKER"': lambda p: [(0,)]})
+    assert SqlStore(session).commit_batch(_outcome(3), 0.0) == "taken"
+    assert [s.split(" ")[0] for s in session.statements] == ["BEGIN", "UPDATE", "ROLLBACK"]
+
+
+def test_states_changed_since_they_were_read_roll_the_batch_back_to_recompute() -> None:
+    session = RecordingSession({VERSION: lambda p: [(2, 7)]})
+    assert SqlStore(session).commit_batch(_outcome(3), 0.0, version=(2, 5)) == "stale"
+    assert [s.split(" ")[0] for s in session.statements] == ["BEGIN", "UPDATE", "SELECT",
+                                                             "ROLLBACK"]  # fmt: skip
+    session = RecordingSession({VERSION: lambda p: [(2, 5)]})
+    assert SqlStore(session).commit_batch(_outcome(3), 0.0, version=(2, 5)) == "committed"
 
 
 def test_a_whole_run_through_the_handler() -> None:
@@ -236,21 +266,24 @@ def test_a_whole_run_through_the_handler() -> None:
     landed["BATCH_ID"] = 1
     session = RecordingSession(
         {
-            "SELECT COALESCE": lambda p: [(1,)],
+            NEXT_ID: lambda p: [(1, 1)],
             'SELECT "BATCH_ID"': lambda p: [(1,)],
             'SELECT "BATCH_ID", "ROW_ID"': lambda p: landed,
             'SELECT "METER_ID", "STATE"': lambda p: pd.DataFrame(columns=["METER_ID", "STATE"]),
         }
     )
     summary = json.loads(integrate_stream(session, "trapezoid"))
-    assert summary["status"] == "ok"
+    assert summary["status"] == "ok", summary
     assert summary["integrated"][0]["rows_integrated"] == 2
     assert summary["kwh_added"] == pytest.approx(1.0)  # 6 kW for 10 minutes
     assert session.statements[:5] == CONSUME
     assert session.statements[5].startswith('SELECT "BATCH_ID" FROM "STREAM_CONSUMED_MARKER"')
-    assert session.statements[6].startswith('SELECT "BATCH_ID", "ROW_ID"')
-    assert session.statements[7].startswith('SELECT "METER_ID", "STATE" FROM "METER_STATE"')
-    assert session.statements[8] == "BEGIN"
+    assert session.statements[6].startswith(VERSION)  # the states' fingerprint, before...
+    assert session.statements[7].startswith('SELECT "BATCH_ID", "ROW_ID"')
+    assert session.statements[8].startswith('SELECT "METER_ID", "STATE" FROM "METER_STATE"')
+    assert session.statements[9] == "BEGIN"
+    assert session.statements[10].startswith(CLAIM)
+    assert session.statements[11] == session.statements[6]  # ... and inside the transaction
     assert session.statements[-1] == "COMMIT"
     _assert_well_formed(session)
 
@@ -280,7 +313,7 @@ def test_states_are_read_from_before_the_batch() -> None:
 def test_run_procedure_reports_a_bad_state_row_without_a_traceback() -> None:
     session = RecordingSession(
         {
-            "SELECT COALESCE": lambda p: [(1,)],
+            NEXT_ID: lambda p: [(1, 1)],
             'SELECT "BATCH_ID"': lambda p: [(1,)],
             'SELECT "BATCH_ID", "ROW_ID"': lambda p: _landed(
                 [("r1", "INSERT", False, 1, "a", pd.Timestamp("2026-01-01"), 1.0)]
