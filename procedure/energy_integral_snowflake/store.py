@@ -211,9 +211,10 @@ class SqlStore:
         """All of a batch's phase-2 writes in one transaction, under a claim on the batch.
 
         The transaction starts with the claim: a compare-and-set of the batch's
-        marker row from ``LANDED`` to ``INTEGRATED``. A call that finds it taken
-        (0 rows, or the engine refusing a write another transaction made first)
-        rolls back and returns :data:`TAKEN`. With ``version`` (the
+        marker row from ``LANDED`` to ``INTEGRATED``, only while no earlier batch
+        is still ``LANDED`` (batches build on each other's states, so they commit
+        in order). A call that finds it taken (0 rows, or the engine refusing a
+        write another transaction made first) rolls back and returns :data:`TAKEN`. With ``version`` (the
         :meth:`states_version` the outcome was computed from), the states are
         read again inside the transaction; if they changed meanwhile the call
         rolls back and returns :data:`STALE`, to be recomputed. Else
@@ -229,9 +230,12 @@ class SqlStore:
         claim = (
             f'UPDATE {t.marker.quoted} SET "STATUS" = ?, "PROCESSED_AT" = {_NOW}, '
             '"ROWS_INTEGRATED" = ?, "ROWS_REJECTED" = ?, "METERS" = ?, "KWH_ADDED" = ?, '
-            '"DURATION_S" = ?, "METHOD" = ? WHERE "BATCH_ID" = ? AND "STATUS" = ?',
+            '"DURATION_S" = ?, "METHOD" = ? WHERE "BATCH_ID" = ? AND "STATUS" = ? '
+            f'AND NOT EXISTS (SELECT 1 FROM {t.marker.quoted} AS e WHERE e."STATUS" = ? '
+            'AND e."BATCH_ID" < ?)',
             [STATUS_INTEGRATED, outcome.rows_integrated, outcome.rows_rejected, outcome.meters,
-             outcome.kwh_added, float(duration_s), outcome.method, b, STATUS_LANDED],
+             outcome.kwh_added, float(duration_s), outcome.method, b, STATUS_LANDED,
+             STATUS_LANDED, b],
         )  # fmt: skip
         run(session, "BEGIN")
         try:
