@@ -171,6 +171,7 @@ class EmbeddedSession:
         self.connection = connection
         self.database_name = database_name
         self.path = path
+        self.current_task: str | None = None  # set while a task's body runs (emulation)
         self._in_transaction = False
         self._consumed: set[str] = set()
         self._staged: list[str] = []

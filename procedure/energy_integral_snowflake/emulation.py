@@ -21,6 +21,7 @@ statement                                       emulation
 ``EXECUTE TASK`` / :func:`run_task`             ``c``, then ``body`` if ``c`` holds; a history
                                                 row either way
 ``SHOW TASKS`` / ``DROP TASK``                  the catalog row
+``SYSTEM$CURRENT_USER_TASK_NAME()``             the task whose body is running, else NULL
 ``TABLE(INFORMATION_SCHEMA.TASK_HISTORY(..))``  the history rows, newest first
 ==============================================  ==============================================
 
@@ -334,6 +335,12 @@ def _alter_task(session: Any, match: re.Match[str], params: Sequence[Any]) -> An
     return _status("Statement executed successfully.")
 
 
+@_statement(r"SELECT\s+SYSTEM\$CURRENT_USER_TASK_NAME\(\)\s*$")
+def _current_task(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
+    """The task whose body is running on this session (NULL outside one)."""
+    return ["SYSTEM$CURRENT_USER_TASK_NAME()"], [(getattr(session, "current_task", None),)]
+
+
 @_statement(rf"EXECUTE\s+TASK\s+{_NAME}\s*$")
 def _execute_task(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
     run_task(session, identifier_name(match.group(1)))
@@ -361,6 +368,7 @@ def run_task(session: Any, name: str) -> str | None:
         record("SKIPPED")
         return None
     try:
+        session.current_task = task
         rows = session.sql(body).collect()
     except Exception as exc:
         record("FAILED", error=exc)
@@ -373,6 +381,8 @@ def run_task(session: Any, name: str) -> str | None:
             session.execute('UPDATE "__EI_TASKS" SET "STATE" = ? WHERE "NAME" = ?',
                             ["suspended", task])  # fmt: skip
         raise
+    finally:
+        session.current_task = None
     value = None if not rows or rows[0][0] is None else str(rows[0][0])
     record("SUCCEEDED", value)
     return value

@@ -17,12 +17,15 @@ from typing import Any, Optional
 
 from snowflake.snowpark import Session
 
+import energy_integral as ei
+
 from .batch import Policy
 from .procedure import run_procedure
 from .schema import DEFAULT_NAMES, ObjectNames
+from .statements import run
 from .store import SqlStore
 
-__all__ = ["PROCEDURE_ARGUMENTS", "integrate_stream", "store_for"]
+__all__ = ["PROCEDURE_ARGUMENTS", "BatchNotIntegratedError", "integrate_stream", "store_for"]
 
 #: The procedure's SQL signature: (name, Snowflake type, SQL default), in order.
 PROCEDURE_ARGUMENTS: tuple[tuple[str, str, str], ...] = (
@@ -70,12 +73,25 @@ def integrate_stream(
         saying what to do when something could not be integrated.
     """
     policy = Policy(method, max_gap, on_duplicate, max_power)
-    return run_procedure(store_for(session), policy).to_json()
+    summary = run_procedure(store_for(session), policy)
+    if summary.status != "ok" and _running_task(session):
+        # A returned value counts as SUCCEEDED in TASK_HISTORY whatever it says; only an
+        # error makes the run FAILED (and counts toward SUSPEND_TASK_AFTER_NUM_FAILURES).
+        raise BatchNotIntegratedError(f"{summary.message} Summary: {summary.to_json()}")
+    return summary.to_json()
+
+
+class BatchNotIntegratedError(ei.EnergyIntegralError):
+    """A task's call could not integrate a batch: raised so that the task run fails visibly."""
+
+
+def _running_task(session: Any) -> bool:
+    """Whether this call runs as a task's body (``SYSTEM$CURRENT_USER_TASK_NAME()``)."""
+    rows = run(session, "SELECT SYSTEM$CURRENT_USER_TASK_NAME()")
+    return bool(rows and rows[0][0])
 
 
 def _main() -> None:  # pragma: no cover - exercised by hand and by the demo's test
-    import energy_integral as ei
-
     from . import embedded
     from .generator import insert_readings
 

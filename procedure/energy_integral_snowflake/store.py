@@ -214,7 +214,8 @@ class SqlStore:
         marker row from ``LANDED`` to ``INTEGRATED``, only while no earlier batch
         is still ``LANDED`` (batches build on each other's states, so they commit
         in order). A call that finds it taken (0 rows, or the engine refusing a
-        write another transaction made first) rolls back and returns :data:`TAKEN`. With ``version`` (the
+        write another transaction made first) rolls back and returns
+        :data:`TAKEN`. With ``version`` (the
         :meth:`states_version` the outcome was computed from), the states are
         read again inside the transaction; if they changed meanwhile the call
         rolls back and returns :data:`STALE`, to be recomputed. Else

@@ -95,3 +95,26 @@ def test_the_handler_module_runs_itself_on_the_embedded_engine() -> None:
     assert first["status"] == "ok"
     assert first["integrated"][0]["rows_read"] == 30
     assert second["consumed_batch"] is None
+
+
+def test_a_batch_that_cannot_be_integrated_fails_the_task_run_but_not_a_manual_call() -> None:
+    from energy_integral_snowflake import embedded
+    from energy_integral_snowflake.handler import BatchNotIntegratedError
+
+    store = new_store()
+    first, second = deliveries(ticks=2)
+    insert_readings(store.session, first)
+    assert embedded.tick(store.session) is not None
+    run(store.session, 'UPDATE "METER_STATE" SET "STATE" = ? WHERE "METER_ID" = ?',
+        ["{broken", "meter-001"])  # fmt: skip
+    insert_readings(store.session, second)
+    with pytest.raises(BatchNotIntegratedError, match="batch 2 was not integrated"):
+        embedded.tick(store.session)
+    history = store.session.sql(
+        'SELECT "STATE", "ERROR_MESSAGE" FROM TABLE(INFORMATION_SCHEMA.TASK_HISTORY('
+        "TASK_NAME => 'INTEGRATE_STREAM_TASK')) ORDER BY \"SCHEDULED_TIME\" DESC"
+    ).collect()
+    assert [r["STATE"] for r in history] == ["FAILED", "SUCCEEDED"]
+    assert "METER_STATE" in history[0]["ERROR_MESSAGE"]
+    manual = json.loads(store.session.sql("CALL INTEGRATE_STREAM()").collect()[0][0])
+    assert (manual["status"], manual["pending"]) == ("error", [2])
