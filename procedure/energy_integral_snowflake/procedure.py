@@ -23,7 +23,13 @@ fault-injection suite checks this on the embedded engine's real transactions).
 
 A batch the library cannot integrate (e.g. an unreadable state row) stays
 ``LANDED`` and later batches wait behind it — integrating them first would
-skip its energy. The run reports a message saying what to fix.
+skip its energy. The run reports a message saying what to fix (and, run by
+the task, fails: see :func:`~.handler.integrate_stream`).
+
+Calls may overlap (a manual ``CALL`` beside the task): each batch is
+integrated under a claim, so a call that finds a batch taken by another goes
+on, and one whose batch's states changed under it computes the batch again
+(see :meth:`~.store.SqlStore.commit_batch`).
 """
 
 from __future__ import annotations

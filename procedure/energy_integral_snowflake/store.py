@@ -19,19 +19,19 @@ The contract (the fault-injection tests check it on real transactions):
    marks the batch ``INTEGRATED`` and prunes superseded state rows in one
    transaction, each statement idempotent on its own too.
 
-Every statement goes through :func:`run`: identifiers are quoted from
+Every statement goes through :func:`~.statements.run`: identifiers are quoted from
 :mod:`.schema` (never user text), values are always bind parameters (``?``),
 times travel as text with nanoseconds. Nothing between ``BEGIN`` and
 ``COMMIT`` is DDL — no ``create_dataframe`` (it makes a temporary table above
 512 cells) and no ``write_pandas`` (a temporary stage) — since DDL would
 commit the open transaction on Snowflake; rows travel as bound ``VALUES``
 lists instead, or, when there are many, through a temporary table written
-before the transaction (:func:`stage_rows`).
+before the transaction (:func:`~.statements.stage_rows`).
 
 Phase 1, one transaction::
 
     BEGIN
-    SELECT next batch id from the marker
+    SELECT the next batch id (BATCH_ID_SEQUENCE.NEXTVAL)
     INSERT INTO landing SELECT ?, METADATA$ROW_ID, METADATA$ACTION, ... FROM stream
     INSERT INTO marker SELECT ?, ..., COUNT(*), ... FROM stream HAVING COUNT(*) > 0
     COMMIT            -- the stream's offset advances here, and only here
@@ -39,10 +39,12 @@ Phase 1, one transaction::
 Both inserts read the same stream snapshot (repeatable read inside a
 transaction), so the landing rows and the marker's counts agree.
 
-Phase 2, one transaction per batch: ``MERGE`` results on (METER_ID,
-TIMESTAMP, METHOD) and states on (METER_ID, METHOD, BATCH_ID), replace the
-batch's quarantine rows, mark the batch ``INTEGRATED``, prune superseded
-states.
+Phase 2, one transaction per batch: claim the batch (its marker row from
+``LANDED`` to ``INTEGRATED``, while no earlier batch is ``LANDED``), check that
+the states it was computed from are still the latest, ``MERGE`` results on
+(METER_ID, TIMESTAMP, METHOD) and states on (METER_ID, METHOD, BATCH_ID),
+replace the batch's quarantine rows, prune superseded states (see
+:meth:`SqlStore.commit_batch`).
 """
 
 from __future__ import annotations
