@@ -154,12 +154,13 @@ def run_backfill(
             raise ValueError(f"start={start!r} is after end={end!r}")
         check_stream_quiet(warehouse)
         batch_id = warehouse.next_batch_id()
+        version = warehouse.states_version(batch_id, policy.method)
         windows = plan_backfill(warehouse, policy, meters=meters, start=t0, end=t1)
     except (ei.EnergyIntegralError, ValueError) as exc:
         return ScaleOutSummary(status="error", kind=STATUS_BACKFILLED, message=str(exc))
     return restate(
         warehouse, windows, policy, status=STATUS_BACKFILLED, batch_id=batch_id,
-        chunked=chunk_by_day,
+        chunked=chunk_by_day, version=version,
     )  # fmt: skip
 
 

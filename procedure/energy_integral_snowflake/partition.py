@@ -47,15 +47,19 @@ import pandas as pd
 import energy_integral as ei
 
 from .batch import Policy, integrate_rows, state_from_json, state_to_json
+from .schema import Column, Table
+from .statements import frame, stage_rows
 
 __all__ = [
     "CHUNK_COLUMNS",
     "INPUT_COLUMNS",
     "MERGED",
     "OUTPUT_COLUMNS",
+    "RESTATED",
     "apply_offsets",
     "chunk_offsets",
     "day_number",
+    "in_process",
     "integrate_partition",
     "integrate_windows",
 ]
@@ -268,3 +272,17 @@ def integrate_windows(rows: pd.DataFrame, policy: Policy, *, chunked: bool) -> p
         ignore_index=True,
     )
     return apply_offsets(local, offsets)
+
+
+_KINDS = {"METER_ID": "VARCHAR", "CHUNK": "NUMBER(38,0)", "ID": "NUMBER(38,0)",
+          "TIMESTAMP": "TIMESTAMP_NTZ(9)", "REASON": "VARCHAR", "IS_FIRST": "BOOLEAN",
+          "STATE": "VARCHAR"}  # fmt: skip
+#: The partition functions' output as a table (:data:`OUTPUT_COLUMNS`), as :func:`in_process`
+#: stages it.
+RESTATED = Table("RESTATED", tuple(Column(c, _KINDS.get(c, "FLOAT")) for c in OUTPUT_COLUMNS))
+
+
+def in_process(session: Any, rows_sql: str, policy: Policy, chunked: bool) -> Any:
+    """The partition functions here, over the query's rows; staged as :data:`RESTATED`."""
+    out = integrate_windows(frame(session, rows_sql), policy, chunked=chunked)
+    return stage_rows(session, RESTATED, out.loc[:, list(OUTPUT_COLUMNS)], always=True)

@@ -125,6 +125,7 @@ def run_reconcile(warehouse: SqlWarehouse, policy: Policy | None = None) -> Scal
         check_policy(policy)
         check_stream_quiet(warehouse)
         batch_id = warehouse.next_batch_id()
+        version = warehouse.states_version(batch_id, policy.method)
         windows, resolved = plan_reconcile(warehouse, policy)
     except (ei.EnergyIntegralError, ValueError) as exc:
         return ScaleOutSummary(status="error", kind=STATUS_RECONCILED, message=str(exc))
@@ -132,7 +133,7 @@ def run_reconcile(warehouse: SqlWarehouse, policy: Policy | None = None) -> Scal
         return ScaleOutSummary(kind=STATUS_RECONCILED, message="no open late or correction rows")
     return restate(
         warehouse, windows, policy, status=STATUS_RECONCILED, batch_id=batch_id,
-        resolved=resolved,
+        resolved=resolved, version=version,
     )  # fmt: skip
 
 

@@ -24,6 +24,7 @@ import energy_integral as ei
 
 from ._values import py_times, utc_now
 from .batch import Policy, state_to_json
+from .statements import COMMITTED
 from .warehouse import SqlWarehouse, Window, Writes
 
 __all__ = [
@@ -34,6 +35,11 @@ __all__ = [
     "check_stream_quiet",
     "restate",
 ]
+
+_RACED = (
+    "another call landed a stream batch or changed the meters' states while this one ran; "
+    "nothing was written: integrate the stream (CALL the procedure), then run this again"
+)
 
 #: Marker ``STATUS`` of a backfill batch and of a reconcile batch.
 STATUS_BACKFILLED = "BACKFILLED"
@@ -126,9 +132,13 @@ def restate(
     batch_id: int,
     chunked: bool = False,
     resolved: Sequence[tuple[Any, ...]] = (),
+    version: tuple[int, int] | None = None,
 ) -> ScaleOutSummary:
     """Integrate the windows on the warehouse and write them as batch ``batch_id``.
 
+    ``version`` is the states' fingerprint taken before the windows were planned;
+    if a stream batch landed, or the states changed, before the commit, nothing
+    is written and the summary says to run it again.
     ``resolved`` are ``(QUARANTINE_BATCH_ID, ROW_ID, REASON, RESOLUTION)`` of the
     quarantine rows this batch resolves.
     """
@@ -154,7 +164,7 @@ def restate(
               len(windows), min(times, default=None), max(times, default=None), None,
               sum(m["delta_kwh"] for m in meters), time.perf_counter() - start, policy.method,
               status)  # fmt: skip
-    warehouse.commit(
+    done = warehouse.commit(
         Writes(
             batch_id=batch_id,
             method=policy.method,
@@ -165,8 +175,11 @@ def restate(
             audit=audit,
             marker=marker,
             now=now,
+            version=version,
         )
     )
+    if done != COMMITTED:
+        return ScaleOutSummary(status="error", kind=status, message=_RACED)
     return ScaleOutSummary(
         kind=status,
         batch_id=batch_id,

@@ -11,7 +11,7 @@ Identifiers come quoted from :mod:`.schema`, values are always ``?`` binds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -21,6 +21,10 @@ from .schema import Table, quote_identifier
 
 __all__ = [
     "CHUNK_ROWS",
+    "COMMITTED",
+    "STALE",
+    "TAKEN",
+    "claimed_transaction",
     "frame",
     "insert_from_sql",
     "insert_values_sql",
@@ -33,6 +37,10 @@ __all__ = [
     "transaction",
     "write_rows_sql",
 ]
+
+#: How a :func:`claimed_transaction` ended: committed; its claim taken by another call
+#: (nothing written); or what it was computed from changed meanwhile (to compute again).
+COMMITTED, TAKEN, STALE = "committed", "taken", "stale"
 
 #: Most rows per bound VALUES list (keeps a statement's bind count in the thousands);
 #: more are staged in a temporary table (see :func:`stage_rows`).
@@ -177,3 +185,42 @@ def lost_race(session: Any, exc: BaseException) -> bool:
     """
     check = getattr(session, "is_conflict", None)
     return bool(check is not None and check(exc))
+
+
+def claimed_transaction(
+    session: Any,
+    claim: tuple[str, Sequence[Any]],
+    writes: Sequence[tuple[str, Sequence[Any] | None]],
+    still_valid: Callable[[], bool] | None = None,
+) -> str:
+    """``BEGIN``, the claim, ``still_valid()``, the writes, ``COMMIT``: :data:`COMMITTED`.
+
+    The claim is a DML statement that must change a row (a compare-and-set). If
+    it changes none, or the engine refuses a write because another transaction
+    made it first (:func:`lost_race`), everything rolls back: :data:`TAKEN`. If
+    ``still_valid`` (run inside the transaction, after the claim) says no, it
+    rolls back: :data:`STALE`. Any other error rolls back and is raised.
+    """
+    run(session, "BEGIN")
+    try:
+        changed = run(session, *claim)
+        if not changed or int(changed[0][0]) == 0:
+            run(session, "ROLLBACK")
+            return TAKEN
+        if still_valid is not None and not still_valid():
+            run(session, "ROLLBACK")
+            return STALE
+        for sql, params in writes:
+            run(session, sql, params)
+    except BaseException as exc:
+        run(session, "ROLLBACK")
+        if lost_race(session, exc):
+            return TAKEN
+        raise
+    try:
+        run(session, "COMMIT")
+    except BaseException as exc:  # the engine has rolled back
+        if lost_race(session, exc):
+            return TAKEN
+        raise
+    return COMMITTED

@@ -66,7 +66,16 @@ from .schema import (
     quote_identifier,
     tables,
 )
-from .statements import frame, lost_race, run, write_rows_sql
+from .statements import (
+    COMMITTED,
+    STALE,
+    TAKEN,
+    claimed_transaction,
+    frame,
+    lost_race,
+    run,
+    write_rows_sql,
+)
 
 __all__ = [
     "COMMITTED",
@@ -81,10 +90,6 @@ __all__ = [
 
 _q = quote_identifier
 _NOW = "CURRENT_TIMESTAMP()::TIMESTAMP_NTZ(9)"
-
-#: What :meth:`SqlStore.commit_batch` did: wrote the batch; found it claimed by another
-#: call; or found the states it was computed from changed (to be computed again).
-COMMITTED, TAKEN, STALE = "committed", "taken", "stale"
 
 
 def next_batch_id(session: Any, names: ObjectNames) -> int:
@@ -240,29 +245,8 @@ class SqlStore:
              outcome.kwh_added, float(duration_s), outcome.method, b, STATUS_LANDED,
              STATUS_LANDED, b],
         )  # fmt: skip
-        run(session, "BEGIN")
-        try:
-            claimed = run(session, *claim)
-            if not claimed or int(claimed[0][0]) == 0:
-                run(session, "ROLLBACK")
-                return TAKEN
-            if version is not None and self.states_version(b, outcome.method) != version:
-                run(session, "ROLLBACK")
-                return STALE
-            for sql, params in writes:
-                run(session, sql, params)
-        except BaseException as exc:
-            run(session, "ROLLBACK")
-            if lost_race(session, exc):
-                return TAKEN
-            raise
-        try:
-            run(session, "COMMIT")
-        except BaseException as exc:  # the engine has rolled back
-            if lost_race(session, exc):
-                return TAKEN
-            raise
-        return COMMITTED
+        version_now = lambda: self.states_version(b, outcome.method) == version  # noqa: E731
+        return claimed_transaction(session, claim, writes, None if version is None else version_now)
 
 
 def states_version_sql(state: Table, method: str, batch_id: int) -> tuple[str, list[Any]]:

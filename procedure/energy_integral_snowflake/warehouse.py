@@ -9,14 +9,13 @@ engine. Only the step that integrates the meters' partitions differs:
   UDTF per meter (``group_by("METER_ID").apply_in_pandas``, or per
   ``(METER_ID, CHUNK)`` when chunked per day; :mod:`.warehouse_snowflake`);
 * on the embedded engine the same partition functions run in this process
-  over the same partitions (:func:`in_process`).
+  over the same partitions (:func:`.partition.in_process`).
 
 Either way the restated rows land in a temporary table before the
-transaction (staging is DDL), and one transaction ``MERGE``\\ s them into the
-results on their natural key, deletes the window rows the restatement no
-longer has (a deleted reading: every restated row now carries this batch's
-id), appends the rejected rows to the quarantine, merges the states and
-inserts the resolved rows, the audit and the marker row.
+transaction (staging is DDL). One transaction, claimed by its marker row,
+``MERGE``\\ s them into the results, deletes the window rows the restatement
+no longer has (every restated row carries this batch's id), and writes the
+quarantine, states, resolved rows and audit.
 
 A restatement replaces, for each meter, the results in its :class:`Window`
 (``after < TIMESTAMP <= through``) with a re-integration of the meter's
@@ -36,22 +35,22 @@ import pandas as pd
 import energy_integral as ei
 
 from .batch import Policy, state_from_json, state_to_json
-from .partition import MERGED, OUTPUT_COLUMNS, integrate_windows
-from .schema import DEFAULT_NAMES, Column, ObjectNames, Table, tables
+from .partition import MERGED, in_process
+from .schema import DEFAULT_NAMES, STATUS_LANDED, Column, ObjectNames, Table, tables
 from .statements import (
     CHUNK_ROWS,
+    claimed_transaction,
     frame,
+    insert_values_sql,
     merge_from_sql,
     run,
     stage_rows,
     staged_name,
-    transaction,
     write_rows_sql,
 )
 from .store import SqlStore, latest_states, next_batch_id, prune_states_sql
 
 __all__ = [
-    "RESTATED",
     "WINDOWS",
     "Partitions",
     "Restated",
@@ -59,7 +58,6 @@ __all__ = [
     "Window",
     "Writes",
     "anchor_state",
-    "in_process",
     "in_window_sql",
 ]
 
@@ -92,7 +90,7 @@ class Restated:
     each meter's integrated source rows, ``merged`` of which (over all
     meters) have no result row of their own (:data:`~.partition.MERGED`);
     ``rows`` is the handle on the temporary table of the restated rows
-    (:data:`RESTATED`, see :func:`~.store.stage_rows`), ``windows`` that on the
+    (:data:`.partition.RESTATED`, see :func:`~.statements.stage_rows`), ``windows`` that on the
     windows' table (:data:`WINDOWS`).
     """
 
@@ -117,6 +115,7 @@ class Writes:
     audit: list[tuple[Any, ...]] = field(default_factory=list)
     marker: tuple[Any, ...] = ()
     now: dt.datetime | None = None
+    version: tuple[int, int] | None = None  # the states' fingerprint it was computed from
 
 
 def anchor_state(method: str, rows: pd.DataFrame) -> ei.CumulativeState:
@@ -148,12 +147,6 @@ WINDOWS = Table(
      Column("THROUGH", "TIMESTAMP_NTZ(9)"), Column("INCLUSIVE", "BOOLEAN"),
      Column("INCOMING", "VARCHAR")),
 )  # fmt: skip
-_KINDS = {"METER_ID": "VARCHAR", "CHUNK": "NUMBER(38,0)", "ID": "NUMBER(38,0)",
-          "TIMESTAMP": "TIMESTAMP_NTZ(9)", "REASON": "VARCHAR", "IS_FIRST": "BOOLEAN",
-          "STATE": "VARCHAR"}  # fmt: skip
-#: The partition functions' output as a table (:data:`.partition.OUTPUT_COLUMNS`).
-RESTATED = Table("RESTATED", tuple(Column(c, _KINDS.get(c, "FLOAT")) for c in OUTPUT_COLUMNS))
-
 _DETAIL = "rejected when its meter was re-integrated from the source table"
 
 
@@ -174,14 +167,8 @@ def in_window_sql(ts: str, w: str) -> str:
 
 
 #: Runs the partition functions over the rows of a query ``(session, rows_sql, policy,
-#: chunked)``; returns a handle on the staged output (:data:`RESTATED`).
+#: chunked)``; returns a handle on the staged output (:data:`.partition.RESTATED`).
 Partitions = Callable[[Any, str, Policy, bool], Any]
-
-
-def in_process(session: Any, rows_sql: str, policy: Policy, chunked: bool) -> Any:
-    """The partition functions here, over the query's rows; staged as :data:`RESTATED`."""
-    out = integrate_windows(frame(session, rows_sql), policy, chunked=chunked)
-    return stage_rows(session, RESTATED, out.loc[:, list(OUTPUT_COLUMNS)], always=True)
 
 
 class SqlWarehouse:
@@ -195,7 +182,8 @@ class SqlWarehouse:
         Table names.
     partitions : callable, optional
         How the partition functions run (:class:`Partitions`): in this process
-        by default, on the warehouse with :func:`.warehouse_snowflake.on_warehouse`.
+        (:func:`.partition.in_process`) by default, on the warehouse with
+        :func:`.warehouse_snowflake.on_warehouse`.
     """
 
     def __init__(
@@ -224,6 +212,10 @@ class SqlWarehouse:
     def pending_batches(self) -> list[int]:
         """Stream batches landed but not integrated (a restatement waits for them)."""
         return SqlStore(self.session, self.names).pending_batches()
+
+    def states_version(self, batch_id: int, method: str) -> tuple[int, int]:
+        """The fingerprint of the states before ``batch_id`` (:meth:`.SqlStore.states_version`)."""
+        return SqlStore(self.session, self.names).states_version(batch_id, method)
 
     def next_batch_id(self) -> int:
         """The id the restatement's batch takes."""
@@ -341,8 +333,8 @@ class SqlWarehouse:
         )
 
     # -- writes --------------------------------------------------------------------------
-    def commit(self, writes: Writes) -> None:
-        """Every write of the batch in one transaction (see the module docstring)."""
+    def commit(self, writes: Writes) -> str:
+        """Every write of the batch in one claimed transaction (:func:`.claimed_transaction`)."""
         t, b, now, m = self.tables, writes.batch_id, writes.now, writes.method
         restated, r = staged_name(writes.restated.rows), t.results.quoted
         fixed = {"METHOD": "CAST(? AS VARCHAR)", "BATCH_ID": "CAST(? AS NUMBER(38,0))",
@@ -373,11 +365,18 @@ class SqlWarehouse:
             (t.state, writes.states, True),
             (t.resolved, writes.resolved, False),
             (t.audit, writes.audit, False),
-            (t.marker, [writes.marker], False),
         ):
             statements += write_rows_sql(self.session, table, rows, staged, merge=merge)
         statements.append(prune_states_sql(t.state, m, b))
-        transaction(self.session, statements)
+        # The claim: the marker row, only while no stream batch is LANDED (its readings
+        # would be missed), and only if the states are still those it was computed from.
+        claim = (
+            f"{insert_values_sql(t.marker, 1)} WHERE NOT EXISTS (SELECT 1 FROM "
+            f'{t.marker.quoted} AS e WHERE e."STATUS" = ?)',
+            [*writes.marker, STATUS_LANDED],
+        )
+        version, check = writes.version, lambda: self.states_version(b, m) == writes.version
+        return claimed_transaction(self.session, claim, statements, check if version else None)
 
 
 def _anchor_from_ends(method: str, rows: pd.DataFrame) -> ei.CumulativeState:

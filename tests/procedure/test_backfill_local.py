@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -238,3 +239,30 @@ def test_under_mean_the_backfill_equals_the_stream_in_one_batch() -> None:
         assert summary.status == "ok", summary.message
         _assert_same_results(_results(store), want)
         _assert_same_states(_states(store), _states(streamed))
+
+
+def test_a_stream_batch_landing_during_a_backfill_makes_it_write_nothing(tmp_path: Any) -> None:
+    from energy_integral_snowflake import embedded
+    from energy_integral_snowflake.store import SqlStore
+
+    path = tmp_path / "pipeline.duckdb"
+    session = embedded.connect(path)
+    embedded.setup(session)
+    readings = _readings()
+    insert_readings(session, _part(readings, np.arange(len(readings) // 2)))
+    other = SqlStore(embedded.connect(path))  # a manual CALL in another session
+    warehouse = SqlWarehouse(session)
+    integrate = warehouse.integrate
+
+    def integrate_while_a_batch_lands(*args: Any, **kwargs: Any) -> Any:
+        out = integrate(*args, **kwargs)
+        assert other.consume() is not None  # the other call lands the readings meanwhile
+        return out
+
+    warehouse.integrate = integrate_while_a_batch_lands  # type: ignore[method-assign]
+    summary = run_backfill(warehouse, Policy())
+    assert summary.status == "error"
+    assert "nothing was written" in summary.message
+    assert _results(SqlStore(session)).empty
+    marker = session.table("STREAM_CONSUMED_MARKER").to_pandas()
+    assert marker["STATUS"].tolist() == ["LANDED"]  # the other call's batch alone

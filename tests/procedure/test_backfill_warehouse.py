@@ -113,6 +113,8 @@ class RecordingSession:
             return _Sql([(r["METER_ID"], r["STATE"]) for r in self.finals])
         if 'GROUP BY "METER_ID"' in query:
             return _Sql([(r["METER_ID"], r["OK"], r["MERGED"], r["N"]) for r in self.counts])
+        if query.startswith(("INSERT", "MERGE", "UPDATE", "DELETE")):
+            return _Sql([(1,)])  # one row changed
         return _Sql([])
 
     def table(self, name: str) -> Frame:
@@ -224,7 +226,7 @@ def _writes(session: RecordingSession, n_states: int = 1) -> Writes:
 
 def test_commit_is_one_transaction_without_ddl() -> None:
     session = RecordingSession([], [])
-    SqlWarehouse(session).commit(_writes(session))
+    assert SqlWarehouse(session).commit(_writes(session)) == "committed"
     sql = [q for q, _ in session.statements if not q.startswith("<")]
     assert sql[0] == "BEGIN"
     assert sql[-1] == "COMMIT"
@@ -237,13 +239,17 @@ def test_commit_is_one_transaction_without_ddl() -> None:
     assert 'USING "STAGED_WIN" AS w' in deletes[0]  # the windows' own table
     inserts = [q.split("(")[0].strip() for q in sql if q.startswith(("INSERT", "MERGE"))]
     assert inserts == [
+        'INSERT INTO "STREAM_CONSUMED_MARKER"',  # the claim: only while no batch is LANDED
         'MERGE INTO "INTEGRAL_SUM_VALUES" AS t USING',
         'INSERT INTO "QUARANTINED_READINGS"',
         'MERGE INTO "METER_STATE" AS t USING',
         'INSERT INTO "RESOLVED_READINGS"',
         'INSERT INTO "RECONCILIATION_AUDIT"',
-        'INSERT INTO "STREAM_CONSUMED_MARKER"',
     ]
+    claim = next(q for q in sql if q.startswith('INSERT INTO "STREAM_CONSUMED_MARKER"'))
+    assert claim.endswith(
+        'WHERE NOT EXISTS (SELECT 1 FROM "STREAM_CONSUMED_MARKER" AS e WHERE e."STATUS" = ?)'
+    )
     # Results from REASON = '' alone; the quarantine from the rest, less merged rows.
     [(merge, merge_params)] = [(q, p) for q, p in session.statements
                                if q.startswith('MERGE INTO "INTEGRAL_SUM_VALUES"')]  # fmt: skip
