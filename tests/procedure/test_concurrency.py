@@ -11,21 +11,27 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from local_scenarios import deliveries
 
+import energy_integral as ei
 from energy_integral_snowflake import embedded
+from energy_integral_snowflake.backfill import run_backfill
 from energy_integral_snowflake.batch import Policy
-from energy_integral_snowflake.demo import check_against_oneshot
 from energy_integral_snowflake.generator import insert_readings
 from energy_integral_snowflake.procedure import RunSummary, run_procedure
+from energy_integral_snowflake.reconcile import run_reconcile
+from energy_integral_snowflake.restate import STATUS_RECONCILED, ScaleOutSummary
 from energy_integral_snowflake.schema import STATUS_INTEGRATED
 from energy_integral_snowflake.store import SqlStore
+from energy_integral_snowflake.warehouse import SqlWarehouse
 
 POLICY = Policy("trapezoid")
 
 
-def _overlapping_calls(path: Path, callers: int) -> list[RunSummary]:
-    """Each caller runs the procedure once, all released at the same moment."""
+def _overlapping_calls(path: Path, callers: int) -> list[Any]:
+    """Each caller runs the procedure once (the last one a reconciliation), released together."""
     start = threading.Barrier(callers)
     summaries: list[Any] = [None] * callers
 
@@ -33,7 +39,10 @@ def _overlapping_calls(path: Path, callers: int) -> list[RunSummary]:
         session = embedded.connect(path)
         try:
             start.wait()
-            summaries[k] = run_procedure(SqlStore(session), POLICY)
+            if k == callers - 1:
+                summaries[k] = run_reconcile(SqlWarehouse(session), POLICY)
+            else:
+                summaries[k] = run_procedure(SqlStore(session), POLICY)
         except BaseException as exc:  # reported by the assertion below
             summaries[k] = exc
         finally:
@@ -47,29 +56,49 @@ def _overlapping_calls(path: Path, callers: int) -> list[RunSummary]:
     return summaries
 
 
-def test_overlapping_calls_integrate_every_reading_exactly_once(tmp_path: Path) -> None:
+def test_overlapping_calls_and_reconciliations_equal_a_clean_run(tmp_path: Path) -> None:
     path = tmp_path / "pipeline.duckdb"
     feed = embedded.connect(path)
     embedded.setup(feed)
     for part in deliveries(meters=4, ticks=6, seed=3):
         insert_readings(feed, part)
-        for summary in _overlapping_calls(path, callers=3):
+        *calls, reconciled = _overlapping_calls(path, callers=3)
+        for summary in calls:
             assert isinstance(summary, RunSummary), summary
             assert summary.status == "ok", summary.message
+        # Beside a LANDED batch a reconciliation refuses, or loses its claim; never fails.
+        assert isinstance(reconciled, ScaleOutSummary), reconciled
+        assert (
+            reconciled.status == "ok"
+            or "LANDED" in reconciled.message
+            or ("nothing was written" in reconciled.message)
+        ), reconciled.message
     run_procedure(SqlStore(feed), POLICY)  # whatever a lost race left LANDED
+    assert run_reconcile(SqlWarehouse(feed), POLICY).status == "ok"  # the late rows
     marker = feed.table("STREAM_CONSUMED_MARKER").to_pandas()
     assert marker["BATCH_ID"].is_unique
-    assert set(marker["STATUS"]) == {STATUS_INTEGRATED}
+    assert set(marker["STATUS"]) <= {STATUS_INTEGRATED, STATUS_RECONCILED}
     source = feed.table("RANDOM_VALUES").to_pandas()
-    results = feed.table("INTEGRAL_SUM_VALUES").to_pandas()
-    quarantine = feed.table("QUARANTINED_READINGS").to_pandas()
     landed = feed.table("LANDED_READINGS").to_pandas()
     assert landed["ID"].is_unique  # each reading landed by one batch
     assert sorted(landed["ID"]) == sorted(source["ID"])
-    assert not results.duplicated(["METER_ID", "TIMESTAMP", "METHOD"]).any()
-    assert not quarantine["ID"].duplicated().any()
-    assert len(results) + len(quarantine) == len(source)  # on_duplicate="reject": no merges
-    checks = check_against_oneshot(feed, POLICY.method)
-    assert checks
-    assert all(c.ok for c in checks), checks
-    assert marker["ROWS_READ"].sum() == len(source)
+    assert marker["ROWS_READ"][marker["STATUS"] == STATUS_INTEGRATED].sum() == len(source)
+    results = _results(feed)
+    assert not results.duplicated(["METER_ID", "TIMESTAMP"]).any()
+    # The law: the results equal a clean run over the same source rows, in ID order.
+    clean = embedded.connect()
+    embedded.setup(clean)
+    rows = source.sort_values("ID")
+    meters = rows["METER_ID"].to_numpy(dtype=object)
+    readings = ei.Readings(meters, rows["TIMESTAMP"].to_numpy(), rows["KW"].to_numpy())
+    insert_readings(clean, readings)
+    assert run_backfill(SqlWarehouse(clean), POLICY).status == "ok"
+    want = _results(clean)
+    key = ["METER_ID", "TIMESTAMP", "KW"]
+    pd.testing.assert_frame_equal(results[key], want[key])
+    np.testing.assert_allclose(results["CUMULATIVE_KWH"], want["CUMULATIVE_KWH"], rtol=1e-12)
+
+
+def _results(session: Any) -> pd.DataFrame:
+    frame: pd.DataFrame = session.table("INTEGRAL_SUM_VALUES").to_pandas()
+    return frame.sort_values(["METER_ID", "TIMESTAMP"], ignore_index=True)
