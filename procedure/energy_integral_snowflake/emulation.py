@@ -217,23 +217,6 @@ def _drop_stream(session: Any, match: re.Match[str], params: Sequence[Any]) -> A
     return _status(f"{name} successfully dropped.")
 
 
-@_statement(r"SHOW\s+STREAMS(?:\s+LIKE\s+('(?:[^']|'')*'))?")
-def _show_streams(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
-    keep = like_matcher(match.group(1))
-    rows = session.execute(
-        'SELECT "CREATED_ON", "NAME", "COMMENT", "TABLE_NAME", "MODE" FROM "__EI_STREAMS" '
-        'ORDER BY "NAME"'
-    )[1]
-    columns = ["created_on", "name", "database_name", "schema_name", "comment", "table_name",
-               "source_type", "type", "stale", "mode", "stale_after"]  # fmt: skip
-    db = session.database_name
-    return columns, [
-        (created, name, db, "MAIN", comment, table, "Table", "DELTA", "false", mode, None)
-        for created, name, comment, table, mode in rows
-        if keep(name)
-    ]
-
-
 # -- procedures ------------------------------------------------------------------------------
 @_statement(rf"CREATE\s+(?:OR\s+REPLACE\s+)?PROCEDURE\s+{_NAME}\s*\((.*)")
 def _create_procedure(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
@@ -388,21 +371,24 @@ def run_task(session: Any, name: str) -> str | None:
     return value
 
 
-@_statement(r"SHOW\s+TASKS(?:\s+LIKE\s+('(?:[^']|'')*'))?")
-def _show_tasks(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
-    keep = like_matcher(match.group(1))
-    rows = session.execute(
-        'SELECT "CREATED_ON", "NAME", "COMMENT", "SCHEDULE", "STATE", "DEFINITION", "CONDITION" '
-        'FROM "__EI_TASKS" ORDER BY "NAME"'
-    )[1]
-    columns = ["created_on", "name", "database_name", "schema_name", "comment", "warehouse",
-               "schedule", "predecessors", "state", "definition", "condition"]  # fmt: skip
-    db = session.database_name
-    return columns, [
-        (created, name, db, "MAIN", comment, None, schedule, "[]", state, definition, condition)
-        for created, name, comment, schedule, state, definition, condition in rows
-        if keep(name)
-    ]
+# -- SHOW: the catalog rows, with the columns Snowflake's SHOW has (lower-case names) --------
+_SHOW = {
+    "STREAMS": 'SELECT "CREATED_ON" AS "created_on", "NAME" AS "name", ? AS "database_name", '
+    '\'MAIN\' AS "schema_name", "COMMENT" AS "comment", "TABLE_NAME" AS "table_name", \'Table\' '
+    'AS "source_type", \'DELTA\' AS "type", \'false\' AS "stale", "MODE" AS "mode", NULL AS '
+    '"stale_after" FROM "__EI_STREAMS" ORDER BY "NAME"',
+    "TASKS": 'SELECT "CREATED_ON" AS "created_on", "NAME" AS "name", ? AS "database_name", '
+    '\'MAIN\' AS "schema_name", "COMMENT" AS "comment", NULL AS "warehouse", "SCHEDULE" AS '
+    '"schedule", \'[]\' AS "predecessors", "STATE" AS "state", "DEFINITION" AS "definition", '
+    '"CONDITION" AS "condition" FROM "__EI_TASKS" ORDER BY "NAME"',
+}
+
+
+@_statement(r"SHOW\s+(STREAMS|TASKS)(?:\s+LIKE\s+('(?:[^']|'')*'))?")
+def _show(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
+    keep = like_matcher(match.group(2))
+    columns, rows = session.execute(_SHOW[match.group(1).upper()], [session.database_name])
+    return columns, [r for r in rows if keep(r[1])]
 
 
 # -- functions inside ordinary statements ---------------------------------------------------
