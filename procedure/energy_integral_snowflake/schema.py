@@ -244,7 +244,7 @@ def _marker(name: str) -> Table:
             Column("METERS", _NUMBER),
             Column("MIN_TIMESTAMP", _TS),
             Column("MAX_TIMESTAMP", _TS),
-            Column("LAST_SOURCE_ID", _NUMBER),  # the emulated stream's offset
+            Column("LAST_SOURCE_ID", _NUMBER),  # the batch's largest source ID
             Column("KWH_ADDED", "FLOAT"),
             Column("DURATION_S", "FLOAT"),
             Column("METHOD", "VARCHAR"),
