@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._inputs import all_plausible
-from ._kernel import interval_increments, time_steps
+from ._kernel import interval_increments, previous_times, time_steps
 from ._segments import segmented_cumsum
 from .fleet_result import FleetResult, updated_states
 from .gaps import GapReport
@@ -80,7 +80,8 @@ def integrate_clean(
     )
     gap_rows = np.flatnonzero(gap)
     gap_meters = meters[np.searchsorted(starts, gap_rows, side="right") - 1]
-    gaps = GapReport.from_ns(t[gap_rows] - dt_ns[gap_rows], t[gap_rows], gap_meters)
+    gap_starts = previous_times(t, starts, incoming.last_ts, gap_rows)
+    gaps = GapReport.from_ns(gap_starts, t[gap_rows], gap_meters)
     # The interval lengths are used up: their buffer takes the running sums (same size;
     # a fresh array this large costs a page fault per 4 KiB, ~8 % of the whole batch).
     energy0 = incoming.energy

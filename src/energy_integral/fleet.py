@@ -24,7 +24,7 @@ from . import quality as q
 from ._clean_batch import integrate_clean
 from ._factorize import as_ids, factorize, sorted_runs
 from ._inputs import all_plausible, as_power, check_choice, check_same_length
-from ._kernel import interval_increments
+from ._kernel import interval_increments, previous_times
 from ._segments import segment_ids, segment_starts, segmented_argsort, segmented_cumsum
 from .errors import OrderError, OverlapError
 from .fleet_result import FleetResult, updated_states
@@ -238,7 +238,7 @@ def integrate_meters(
 
     # Each meter's first sample bridges from the meter's state.
     first_codes = c[starts]
-    rep_inc, gap, dt_ns = interval_increments(
+    rep_inc, gap, _ = interval_increments(
         strategy,
         ts,
         rep_power,
@@ -256,7 +256,9 @@ def integrate_meters(
         cumulative, increments = rep_cum, rep_inc
     else:
         cumulative, increments = _scatter(n, rows, reason, reps, rep_of, rep_cum, rep_inc)
-    gaps = GapReport.from_ns(ts[gap] - dt_ns[gap], ts[gap], meters[c[gap]])
+    gap_rows = np.flatnonzero(gap)
+    gap_starts = previous_times(ts, starts, incoming.last_ts[first_codes], gap_rows)
+    gaps = GapReport.from_ns(gap_starts, ts[gap_rows], meters[c[gap_rows]])
     return FleetResult(
         cumulative,
         increments,

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._inputs import all_finite, as_power, check_same_length
-from ._kernel import interval_increments, time_steps
+from ._kernel import interval_increments, previous_times, time_steps
 from .errors import MethodMismatchError, OrderError, OverlapError, UnitError
 from .gaps import GapReport
 from .registry import get_strategy
@@ -174,19 +174,22 @@ def integrate(
         )
 
     bridged = np.array([state.last_ts is not None])
+    start = np.zeros(1, dtype=np.intp)
+    bridge_t = np.array([state.last_ts if state.last_ts is not None else 0], dtype=np.int64)
     increments, gap, dt_ns = interval_increments(
         strategy,
         t,
         p,
-        np.zeros(1, dtype=np.intp),
-        np.array([state.last_ts if state.last_ts is not None else 0], dtype=np.int64),
+        start,
+        bridge_t,
         np.array([state.last_power if state.last_power is not None else 0.0]),
         bridged,
         factor,
         max_gap_ns,
         dt_ns=dt_ns,
     )
-    gaps = GapReport.from_ns(t[gap] - dt_ns[gap], t[gap])
+    gap_rows = np.flatnonzero(gap)
+    gaps = GapReport.from_ns(previous_times(t, start, bridge_t, gap_rows), t[gap_rows])
     # The intervals are used up: their memory takes the running sum (a fresh array
     # this large costs a page fault per 4 KiB). E_state + cumsum, added in place.
     cumulative = np.cumsum(increments, out=dt_ns.view(np.float64))
