@@ -12,7 +12,8 @@ by-product of the integration itself:
 * times present: :math:`\\min t` is not NaT;
 * times strictly increasing within each meter: :math:`\\min \\Delta t > 0`
   over the intervals the integration needs anyway;
-* nothing late: each meter's first time is after its state's last one.
+* nothing late: each meter's first time is after its state's last one;
+* energy finite: each meter's last running total is (inf and NaN never go away).
 
 When any check fails, :func:`integrate_clean` returns None *before* writing
 anything, and the general path handles the batch with its policies. Both
@@ -88,6 +89,8 @@ def integrate_clean(
     cumulative = segmented_cumsum(
         increments, starts, energy0 if energy0.any() else None, out=dt_ns.view(np.float64)
     )
+    if not np.isfinite(cumulative[np.append(starts[1:], n) - 1]).all():
+        return None  # some meter's energy overflows float64 (once inf or NaN, always)
     return FleetResult(
         cumulative,
         increments,

@@ -130,11 +130,13 @@ def interval_increments(
     p0[starts] = np.where(bridged, bridge_p, 0.0)
 
     hours = interval_hours(t, starts, bridge_t, dt_ns) if t.size else dt_ns / NS_PER_HOUR
-    energy = np.asarray(strategy.interval_energy_scratch(hours, p0, p), dtype=np.float64)
-    if energy is not p0 and (not energy.flags.owndata or np.may_share_memory(energy, p)):
-        energy = energy.copy()  # a plug-in may hand back its input (the caller's power)
-    if factor != 1.0:
-        energy *= factor
+    # Huge finite powers can overflow to inf: the callers check the totals and reject them.
+    with np.errstate(over="ignore", invalid="ignore"):
+        energy = np.asarray(strategy.interval_energy_scratch(hours, p0, p), dtype=np.float64)
+        if energy is not p0 and (not energy.flags.owndata or np.may_share_memory(energy, p)):
+            energy = energy.copy()  # a plug-in may hand back its input (the caller's power)
+        if factor != 1.0:
+            energy *= factor
     energy[starts[~bridged]] = 0.0
     if max_gap_ns is None:
         gap = np.zeros(t.size, dtype=bool)

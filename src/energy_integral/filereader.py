@@ -31,17 +31,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .errors import EnergyIntegralError
+from .errors import ReadingsFileError
 
 __all__ = ["Chunk", "ReadingsFile", "ReadingsFileError", "open_readings"]
 
 #: Rows per chunk unless told otherwise: ~40 MB of arrays, a few times that while parsing.
 DEFAULT_CHUNK_ROWS = 1_000_000
 _TIME_EXAMPLE = "ISO 8601 such as 2026-01-01T00:00:00 or 2026-01-01T00:00:00+01:00"
-
-
-class ReadingsFileError(EnergyIntegralError, ValueError):
-    """A readings file that cannot be read as asked: missing column, unparseable value."""
 
 
 @dataclass(frozen=True)

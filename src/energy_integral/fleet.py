@@ -23,10 +23,16 @@ import numpy.typing as npt
 from . import quality as q
 from ._clean_batch import integrate_clean
 from ._factorize import as_ids, factorize, sorted_runs
-from ._inputs import all_plausible, as_power, check_choice, check_same_length
+from ._inputs import (
+    all_plausible,
+    as_power,
+    check_choice,
+    check_max_power,
+    check_same_length,
+)
 from ._kernel import interval_increments, previous_times
 from ._segments import segment_ids, segment_starts, segmented_argsort, segmented_cumsum
-from .errors import OrderError, OverlapError
+from .errors import InvalidSampleError, OrderError, OverlapError
 from .fleet_result import FleetResult, updated_states
 from .gaps import GapReport
 from .registry import get_strategy
@@ -68,7 +74,7 @@ def _flag_invalid(
         if on_invalid == "raise":
             i = _first_row(mask)
             value = p[i] if name == "power" else "missing"
-            raise OrderError(f"{name}[{i}] is invalid ({value}); on_invalid='raise'")
+            raise InvalidSampleError(f"{name}[{i}] is invalid ({value}); on_invalid='raise'")
         reason[mask] = code
     return reason
 
@@ -199,11 +205,11 @@ def integrate_meters(
     check_choice("on_late", on_late, q.ON_LATE)
     check_choice("on_duplicate", on_duplicate, q.ON_DUPLICATE)
     check_choice("on_invalid", on_invalid, q.ON_INVALID)
-    if max_power is not None and not max_power > 0:
-        raise ValueError(f"max_power={max_power!r} must be a positive number or None")
+    max_power = check_max_power(max_power)
     max_gap_ns = None if max_gap is None else to_duration_ns(max_gap, "max_gap")
     ids = as_ids(meter_ids)
-    t = to_ns(timestamps)
+    # A time outside int64 ns is data like a missing one: an invalid-time row, unless told to raise.
+    t = to_ns(timestamps, out_of_range="nat" if on_invalid == "reject" else "raise")
     p = as_power(power)
     n = check_same_length(meter_ids=ids, timestamps=t, power=p)
     runs = sorted_runs(ids)
@@ -220,7 +226,45 @@ def integrate_meters(
             return clean
         codes = segment_ids(starts, n)  # what factorize() gives sorted ids
 
-    reason = _flag_invalid(codes, t, p, max_power, on_invalid)
+    invalid = _flag_invalid(codes, t, p, max_power, on_invalid)
+    args = (codes, meters, t, p, incoming, strategy, factor, max_gap_ns, on_late, on_duplicate)
+    result = _integrate_rows(invalid.copy(), *args)
+    if isinstance(result, FleetResult):
+        return result
+    # Some meter's energy overflowed float64: its rows from there on are invalid power,
+    # and the rest integrates exactly as before (the prefix is unchanged).
+    if on_invalid == "raise":
+        i = _first_row(result)
+        raise InvalidSampleError(
+            f"power[{i}]={p[i]}: the energy up to this row is not finite (overflows float64); "
+            "on_invalid='raise'"
+        )
+    invalid[result] = q.INVALID_POWER
+    again = _integrate_rows(invalid, *args)
+    assert isinstance(again, FleetResult)
+    return again
+
+
+def _integrate_rows(
+    reason: npt.NDArray[np.int8],
+    codes: npt.NDArray[np.int64],
+    meters: npt.NDArray[Any],
+    t: npt.NDArray[np.int64],
+    p: npt.NDArray[np.float64],
+    incoming: StateTable,
+    strategy: Strategy,
+    factor: float,
+    max_gap_ns: int | None,
+    on_late: str,
+    on_duplicate: str,
+) -> FleetResult | npt.NDArray[np.bool_]:
+    """The general path over the rows whose ``reason`` is still ``ACCEPTED``.
+
+    Returns the result, or, when some meter's running energy is not finite,
+    the mask of input rows to reject for it (that meter's rows from the first
+    non-finite total on) without a result.
+    """
+    n = t.size
     valid = np.flatnonzero(reason == q.ACCEPTED) if reason.any() else None
     rows, c, ts = _order(codes, t, valid)
     ps = _take(p, rows)
@@ -251,6 +295,9 @@ def integrate_meters(
     )
     energy0 = incoming.energy[first_codes]
     rep_cum = segmented_cumsum(rep_inc, starts, energy0 if energy0.any() else None)
+    ends = np.append(starts[1:], ts.size) - 1
+    if starts.size and not np.isfinite(rep_cum[ends]).all():  # once inf or NaN, always
+        return _overflowed(reason, codes, t, c, ts, rep_cum, starts, ends, meters.size)
 
     if rows is None and reps is None:
         cumulative, increments = rep_cum, rep_inc
@@ -258,7 +305,6 @@ def integrate_meters(
         cumulative, increments = _scatter(n, rows, reason, reps, rep_of, rep_cum, rep_inc)
     gap_rows = np.flatnonzero(gap)
     gap_starts = previous_times(ts, starts, incoming.last_ts[first_codes], gap_rows)
-    gaps = GapReport.from_ns(gap_starts, ts[gap_rows], meters[c[gap_rows]])
     return FleetResult(
         cumulative,
         increments,
@@ -269,8 +315,30 @@ def integrate_meters(
         t,
         p,
         updated_states(incoming, starts, c[starts], ts, rep_power, rep_cum),
-        gaps,
+        GapReport.from_ns(gap_starts, ts[gap_rows], meters[c[gap_rows]]),
     )
+
+
+def _overflowed(
+    reason: npt.NDArray[np.int8],
+    codes: npt.NDArray[np.int64],
+    t: npt.NDArray[np.int64],
+    c: npt.NDArray[np.int64],
+    ts: npt.NDArray[np.int64],
+    cum: npt.NDArray[np.float64],
+    starts: npt.NDArray[np.intp],
+    ends: npt.NDArray[np.intp],
+    n_meters: int,
+) -> npt.NDArray[np.bool_]:
+    """Input rows of each overflowing meter at or after its first non-finite running total."""
+    bad = np.flatnonzero(~np.isfinite(cum[ends]))
+    limit = np.full(n_meters, np.iinfo(np.int64).max, dtype=np.int64)
+    overflowing = np.zeros(n_meters, dtype=bool)
+    for j in bad:  # a loop over the (few) overflowing meters, never over rows
+        first = starts[j] + int(np.flatnonzero(~np.isfinite(cum[starts[j] : ends[j] + 1]))[0])
+        limit[c[first]], overflowing[c[first]] = ts[first], True
+    known = np.maximum(codes, 0)
+    return (reason == q.ACCEPTED) & (codes >= 0) & overflowing[known] & (t >= limit[known])
 
 
 def _drop_stale(

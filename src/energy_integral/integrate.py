@@ -11,7 +11,14 @@ import numpy.typing as npt
 
 from ._inputs import all_finite, as_power, check_same_length
 from ._kernel import interval_increments, previous_times, time_steps
-from .errors import MethodMismatchError, OrderError, OverlapError, UnitError
+from .errors import (
+    InvalidSampleError,
+    InvalidTypeError,
+    MethodMismatchError,
+    OrderError,
+    OverlapError,
+    UnitError,
+)
 from .gaps import GapReport
 from .registry import get_strategy
 from .state import CumulativeState
@@ -63,7 +70,9 @@ def resolve_state(
     if state is None:
         return CumulativeState(method=strategy.name, power_unit=power_unit, energy_unit=energy_unit)
     if not isinstance(state, CumulativeState):
-        raise TypeError(f"state must be a CumulativeState or None; got {type(state).__name__}")
+        raise InvalidTypeError(
+            f"state must be a CumulativeState or None; got {type(state).__name__}"
+        )
     if state.method != strategy.name:
         raise MethodMismatchError(
             f"state was integrated with method={state.method!r} but method={strategy.name!r}"
@@ -85,10 +94,14 @@ def _check_series(t: npt.NDArray[np.int64], p: npt.NDArray[np.float64]) -> npt.N
     """
     if int(t.min()) == NAT:
         i = int(np.flatnonzero(t == NAT)[0])
-        raise OrderError(f"timestamps[{i}] is missing (NaT); integrate_meters can quarantine it")
+        raise InvalidSampleError(
+            f"timestamps[{i}] is missing (NaT); integrate_meters can quarantine it"
+        )
     if not all_finite(p):
         i = int(np.flatnonzero(~np.isfinite(p))[0])
-        raise OrderError(f"power[{i}]={p[i]} is not finite; integrate_meters can quarantine it")
+        raise InvalidSampleError(
+            f"power[{i}]={p[i]} is not finite; integrate_meters can quarantine it"
+        )
     dt_ns = time_steps(t)
     if t.size > 1 and int(dt_ns[1:].min()) <= 0:
         i = int(np.flatnonzero(dt_ns[1:] <= 0)[0]) + 1
@@ -192,8 +205,15 @@ def integrate(
     gaps = GapReport.from_ns(previous_times(t, start, bridge_t, gap_rows), t[gap_rows])
     # The intervals are used up: their memory takes the running sum (a fresh array
     # this large costs a page fault per 4 KiB). E_state + cumsum, added in place.
-    cumulative = np.cumsum(increments, out=dt_ns.view(np.float64))
-    cumulative += state.energy
+    with np.errstate(over="ignore", invalid="ignore"):
+        cumulative = np.cumsum(increments, out=dt_ns.view(np.float64))
+        cumulative += state.energy
+    if not np.isfinite(cumulative[-1]):  # once inf or NaN, always: the first one is the culprit
+        i = int(np.flatnonzero(~np.isfinite(cumulative))[0])
+        raise InvalidSampleError(
+            f"power[{i}]={p[i]}: the energy up to timestamps[{i}] is not finite (overflows "
+            "float64); integrate_meters can quarantine it"
+        )
     new_state = dataclasses.replace(
         state,
         first_ts=state.first_ts if state.first_ts is not None else int(t[0]),
