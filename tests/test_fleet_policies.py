@@ -236,7 +236,9 @@ def test_late_takes_precedence_over_duplicate() -> None:
 
 # -- the raise policies -----------------------------------------------------------------
 def test_on_invalid_raise_names_the_row_and_value() -> None:
-    with pytest.raises(ei.InvalidSampleError, match=r"power\[2\] is invalid \(inf\).*on_invalid='raise'"):
+    with pytest.raises(
+        ei.InvalidSampleError, match=r"power\[2\] is invalid \(inf\).*on_invalid='raise'"
+    ):
         ei.integrate_meters(["a"] * 3, hours(0, 1, 2), [1.0, 2.0, np.inf], on_invalid="raise")
     with pytest.raises(ei.InvalidSampleError, match=r"timestamps\[1\] is invalid"):
         ei.integrate_meters(["a"] * 3, hours(0, None, 2), [1.0, 2.0, 3.0], on_invalid="raise")

@@ -62,7 +62,11 @@ def intervals(
     series = segment_ids(starts, ts.size)[keep]
     a, b = a[keep], ts[keep]
     # Saturating, as the engine's: a step of more than 292 years is a gap, not a negative one.
-    gap = np.zeros(b.size, dtype=bool) if max_gap_ns is None else subtract_saturating(b, a) > max_gap_ns
+    gap = (
+        np.zeros(b.size, dtype=bool)
+        if max_gap_ns is None
+        else subtract_saturating(b, a) > max_gap_ns
+    )
     return Intervals(series, a, b, p0[keep], ps[keep], increments[keep], gap)
 
 

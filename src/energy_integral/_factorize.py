@@ -157,9 +157,7 @@ def _small_non_negative_ints(values: npt.NDArray[Any]) -> bool:
     return int(values.min()) >= 0 and int(values.max()) < max(1 << 20, 4 * values.size)
 
 
-def _objects(
-    arr: npt.NDArray[Any], name: str
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+def _objects(arr: npt.NDArray[Any], name: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
     if "pandas" in sys.modules or _pandas_available():
         import pandas as pd
 

@@ -109,7 +109,9 @@ def check_same_length(**arrays: Any) -> int:
 def check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
     """Raise ``ValueError`` listing the valid choices if ``value`` is not one of them."""
     if not isinstance(value, str) or value not in choices:
-        raise InvalidArgumentError(f"{name}={value!r} is not valid; use one of {', '.join(choices)}")
+        raise InvalidArgumentError(
+            f"{name}={value!r} is not valid; use one of {', '.join(choices)}"
+        )
     return value
 
 

@@ -31,9 +31,7 @@ SATURATED: int = int(np.iinfo(np.int64).max)
 IntArray = npt.NDArray[np.int64]
 
 
-def subtract_saturating(
-    a: IntArray, b: IntArray, out: IntArray | None = None
-) -> IntArray:
+def subtract_saturating(a: IntArray, b: IntArray, out: IntArray | None = None) -> IntArray:
     """``a - b`` where it fits int64, else ``±SATURATED`` with the true difference's sign.
 
     >>> ns_1700, ns_2250 = -8_835_984_000_000_000_000, 8_520_652_800_000_000_000

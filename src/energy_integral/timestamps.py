@@ -141,7 +141,9 @@ def _flag_out_of_range(
 def _from_datetime64(arr: npt.NDArray[Any], name: str, out_of_range: str) -> npt.NDArray[np.int64]:
     unit, _ = np.datetime_data(arr.dtype)
     if unit == "generic":
-        raise InvalidTypeError(f"{name} has dtype {arr.dtype} without a unit; give e.g. datetime64[s]")
+        raise InvalidTypeError(
+            f"{name} has dtype {arr.dtype} without a unit; give e.g. datetime64[s]"
+        )
     if arr.dtype == np.dtype("datetime64[ns]"):
         return arr.view(np.int64)
     ns = arr.astype("datetime64[ns]")
