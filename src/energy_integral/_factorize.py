@@ -11,7 +11,7 @@ import numpy.typing as npt
 from ._segments import segment_ids
 from .errors import InvalidArgumentError, InvalidTypeError, MeterIdError
 
-__all__ = ["as_ids", "factorize", "id_kind", "sorted_runs"]
+__all__ = ["as_ids", "factorize", "id_kind", "ids_kind", "sorted_runs"]
 
 
 def as_ids(values: Any, name: str = "meter_ids") -> npt.NDArray[Any]:
@@ -191,6 +191,22 @@ def id_kind(value: Any) -> str:
     ):
         return "number"
     return type(value).__name__
+
+
+def ids_kind(ids: npt.NDArray[Any]) -> str | None:
+    """The :func:`id_kind` of distinct ids of one kind (None when there are none).
+
+    >>> ids_kind(np.array(["a"])), ids_kind(np.array([7])), ids_kind(np.array([None, 7], object))
+    ('text', 'number', 'number')
+    """
+    if ids.dtype.kind in "US":
+        return "text" if ids.size else None
+    if ids.dtype.kind in "iuf":
+        return "number" if ids.size else None
+    for value in ids.tolist():  # object ids: the first present one speaks for all
+        if value is not None and value == value:
+            return id_kind(value)
+    return None
 
 
 def _check_one_kind(uniques: npt.NDArray[Any], name: str) -> None:

@@ -316,5 +316,3 @@ def _check_invariants(state: CumulativeState) -> None:
             f"a state with count={state.count} holds samples at distinct times, but "
             f"first_ts=last_ts={state.last_ts}"
         )
-    if state.count == 1 and state.energy != 0.0:
-        raise StateFormatError(f"a state of one sample has no energy; got energy={state.energy}")
