@@ -41,14 +41,16 @@ __all__ = ["MAX_BUCKETS", "bucket_edges", "every_ns", "resolve_time_zone"]
 #: The most buckets one grid (or one result, over all meters) may hold: 50 million rows
 #: take a few GB. More is refused before anything is allocated, naming the count.
 MAX_BUCKETS = 50_000_000
-# Edges are computed a little beyond the samples, on a clock up to a day off UTC: keep
-# those computations inside int64.
-_SAFE_LO, _SAFE_HI = NAT + 1 + 2 * 86_400 * 10**9, int(np.iinfo(np.int64).max) - 2 * 86_400 * 10**9
 
 _NS_PER_S = 1_000_000_000
 _DAY = 86_400 * _NS_PER_S
 _WEEK = 7 * _DAY
 _MONDAY_1970 = 4 * _DAY  # 1970-01-01 was a Thursday
+
+# Edges are computed a little beyond the samples, on a clock up to a day off UTC: keep
+# those computations inside int64.
+_SAFE_LO = NAT + 1 + 2 * _DAY
+_SAFE_HI = int(np.iinfo(np.int64).max) - 2 * _DAY
 
 IntArray = npt.NDArray[np.int64]
 
@@ -61,7 +63,7 @@ def resolve_time_zone(tz: Any) -> zoneinfo.ZoneInfo | None:
     >>> resolve_time_zone("Mars/Olympus_Mons")
     Traceback (most recent call last):
     ...
-    energy_integral.errors.InvalidArgumentError: tz='Mars/Olympus_Mons' is not an IANA time zone name (e.g. 'Europe/Berlin', 'UTC')
+    energy_integral.errors.InvalidArgumentError: tz='Mars/Olympus_Mons' is not an IANA time zone ...
     """
     if tz is None or isinstance(tz, zoneinfo.ZoneInfo):
         return tz

@@ -338,7 +338,10 @@ def _overflowed(
         first = starts[j] + int(np.flatnonzero(~np.isfinite(cum[starts[j] : ends[j] + 1]))[0])
         limit[c[first]], overflowing[c[first]] = ts[first], True
     known = np.maximum(codes, 0)
-    return (reason == q.ACCEPTED) & (codes >= 0) & overflowing[known] & (t >= limit[known])
+    rejected: npt.NDArray[np.bool_] = (
+        (reason == q.ACCEPTED) & (codes >= 0) & overflowing[known] & (t >= limit[known])
+    )
+    return rejected
 
 
 def _drop_stale(

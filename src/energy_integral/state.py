@@ -237,7 +237,7 @@ def _as_int(value: Any) -> int | None:
     if isinstance(value, (int, np.integer)):
         return int(value)
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return int(value) if abs(value) <= _EXACT_FLOAT else None
+        return int(value) if abs(float(value)) <= _EXACT_FLOAT else None
     return None
 
 
@@ -301,7 +301,8 @@ def _check_invariants(state: CumulativeState) -> None:
         raise StateFormatError(
             f"a state with count={state.count} needs first_ts, first_power, last_ts, last_power"
         )
-    assert state.first_ts is not None and state.last_ts is not None
+    assert state.first_ts is not None
+    assert state.last_ts is not None
     if state.last_ts < state.first_ts:
         raise StateFormatError(f"state last_ts={state.last_ts} is before first_ts={state.first_ts}")
     one_sample = state.first_ts == state.last_ts

@@ -117,7 +117,7 @@ def _from_pandas(obj: Any, name: str) -> npt.NDArray[Any]:
         return _from_arrow(pa.array(obj), name)
     if dtype.kind == "M":
         return np.asarray(obj.to_numpy())
-    if dtype == object:  # read value by value, exactly as a list is
+    if dtype.kind == "O":  # read value by value, exactly as a list is
         return np.asarray(obj.to_numpy(), dtype=object)
     raise InvalidTypeError(f"{name} has dtype {dtype}; {_AMBIGUOUS}")
 
@@ -343,7 +343,8 @@ def to_duration_ns(value: Any, name: str) -> int:
         unit, _ = np.datetime_data(value.dtype)
         if unit in ("generic", "Y", "M"):
             raise InvalidArgumentError(
-                f"{name}={value!r} has no fixed length in nanoseconds; give e.g. timedelta64(1, 'h')"
+                f"{name}={value!r} has no fixed length in nanoseconds; "
+                "give e.g. timedelta64(1, 'h')"
             )
         if abs(float(value / np.timedelta64(1, "ns"))) > _MAX_NS:
             raise InvalidArgumentError(f"{name}={value!r} is longer than int64 nanoseconds hold")
