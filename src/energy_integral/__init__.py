@@ -28,6 +28,7 @@ from .errors import (
     TimeRangeError,
     UnitError,
     UnknownStrategyError,
+    UnreadableFileError,
 )
 from .fleet import FleetResult, integrate_meters
 from .frame import integrate_frame
@@ -79,6 +80,7 @@ __all__ = [
     "TimeRangeError",
     "UnitError",
     "UnknownStrategyError",
+    "UnreadableFileError",
     "__version__",
     "available_strategies",
     "energy_by_interval",

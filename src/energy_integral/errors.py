@@ -23,6 +23,7 @@ procedure) can show them to a person unchanged.
     ├── OverlapError (ValueError)           a stretch that does not follow the previous one
     ├── StateFormatError (ValueError)       a serialised state that cannot be read
     └── ReadingsFileError (ValueError)      a readings file that cannot be read as asked
+        └── UnreadableFileError             bytes that are not what the file claims to be
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ __all__ = [
     "TimeRangeError",
     "UnitError",
     "UnknownStrategyError",
+    "UnreadableFileError",
 ]
 
 
@@ -103,3 +105,8 @@ class StateFormatError(EnergyIntegralError, ValueError):
 
 class ReadingsFileError(EnergyIntegralError, ValueError):
     """A readings file that cannot be read as asked: missing column, unparseable value."""
+
+
+class UnreadableFileError(ReadingsFileError):
+    """A file whose content is broken: not UTF-8, a corrupt Parquet file, or the files of a
+    directory that disagree on their columns or types. The data's fault, not the call's."""

@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._file_columns import Where, meters, power_values, times
-from .errors import InvalidArgumentError, ReadingsFileError
+from .errors import InvalidArgumentError, ReadingsFileError, UnreadableFileError
 
 __all__ = ["Chunk", "ReadingsFile", "ReadingsFileError", "open_readings"]
 
@@ -94,13 +94,15 @@ def _kind(path: Path) -> str:
 
 
 def _csv_header(path: Path) -> list[str]:
+    with path.open("rb") as f:
+        first = f.readline()  # only the header: a bad byte further down is named by its line
     try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            return next(csv.reader(f), [])
+        text = first.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ReadingsFileError(
+        raise UnreadableFileError(
             f"{path} line 1: the header is not UTF-8 text ({exc.reason})"
         ) from None
+    return next(csv.reader([text]), [])
 
 
 def _first_bad_utf8_line(path: Path) -> int:
@@ -157,12 +159,12 @@ def _parquet_layout(files: list[Path], wanted: dict[str, str | None]) -> tuple[l
             meta = pq.read_metadata(file)
             schema = meta.schema.to_arrow_schema()
         except (pa.ArrowException, OSError) as exc:
-            raise ReadingsFileError(f"{file}: not a readable Parquet file ({exc})") from None
+            raise UnreadableFileError(f"{file}: not a readable Parquet file ({exc})") from None
         _check_columns(wanted, list(schema.names), str(file))
         if not columns:
             columns = list(schema.names)
         elif set(schema.names) != set(columns):
-            raise ReadingsFileError(
+            raise UnreadableFileError(
                 f"{file} has the columns {', '.join(schema.names)} but {files[0]} has "
                 f"{', '.join(columns)}; the files of a directory must have the same columns"
             )
@@ -170,7 +172,7 @@ def _parquet_layout(files: list[Path], wanted: dict[str, str | None]) -> tuple[l
             kind = _type_kind(schema.field(name).type, name, str(wanted["power"]))
             seen = kinds.setdefault(name, (kind, file))
             if seen[0] != kind:
-                raise ReadingsFileError(
+                raise UnreadableFileError(
                     f"{file}: column {name!r} holds {kind} but in {seen[1]} it holds {seen[0]}; "
                     "the files of a directory must agree (e.g. meter ids all strings)"
                 )
@@ -243,10 +245,10 @@ class ReadingsFile:
             except pa.ArrowInvalid as exc:
                 if "UTF8" in str(exc):
                     line = _first_bad_utf8_line(self.path)
-                    raise ReadingsFileError(
+                    raise UnreadableFileError(
                         f"{self.path} line {line}: not UTF-8 text; re-encode the file as UTF-8"
                     ) from None
-                raise ReadingsFileError(f"{self.path}: not a readable CSV file ({exc})") from None
+                raise UnreadableFileError(f"{self.path}: not a readable CSV file ({exc})") from None
 
     def _csv_where(self, first: int) -> Where:
         return lambda i: f"{self.path} line {first + i + 2} (row {first + i})"
@@ -270,7 +272,7 @@ class ReadingsFile:
                         yield batch, done / total, _parquet_where(file, in_file)
                         in_file += batch.num_rows
             except (pa.ArrowException, OSError) as exc:
-                raise ReadingsFileError(f"{file}: not a readable Parquet file ({exc})") from None
+                raise UnreadableFileError(f"{file}: not a readable Parquet file ({exc})") from None
 
     def chunks(self) -> Iterator[Chunk]:
         """Yield the file's rows as :class:`Chunk` s of at most ``chunk_rows`` rows, in order."""
