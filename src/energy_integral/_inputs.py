@@ -36,6 +36,8 @@ def as_power(power: Any, name: str = "power") -> npt.NDArray[np.float64]:
     energy_integral.errors.InvalidTypeError: power must be numeric; got dtype <U1
     """
     library = type(power).__module__.split(".")[0]
+    if library == "pyarrow" and hasattr(power, "combine_chunks"):
+        power = power.combine_chunks()
     if library in ("pyarrow", "polars") and hasattr(power, "to_numpy"):
         power = power.to_numpy(zero_copy_only=False) if library == "pyarrow" else power.to_numpy()
     if library == "pandas" and hasattr(power, "dtype"):
