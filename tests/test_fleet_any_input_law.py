@@ -12,6 +12,7 @@ raises an :class:`EnergyIntegralError` — never anything else.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from typing import Any
 
@@ -109,7 +110,7 @@ def _reference(rows: list[tuple[int, float]]) -> tuple[float, float]:
     """Trapezoid energy (kWh) of one meter's (ns, kW) rows in time order, and its scale."""
     rows = sorted(rows)
     energy = scale = 0.0
-    for (t0, p0), (t1, p1) in zip(rows, rows[1:], strict=False):
+    for (t0, p0), (t1, p1) in itertools.pairwise(rows):
         term = (p0 + p1) * 0.5 * ((t1 - t0) / 3.6e12)
         energy += term
         scale += abs(term)
