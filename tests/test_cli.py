@@ -114,7 +114,7 @@ def test_rejected_rows_go_to_a_file(tmp_path: Path) -> None:
     code, _, err = _run("integrate", path, "--rejected", tmp_path / "bad.csv", "--chunk-rows", "7")
     assert code == 0, err
     bad = pd.read_csv(tmp_path / "bad.csv")
-    assert bad.columns.tolist() == ["row", "meter", "timestamp", "power", "reason"]
+    assert bad.columns.tolist() == ["row", "meter", "timestamp", "power", "reason", "detail"]
     assert bad["row"].tolist() == np.flatnonzero(~np.isfinite(r.power)).tolist()
     assert set(bad["reason"]) == {"invalid-power"}
 

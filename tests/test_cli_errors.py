@@ -93,6 +93,11 @@ def test_a_time_beyond_2262_is_a_rejected_row_not_a_wrapped_one(tmp_path: Path) 
     code, _, err = _run("integrate", path, "--rejected", rejected, "--out", tmp_path / "e.csv")
     assert code == 0, err
     assert "invalid-time 1" in err
+    assert (
+        rejected.read_text()
+        .splitlines()[1]
+        .endswith('"invalid-time","time outside 1677-09-21..2262-04-11"')
+    )
     energy = (tmp_path / "e.csv").read_text().splitlines()[1].split(",")[-1]
     assert float(energy) == 1.0  # 1 kW for the one hour between the two real readings
 

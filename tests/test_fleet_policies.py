@@ -300,7 +300,7 @@ def test_units_scale_the_energy() -> None:
 def test_rejections_table() -> None:
     res = ei.integrate_meters(["a", None, "a", "a"], hours(0, 0, None, 0), [1.0, 1.0, 1.0, 2.0])
     table = res.rejected.to_pandas()
-    assert table.columns.tolist() == ["row", "meter", "timestamp", "power", "reason"]
+    assert table.columns.tolist() == ["row", "meter", "timestamp", "power", "reason", "detail"]
     assert table["row"].tolist() == [1, 2, 3]
     assert table["reason"].tolist() == ["invalid-meter", "invalid-time", "duplicate"]
     assert table["meter"].tolist() == [None, "a", "a"]

@@ -138,6 +138,7 @@ SENTINEL = np.array(["2026-01-01T00:00", "9999-12-31T00:00", "2026-01-01T01:00"]
 def test_a_9999_sentinel_is_an_invalid_time_row_never_a_wrapped_date(column: Any) -> None:
     res = ei.integrate_meters(["a"] * 3, column, [1.0, 1000.0, 1.0])
     assert res.reason.tolist() == ["", "invalid-time", ""]
+    assert res.detail.tolist() == ["", "time outside 1677-09-21..2262-04-11", ""]
     assert res.total == 1.0
     with raises_exactly(ei.TimeRangeError, "timestamps[1]=", "outside the nanosecond range"):
         to_ns(column)
@@ -183,6 +184,7 @@ def test_pd_nat_in_a_list_is_a_missing_time() -> None:
     values = [pd.Timestamp("2026-01-01"), pd.NaT, pd.Timestamp("2026-01-01 01:00")]
     res = ei.integrate_meters(["a"] * 3, values, [1.0, 1.0, 1.0])
     assert res.reason.tolist() == ["", "invalid-time", ""]
+    assert res.detail.tolist() == ["", "", ""]  # missing, not out of range
     assert res.total == 1.0
     with raises_exactly(ei.InvalidSampleError, "timestamps[1] is missing"):
         ei.integrate(values, [1.0, 1.0, 1.0])
@@ -202,6 +204,7 @@ def test_energy_that_overflows_is_rejected_and_other_meters_integrate() -> None:
     res = ei.integrate_meters(["a", "a", "a", "b", "b"], t, [1.7e308, 1.7e308, 1.0, 2.0, 2.0])
     # a's first interval, 1.7e308 kW for 1 h, is finite; from the second on it is not.
     assert res.reason.tolist() == ["", "invalid-power", "invalid-power", "", ""]
+    assert res.rejected.detail.tolist() == ["energy overflows float64"] * 2
     assert res.states["a"].count == 1
     assert res.states["a"].energy == 0.0
     assert res.states["b"].energy == 2.0
@@ -230,6 +233,12 @@ def test_pd_na_as_power_is_an_invalid_power_row() -> None:
     assert res.total == 2.0
     res = ei.integrate_meters(["a"] * 2, hours(0, 1), pd.Series([1.0, None], dtype="Float64"))
     assert res.reason.tolist() == ["", "invalid-power"]
+
+
+def test_a_power_beyond_max_power_says_so() -> None:
+    res = ei.integrate_meters(["a"] * 3, hours(0, 1, 2), [1.0, 9.0, 1.0], max_power=5)
+    assert res.reason.tolist() == ["", "invalid-power", ""]
+    assert res.detail.tolist() == ["", "|power| beyond max_power=5", ""]
 
 
 def test_a_string_as_power_is_named() -> None:
@@ -330,3 +339,25 @@ def test_the_generator_refuses_dates_past_2262() -> None:
         ei.generate_readings(2, start="2262-04-11T00:00", periods=10_000)
     with raises_exactly(ei.TimeRangeError, "start='9999-01-01'"):
         ei.generate_readings(2, start="9999-01-01")
+
+
+# -- tables ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("library", ["pandas", "polars", "pyarrow"])
+def test_integrate_frame_keeps_big_nullable_ids_and_checks_times(library: str) -> None:
+    ids = [BIG, BIG + 1, None, BIG, BIG + 1, BIG]
+    when = np.array(
+        ["2026-01-01T00", "2026-01-01T00", "2026-01-01T00", "2026-01-01T01", "2026-01-01T01",
+         "9999-12-31T00"], dtype="datetime64[ms]",
+    )  # fmt: skip
+    kw = [1.0, 2.0, 1.0, 1.0, 2.0, 1.0]
+    if library == "pandas":
+        frame: Any = pd.DataFrame({"METER_ID": pd.array(ids, "Int64"), "TS": when, "KW": kw})
+    elif library == "polars":
+        frame = pl.DataFrame({"METER_ID": pl.Series(ids, dtype=pl.Int64), "TS": when, "KW": kw})
+    else:
+        frame = pa.table({"METER_ID": pa.array(ids), "TS": pa.array(when), "KW": pa.array(kw)})
+    res = ei.integrate_frame(frame)
+    assert {m: s.energy for m, s in res.states.items()} == {BIG: 1.0, BIG + 1: 2.0}
+    assert res.reason.tolist() == ["", "", "invalid-meter", "", "", "invalid-time"]

@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from ._factorize import as_ids
 from .errors import EnergyIntegralError, ReadingsFileError
-from .timestamps import as_datetime64, to_ns
+from .timestamps import as_datetime64, to_ns_flagged
 
 __all__ = ["Where", "first_failing", "meters", "plain", "power_values", "times"]
 
@@ -49,8 +49,12 @@ def plain(array: Any) -> Any:
     return array
 
 
-def _parse_times(array: Any, tz: str | None, column: str) -> npt.NDArray[np.int64] | None:
-    """Strings as int64 UTC ns, times beyond 1677..2262 as NaT; None if some do not parse.
+_Flagged = tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]
+
+
+def _parse_times(array: Any, tz: str | None, column: str) -> _Flagged | None:
+    """Strings as int64 UTC ns, times beyond 1677..2262 as NaT (and flagged); None if some
+    do not parse.
 
     Parsed at ns resolution, or else at µs (whose range reaches far past the ns one) for
     the out-of-range times, half by half when a chunk needs both.
@@ -62,30 +66,36 @@ def _parse_times(array: Any, tz: str | None, column: str) -> npt.NDArray[np.int6
             parsed = array.cast(pa.timestamp(unit, tz=tz))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
-        return to_ns(parsed, column, out_of_range="nat")
+        return to_ns_flagged(parsed, column)
     if len(array) <= 1:
         return None
     half = len(array) // 2
     head = _parse_times(array.slice(0, half), tz, column)
     tail = None if head is None else _parse_times(array.slice(half), tz, column)
-    return None if head is None or tail is None else np.concatenate([head, tail])
+    if head is None or tail is None:
+        return None
+    return np.concatenate([head[0], tail[0]]), np.concatenate([head[1], tail[1]])
 
 
-def _as_ns(array: Any, column: str, where: Where) -> npt.NDArray[np.datetime64]:
-    """A timestamp/date array as UTC ``datetime64[ns]``, out-of-range times as NaT."""
+def _as_ns(array: Any, column: str, where: Where) -> _Flagged:
+    """A timestamp/date array as UTC ns, out-of-range times as NaT (and flagged)."""
     try:
-        ns = to_ns(array, column, out_of_range="nat")
+        return to_ns_flagged(array, column)
     except EnergyIntegralError as exc:
         raise ReadingsFileError(f"{where(0)}: {exc}") from None
-    return as_datetime64(ns)
 
 
-def times(array: Any, column: str, where: Where) -> npt.NDArray[np.datetime64]:
+def times(
+    array: Any, column: str, where: Where
+) -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.bool_]]:
+    """UTC ``datetime64[ns]`` times (NaT where missing or out of range) and a mask of the
+    out-of-range ones."""
     import pyarrow as pa
 
     array = plain(array)
     if pa.types.is_timestamp(array.type) or pa.types.is_date(array.type):
-        return _as_ns(array, column, where)
+        ns, far = _as_ns(array, column, where)
+        return as_datetime64(ns), far
     if not pa.types.is_string(array.type):
         raise ReadingsFileError(
             f"{where(0)}: time={column!r} has type {array.type}; expected timestamps or "
@@ -100,7 +110,7 @@ def times(array: Any, column: str, where: Where) -> npt.NDArray[np.datetime64]:
         mode = aware
     parsed = _parse_times(array, mode.tz, column)
     if parsed is not None:
-        return as_datetime64(parsed)
+        return as_datetime64(parsed[0]), parsed[1]
     i = first_failing(array, mode)
     value = array[i].as_py()
     mixed = ""

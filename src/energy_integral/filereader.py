@@ -60,6 +60,8 @@ class Chunk:
         Row number (from 0, header excluded) of the chunk's first row in the file.
     progress : float
         Share of the file read once this chunk is done (0..1).
+    out_of_range : ndarray of bool or None
+        Rows whose time was outside 1677..2262 (NaT in ``timestamps``, but not missing).
     """
 
     meter: npt.NDArray[Any] | None
@@ -67,6 +69,7 @@ class Chunk:
     power: npt.NDArray[np.float64]
     first_row: int
     progress: float
+    out_of_range: npt.NDArray[np.bool_] | None = None
 
     def __len__(self) -> int:
         return int(self.power.size)
@@ -286,12 +289,14 @@ class ReadingsFile:
                 def where(i: int, start: int = start, batch_where: Where = batch_where) -> str:
                     return batch_where(start + i)
 
+                when, far = times(part.column(self.time), self.time, where)
                 yield Chunk(
                     None if self.meter is None else meters(part.column(self.meter), self.meter),
-                    times(part.column(self.time), self.time, where),
+                    when,
                     power_values(part.column(self.power), self.power, where),
                     row,
                     progress if last else progress * 0.999,
+                    far if far.any() else None,
                 )
                 row += part.num_rows
 

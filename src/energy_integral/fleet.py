@@ -14,6 +14,7 @@ or meters:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Hashable, Mapping
 from typing import Any
 
@@ -24,12 +25,12 @@ from . import quality as q
 from ._clean_batch import integrate_clean
 from ._factorize import as_ids, factorize, sorted_runs
 from ._inputs import (
-    all_plausible,
     as_power,
     check_choice,
     check_max_power,
     check_same_length,
 )
+from ._invalid_rows import describe, first_row, flag_invalid, overflowed
 from ._kernel import interval_increments, previous_times
 from ._segments import segment_ids, segment_starts, segmented_argsort, segmented_cumsum
 from .errors import InvalidSampleError, OrderError, OverlapError
@@ -39,44 +40,12 @@ from .registry import get_strategy
 from .state import CumulativeState
 from .state_table import StateTable
 from .strategies import Strategy
-from .timestamps import NAT, as_datetime64, to_duration_ns, to_ns
+from .timestamps import as_datetime64, to_duration_ns, to_ns, to_ns_flagged
 from .units import energy_factor
 
 __all__ = ["FleetResult", "integrate_meters"]
 
 IntArray = npt.NDArray[np.intp]
-
-
-def _first_row(mask: npt.NDArray[np.bool_], rows: IntArray | None = None) -> int:
-    i = int(np.flatnonzero(mask)[0])
-    return i if rows is None else int(rows[i])
-
-
-def _flag_invalid(
-    codes: npt.NDArray[np.int64],
-    t: npt.NDArray[np.int64],
-    p: npt.NDArray[np.float64],
-    max_power: float | None,
-    on_invalid: str,
-) -> npt.NDArray[np.int8]:
-    reason = np.zeros(t.size, dtype=np.int8)
-    checks = []  # masks only where a reduction says some row is bad
-    if not all_plausible(p, max_power):
-        bad_power = ~np.isfinite(p)
-        if max_power is not None:
-            bad_power |= np.abs(p) > max_power
-        checks.append((bad_power, q.INVALID_POWER, "power"))
-    if t.size and int(t.min()) == NAT:
-        checks.append((t == NAT, q.INVALID_TIME, "timestamps"))
-    if codes.size and int(codes.min()) < 0:
-        checks.append((codes < 0, q.INVALID_METER, "meter_ids"))
-    for mask, code, name in checks:  # later checks win: a missing meter is reported first
-        if on_invalid == "raise":
-            i = _first_row(mask)
-            value = p[i] if name == "power" else "missing"
-            raise InvalidSampleError(f"{name}[{i}] is invalid ({value}); on_invalid='raise'")
-        reason[mask] = code
-    return reason
 
 
 def _order(
@@ -133,7 +102,7 @@ def _resolve_duplicates(
     if new_group.all():
         return None, None, p, np.empty(0, dtype=np.intp)
     if on_duplicate == "raise":
-        i = _first_row(~new_group, rows)
+        i = first_row(~new_group, rows)
         raise OrderError(f"row {i} duplicates an earlier row of its meter at the same timestamp")
     firsts = np.flatnonzero(new_group)
     group_of = np.cumsum(new_group) - 1
@@ -209,7 +178,10 @@ def integrate_meters(
     max_gap_ns = None if max_gap is None else to_duration_ns(max_gap, "max_gap")
     ids = as_ids(meter_ids)
     # A time outside int64 ns is data like a missing one: an invalid-time row, unless told to raise.
-    t = to_ns(timestamps, out_of_range="nat" if on_invalid == "reject" else "raise")
+    if on_invalid == "reject":
+        t, far = to_ns_flagged(timestamps)
+    else:
+        t, far = to_ns(timestamps), None
     p = as_power(power)
     n = check_same_length(meter_ids=ids, timestamps=t, power=p)
     runs = sorted_runs(ids)
@@ -226,15 +198,16 @@ def integrate_meters(
             return clean
         codes = segment_ids(starts, n)  # what factorize() gives sorted ids
 
-    invalid = _flag_invalid(codes, t, p, max_power, on_invalid)
+    invalid = flag_invalid(codes, t, p, max_power, on_invalid)
     args = (codes, meters, t, p, incoming, strategy, factor, max_gap_ns, on_late, on_duplicate)
     result = _integrate_rows(invalid.copy(), *args)
     if isinstance(result, FleetResult):
-        return result
+        details = describe(result.reason_code, far, p, max_power, None)
+        return dataclasses.replace(result, _details=details) if details else result
     # Some meter's energy overflowed float64: its rows from there on are invalid power,
     # and the rest integrates exactly as before (the prefix is unchanged).
     if on_invalid == "raise":
-        i = _first_row(result)
+        i = first_row(result)
         raise InvalidSampleError(
             f"power[{i}]={p[i]}: the energy up to this row is not finite (overflows float64); "
             "on_invalid='raise'"
@@ -242,7 +215,8 @@ def integrate_meters(
     invalid[result] = q.INVALID_POWER
     again = _integrate_rows(invalid, *args)
     assert isinstance(again, FleetResult)
-    return again
+    details = describe(again.reason_code, far, p, max_power, result)
+    return dataclasses.replace(again, _details=details)
 
 
 def _integrate_rows(
@@ -297,7 +271,7 @@ def _integrate_rows(
     rep_cum = segmented_cumsum(rep_inc, starts, energy0 if energy0.any() else None)
     ends = np.append(starts[1:], ts.size) - 1
     if starts.size and not np.isfinite(rep_cum[ends]).all():  # once inf or NaN, always
-        return _overflowed(reason, codes, t, c, ts, rep_cum, starts, ends, meters.size)
+        return overflowed(reason, codes, t, c, ts, rep_cum, starts, ends, meters.size)
 
     if rows is None and reps is None:
         cumulative, increments = rep_cum, rep_inc
@@ -319,31 +293,6 @@ def _integrate_rows(
     )
 
 
-def _overflowed(
-    reason: npt.NDArray[np.int8],
-    codes: npt.NDArray[np.int64],
-    t: npt.NDArray[np.int64],
-    c: npt.NDArray[np.int64],
-    ts: npt.NDArray[np.int64],
-    cum: npt.NDArray[np.float64],
-    starts: npt.NDArray[np.intp],
-    ends: npt.NDArray[np.intp],
-    n_meters: int,
-) -> npt.NDArray[np.bool_]:
-    """Input rows of each overflowing meter at or after its first non-finite running total."""
-    bad = np.flatnonzero(~np.isfinite(cum[ends]))
-    limit = np.full(n_meters, np.iinfo(np.int64).max, dtype=np.int64)
-    overflowing = np.zeros(n_meters, dtype=bool)
-    for j in bad:  # a loop over the (few) overflowing meters, never over rows
-        first = starts[j] + int(np.flatnonzero(~np.isfinite(cum[starts[j] : ends[j] + 1]))[0])
-        limit[c[first]], overflowing[c[first]] = ts[first], True
-    known = np.maximum(codes, 0)
-    rejected: npt.NDArray[np.bool_] = (
-        (reason == q.ACCEPTED) & (codes >= 0) & overflowing[known] & (t >= limit[known])
-    )
-    return rejected
-
-
 def _drop_stale(
     rows: IntArray | None,
     c: npt.NDArray[np.int64],
@@ -360,7 +309,7 @@ def _drop_stale(
     same = stale & (ts == last_ts) & (ps == incoming.last_power[c])
     late = stale & ~same
     if on_late == "raise" and late.any():
-        i = _first_row(late, positions)
+        i = first_row(late, positions)
         raise OverlapError(
             f"row {i} ({as_datetime64(ts[late][:1])[0]}) is not after its meter's last "
             "integrated sample; on_late='raise'"

@@ -48,6 +48,7 @@ __all__ = [
     "parse_duration",
     "to_duration_ns",
     "to_ns",
+    "to_ns_flagged",
 ]
 
 #: The int64 value numpy uses for ``NaT``.
@@ -122,33 +123,36 @@ def _from_pandas(obj: Any, name: str) -> npt.NDArray[Any]:
     raise InvalidTypeError(f"{name} has dtype {dtype}; {_AMBIGUOUS}")
 
 
+_Flagged = tuple[npt.NDArray[np.int64], "npt.NDArray[np.bool_] | None"]
+
+
 def _flag_out_of_range(
     ns: npt.NDArray[np.int64],
     bad: npt.NDArray[np.bool_],
     shown: npt.NDArray[Any],
     name: str,
     out_of_range: str,
-) -> npt.NDArray[np.int64]:
+) -> _Flagged:
     if not bad.any():
-        return ns
+        return ns, None
     if out_of_range == "raise":
         i = int(np.flatnonzero(bad)[0])
         raise TimeRangeError(f"{name}[{i}]={shown[i]} is {_RANGE}")
     ns[bad] = NAT
-    return ns
+    return ns, bad
 
 
-def _from_datetime64(arr: npt.NDArray[Any], name: str, out_of_range: str) -> npt.NDArray[np.int64]:
+def _from_datetime64(arr: npt.NDArray[Any], name: str, out_of_range: str) -> _Flagged:
     unit, _ = np.datetime_data(arr.dtype)
     if unit == "generic":
         raise InvalidTypeError(
             f"{name} has dtype {arr.dtype} without a unit; give e.g. datetime64[s]"
         )
     if arr.dtype == np.dtype("datetime64[ns]"):
-        return arr.view(np.int64)
+        return arr.view(np.int64), None
     ns = arr.astype("datetime64[ns]")
     if unit in _FINE_UNITS or arr.size == 0:
-        return ns.view(np.int64)
+        return ns.view(np.int64), None
     # Coarse units (s, D, ...) can exceed the ns range and numpy wraps them silently:
     # a value that does not convert back to itself did not fit.
     bad = (ns.astype(arr.dtype) != arr) & ~np.isnat(arr)
@@ -164,17 +168,20 @@ def _is_missing(value: Any) -> bool:
     return False
 
 
-def _from_objects(values: Iterable[Any], name: str, out_of_range: str) -> npt.NDArray[np.int64]:
+def _from_objects(values: Iterable[Any], name: str, out_of_range: str) -> _Flagged:
     out: list[int] = []
+    far: list[int] = []
     aware: bool | None = None
     for i, value in enumerate(values):
         if _is_missing(value):
             out.append(NAT)
             continue
         if isinstance(value, np.datetime64):
-            ns = int(_from_datetime64(np.array([value]), f"{name}[{i}]", "nat")[0])
-            if ns == NAT and out_of_range == "raise":
-                raise TimeRangeError(f"{name}[{i}]={value!r} is {_RANGE}")
+            ns = int(_from_datetime64(np.array([value]), f"{name}[{i}]", "nat")[0][0])
+            if ns == NAT:
+                if out_of_range == "raise":
+                    raise TimeRangeError(f"{name}[{i}]={value!r} is {_RANGE}")
+                far.append(i)
             out.append(ns)
             continue
         if not isinstance(value, dt.datetime):
@@ -198,8 +205,13 @@ def _from_objects(values: Iterable[Any], name: str, out_of_range: str) -> npt.ND
             if out_of_range == "raise":
                 raise TimeRangeError(f"{name}[{i}]={value!r} is {_RANGE}")
             ns = NAT
+            far.append(i)
         out.append(ns)
-    return np.asarray(out, dtype=np.int64)
+    if not far:
+        return np.asarray(out, dtype=np.int64), None
+    bad = np.zeros(len(out), dtype=bool)
+    bad[far] = True
+    return np.asarray(out, dtype=np.int64), bad
 
 
 def to_ns(
@@ -245,6 +257,26 @@ def to_ns(
     ...
     energy_integral.errors.TimeRangeError: TS[1]=9999-12-31T00:00:00 is outside the ...
     """
+    return _convert(timestamps, name, out_of_range)[0]
+
+
+def to_ns_flagged(
+    timestamps: Any, name: str = "timestamps"
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """:func:`to_ns` with ``out_of_range="nat"``, and which rows were out of range.
+
+    A row whose time is outside 1677..2262 comes back as :data:`NAT` like a
+    missing one; the mask tells the two apart, for a rejection's detail.
+
+    >>> ns, far = to_ns_flagged(np.array(["2026-01-01", "NaT", "9999-12-31"], "datetime64[D]"))
+    >>> (ns == NAT).tolist(), far.tolist()
+    ([False, True, True], [False, False, True])
+    """
+    ns, far = _convert(timestamps, name, "nat")
+    return ns, np.zeros(ns.size, dtype=bool) if far is None else far
+
+
+def _convert(timestamps: Any, name: str, out_of_range: str) -> _Flagged:
     if out_of_range not in OUT_OF_RANGE:
         raise InvalidArgumentError(
             f"out_of_range={out_of_range!r} is not valid; use one of {', '.join(OUT_OF_RANGE)}"
@@ -265,7 +297,7 @@ def to_ns(
     if arr.dtype.kind == "M":
         return _from_datetime64(arr, name, out_of_range)
     if arr.size == 0:
-        return np.empty(0, dtype=np.int64)
+        return np.empty(0, dtype=np.int64), None
     if arr.dtype == object:
         return _from_objects(arr.tolist(), name, out_of_range)
     raise InvalidTypeError(f"{name} has dtype {arr.dtype}; {_AMBIGUOUS}")

@@ -77,6 +77,7 @@ def _rejections_table(bad: Rejections) -> Any:
             "timestamp": pa.array(bad.timestamp, pa.timestamp("ns")),
             "power": pa.array(bad.power, pa.float64()),
             "reason": pa.array(bad.reason.astype(str), pa.string()),
+            "detail": pa.array(bad.detail.astype(str), pa.string()),
         }
     )
 
@@ -95,6 +96,7 @@ def _rejections_writer(path: Path) -> TableWriter:
             ("timestamp", pa.timestamp("ns")),
             ("power", pa.float64()),
             ("reason", pa.string()),
+            ("detail", pa.string()),
         ]
     )
     return TableWriter(path, schema)
