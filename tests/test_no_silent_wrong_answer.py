@@ -85,9 +85,21 @@ def test_states_keyed_by_strings_and_int_ids_are_refused_not_forked() -> None:
             ei.integrate_meters([1, 1], hours(0, 1), [1.0, 1.0], states=states)
 
 
-def test_one_batch_mixing_string_and_int_ids_is_refused() -> None:
+@pytest.mark.parametrize(
+    "ids", [np.array(["1", 1], dtype=object), ["1", 1], pd.Series(["1", 1])], ids=str
+)
+def test_one_batch_mixing_string_and_int_ids_is_refused(ids: Any) -> None:
+    """A list too: numpy alone would make it two strings "1" and merge the meters."""
     with raises_exactly(ei.MeterIdError, "mixes ids of different types", "'1'", "(number)"):
-        ei.integrate_meters(np.array(["1", 1], dtype=object), hours(0, 1), [1.0, 1.0])
+        ei.integrate_meters(ids, hours(0, 1), [1.0, 1.0])
+    with raises_exactly(ei.MeterIdError, "mixes ids of different types"):
+        ei.ids.to_ids(ids)
+
+
+def test_to_ids_keeps_nullable_integers_exact() -> None:
+    got = ei.ids.to_ids(pd.Series([BIG + 1, None, BIG], dtype="Int64"))
+    assert got.tolist() == [BIG + 1, None, BIG]
+    assert [type(v) for v in got.tolist()] == [int, type(None), int]
 
 
 # -- time ----------------------------------------------------------------------------------

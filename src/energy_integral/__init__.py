@@ -13,6 +13,8 @@ in parallel pieces and a series integrated at once all give the same kWh.
 
 from __future__ import annotations
 
+from . import ids as ids  # the checked id conversion adapters call: ei.ids.to_ids
+from . import timestamps as timestamps  # and the time one: ei.timestamps.to_ns
 from .errors import (
     BucketLimitError,
     EnergyIntegralError,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,8 @@ def as_ids(values: Any, name: str = "meter_ids") -> npt.NDArray[Any]:
         values = _arrow_ids(values)
     elif library == "pandas" and hasattr(values, "dtype"):
         values = _pandas_ids(values)
+    if isinstance(values, list | tuple):  # numpy would make ["1", 1] two strings "1"
+        _check_one_kind((v for v in values if v is not None and v == v), name)
     try:
         arr = np.asarray(values)
     except (TypeError, ValueError):
@@ -172,7 +175,7 @@ def _objects(arr: npt.NDArray[Any], name: str) -> tuple[npt.NDArray[np.int64], n
             else:
                 codes[i] = seen.setdefault(value, len(seen))
         uniques = np.array(list(seen), dtype=object)
-    _check_one_kind(uniques, name)
+    _check_one_kind(uniques.tolist(), name)  # the distinct ids only: one per meter
     return codes, uniques
 
 
@@ -209,10 +212,10 @@ def ids_kind(ids: npt.NDArray[Any]) -> str | None:
     return None
 
 
-def _check_one_kind(uniques: npt.NDArray[Any], name: str) -> None:
+def _check_one_kind(ids: Iterable[Any], name: str) -> None:
     """Raise :class:`MeterIdError` if the ids mix kinds (``"1"`` and ``1`` would be two meters)."""
     first: dict[str, Any] = {}
-    for value in uniques.tolist():  # the distinct ids only: one per meter
+    for value in ids:
         first.setdefault(id_kind(value), value)
         if len(first) > 1:
             (kind_a, a), (kind_b, b) = first.items()
