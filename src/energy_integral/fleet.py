@@ -150,8 +150,12 @@ def integrate_meters(
         their mean power (all merged rows count as accepted; the interval's
         energy is on the first of them).
     on_invalid : {"reject", "raise"}
-        Rows with a missing meter or time, or power that is NaN, ±inf or beyond
-        ``max_power`` in absolute value. They never touch a state.
+        Rows with a missing meter or time (or a time outside 1677..2262, which
+        int64 nanoseconds cannot hold), power that is NaN, ±inf or beyond
+        ``max_power`` in absolute value, and rows from which a meter's energy
+        would overflow float64 (that row and the meter's later ones). They
+        never touch a state; ``detail`` says which of these an ``invalid-time``
+        or ``invalid-power`` row is where the value alone does not.
     max_power : float, optional
         Plausibility bound on ``|power|`` in ``power_unit``.
 
