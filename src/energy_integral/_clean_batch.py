@@ -58,12 +58,13 @@ def integrate_clean(
     late, a duplicate time, or out of time order within its meter.
     """
     n = t.size
-    if not all_plausible(p, max_power) or int(t.min()) == NAT:
+    low = int(t.min())
+    if not all_plausible(p, max_power) or low == NAT:
         return None
     bridged = incoming.has_state
     if bridged.any() and bool(np.any(t[starts][bridged] <= incoming.last_ts[bridged])):
         return None
-    dt_ns = time_steps(t)
+    dt_ns = time_steps(t, low)
     dt_ns[starts] = 1  # a meter's first row was checked against its state above
     if int(dt_ns.min()) <= 0:
         return None
@@ -78,6 +79,7 @@ def integrate_clean(
         factor,
         max_gap_ns,
         dt_ns=dt_ns,
+        low=low,
     )
     gap_rows = np.flatnonzero(gap)
     gap_meters = meters[np.searchsorted(starts, gap_rows, side="right") - 1]

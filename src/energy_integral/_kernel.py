@@ -46,19 +46,21 @@ def subtract_saturating(a: IntArray, b: IntArray, out: IntArray | None = None) -
     return out
 
 
-def _may_wrap(t: IntArray) -> bool:
-    """Whether two values of ``t`` can be further apart than int64 holds (one is before 1970)."""
-    return t.size > 1 and int(t.min()) < 0 and int(t.max()) - int(t.min()) > SATURATED
+def _may_wrap(t: IntArray, low: int) -> bool:
+    """Whether two values of ``t`` (whose minimum is ``low``) can be further apart than int64
+    holds: only if one is before 1970."""
+    return t.size > 1 and low < 0 and int(t.max()) - low > SATURATED
 
 
-def time_steps(t: IntArray) -> IntArray:
+def time_steps(t: IntArray, low: int | None = None) -> IntArray:
     """``t[i] - t[i - 1]`` (saturating) at every ``i >= 1``; entry 0 is left unset.
 
     A series' first step bridges from its state, so the caller writes it (and
-    every other series start of a fleet) itself.
+    every other series start of a fleet) itself. ``low`` is ``t.min()`` if the
+    caller has it already (it saves a pass).
     """
     dt_ns = np.empty_like(t)
-    if _may_wrap(t):
+    if t.size and _may_wrap(t, int(t.min()) if low is None else low):
         subtract_saturating(t[1:], t[:-1], out=dt_ns[1:])
     else:
         np.subtract(t[1:], t[:-1], out=dt_ns[1:])
@@ -79,20 +81,24 @@ def previous_times(
 
 
 def interval_hours(
-    t: IntArray, starts: npt.NDArray[np.intp], bridge_t: IntArray, dt_ns: IntArray
+    t: IntArray,
+    starts: npt.NDArray[np.intp],
+    bridge_t: IntArray,
+    dt_ns: IntArray,
+    low: int,
 ) -> npt.NDArray[np.float64]:
-    """``dt_ns`` in hours; a saturated step's hours come from its two times in float64."""
+    """``dt_ns`` in hours; a saturated step's hours come from its two times in float64.
+
+    ``low`` is the smallest of ``t`` and ``bridge_t``: a step can saturate only if it
+    is negative (before 1970).
+    """
     hours = dt_ns / NS_PER_HOUR
-    long = np.flatnonzero(np.abs(dt_ns) == SATURATED) if _may_wrap_steps(t, bridge_t) else None
-    if long is not None and long.size:
-        before = previous_times(t, starts, bridge_t, long)
-        hours[long] = (t[long].astype(np.float64) - before.astype(np.float64)) / NS_PER_HOUR
+    if low < 0:
+        long = np.flatnonzero(np.abs(dt_ns) == SATURATED)
+        if long.size:
+            before = previous_times(t, starts, bridge_t, long)
+            hours[long] = (t[long].astype(np.float64) - before.astype(np.float64)) / NS_PER_HOUR
     return hours
-
-
-def _may_wrap_steps(t: IntArray, bridge_t: IntArray) -> bool:
-    lowest = min(int(t.min()), int(bridge_t.min())) if bridge_t.size else int(t.min())
-    return lowest < 0
 
 
 def interval_increments(
@@ -106,6 +112,7 @@ def interval_increments(
     factor: float,
     max_gap_ns: int | None,
     dt_ns: IntArray | None = None,
+    low: int | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], IntArray]:
     """Energy of the interval ending at each sample, which intervals were gaps, and their length.
 
@@ -116,18 +123,26 @@ def interval_increments(
     where ``bridged``, and otherwise gets 0. Intervals longer than
     ``max_gap_ns`` get 0 and are flagged. A caller that already holds
     :func:`time_steps` of ``t`` passes it as ``dt_ns`` (its series' first
-    entries are overwritten) to save a pass. Lengths are saturating (see the
-    module); the start of an interval is :func:`previous_times`.
+    entries are overwritten) to save a pass, and ``low``, ``t.min()``, if it has
+    it. Lengths are saturating (see the module); the start of an interval is
+    :func:`previous_times`.
     """
+    if low is None and t.size:
+        low = int(t.min())
     if dt_ns is None:
-        dt_ns = time_steps(t)
+        dt_ns = time_steps(t, low)
     bridge_t = np.where(bridged, bridge_t, t[starts])  # an unbridged start: a 0-length step
     dt_ns[starts] = subtract_saturating(t[starts], bridge_t)
     p0 = np.empty_like(p)
     p0[1:] = p[:-1]
     p0[starts] = np.where(bridged, bridge_p, 0.0)
 
-    hours = interval_hours(t, starts, bridge_t, dt_ns) if t.size else dt_ns / NS_PER_HOUR
+    if t.size:
+        assert low is not None
+        lowest = min(low, int(bridge_t.min())) if bridge_t.size else low
+        hours = interval_hours(t, starts, bridge_t, dt_ns, lowest)
+    else:
+        hours = dt_ns / NS_PER_HOUR
     # Huge finite powers can overflow to inf: the callers check the totals and reject them.
     with np.errstate(over="ignore", invalid="ignore"):
         energy = np.asarray(strategy.interval_energy_scratch(hours, p0, p), dtype=np.float64)

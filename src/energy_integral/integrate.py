@@ -85,14 +85,17 @@ def resolve_state(
     return state
 
 
-def _check_series(t: npt.NDArray[np.int64], p: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+def _check_series(
+    t: npt.NDArray[np.int64], p: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.int64], int]:
     """Raise unless every sample is valid and times strictly increase; return the intervals.
 
     The checks are reductions (the common case passes without temporaries);
     the position of a bad sample is looked up only to name it. The result holds
-    ``t[i] - t[i - 1]`` from ``i = 1``, for the kernel.
+    ``t[i] - t[i - 1]`` from ``i = 1``, for the kernel, and ``t.min()``.
     """
-    if int(t.min()) == NAT:
+    low = int(t.min())
+    if low == NAT:
         i = int(np.flatnonzero(t == NAT)[0])
         raise InvalidSampleError(
             f"timestamps[{i}] is missing (NaT); integrate_meters can quarantine it"
@@ -102,7 +105,7 @@ def _check_series(t: npt.NDArray[np.int64], p: npt.NDArray[np.float64]) -> npt.N
         raise InvalidSampleError(
             f"power[{i}]={p[i]} is not finite; integrate_meters can quarantine it"
         )
-    dt_ns = time_steps(t)
+    dt_ns = time_steps(t, low)
     if t.size > 1 and int(dt_ns[1:].min()) <= 0:
         i = int(np.flatnonzero(dt_ns[1:] <= 0)[0]) + 1
         when = as_datetime64(t[i - 1 : i + 1])
@@ -110,7 +113,7 @@ def _check_series(t: npt.NDArray[np.int64], p: npt.NDArray[np.float64]) -> npt.N
             f"timestamps must be strictly increasing: timestamps[{i}]={when[1]} is not after "
             f"timestamps[{i - 1}]={when[0]}; sort them, or use integrate_meters for policies"
         )
-    return dt_ns
+    return dt_ns, low
 
 
 def integrate(
@@ -179,7 +182,7 @@ def integrate(
     if n == 0:
         empty = np.empty(0, dtype=np.float64)
         return IntegrationResult(as_datetime64(t), p, empty, empty.copy(), state, GapReport())
-    dt_ns = _check_series(t, p)
+    dt_ns, low = _check_series(t, p)
     if state.last_ts is not None and t[0] <= state.last_ts:
         raise OverlapError(
             f"timestamps[0]={as_datetime64(t[:1])[0]} is not after the state's last sample "
@@ -200,6 +203,7 @@ def integrate(
         factor,
         max_gap_ns,
         dt_ns=dt_ns,
+        low=low,
     )
     gap_rows = np.flatnonzero(gap)
     gaps = GapReport.from_ns(previous_times(t, start, bridge_t, gap_rows), t[gap_rows])
