@@ -257,29 +257,38 @@ def _as_float(value: Any) -> float | None:
         return None
 
 
+_MIN_NS, _MAX_NS = int(np.iinfo(np.int64).min) + 1, int(np.iinfo(np.int64).max)
+
+
 def _check_fields(state: CumulativeState) -> None:
-    """Each field's type and range; numbers become plain ``int``/``float``."""
+    """Each field's type and range; numbers become plain ``int``/``float``.
+
+    Plain ints and floats in range pass a fast test (a fleet builds many states);
+    anything else goes through the conversions that name what is wrong.
+    """
     for name in ("method", "power_unit", "energy_unit"):
         value = getattr(state, name)
         if not isinstance(value, str) or not value:
             raise StateFormatError(f"state {name}={value!r} must be a non-empty string")
     validate_units(state.power_unit, state.energy_unit)
-    count = _as_int(state.count)
-    if count is None or count < 0:
-        kind = type(state.count).__name__
-        raise StateFormatError(f"state count={state.count!r} is {kind}; expected an int >= 0")
-    object.__setattr__(state, "count", count)
+    if type(state.count) is not int or state.count < 0:
+        count = _as_int(state.count)
+        if count is None or count < 0:
+            kind = type(state.count).__name__
+            raise StateFormatError(f"state count={state.count!r} is {kind}; expected an int >= 0")
+        object.__setattr__(state, "count", count)
     for name in ("first_ts", "last_ts"):
         value = getattr(state, name)
-        if value is not None:
-            try:
-                ns = check_ns(_as_int(value) if _is_int(value) else value, name)
-            except EnergyIntegralError as exc:
-                raise StateFormatError(f"state {exc}") from None
-            object.__setattr__(state, name, ns)
+        if value is None or (type(value) is int and _MIN_NS <= value <= _MAX_NS):
+            continue
+        try:
+            ns = check_ns(_as_int(value) if _is_int(value) else value, name)
+        except EnergyIntegralError as exc:
+            raise StateFormatError(f"state {exc}") from None
+        object.__setattr__(state, name, ns)
     for name in ("first_power", "last_power", "energy"):
         value = getattr(state, name)
-        if value is None and name != "energy":
+        if (value is None and name != "energy") or (type(value) is float and math.isfinite(value)):
             continue
         number = _as_float(value)
         if number is None or not math.isfinite(number):
