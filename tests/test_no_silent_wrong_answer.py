@@ -78,6 +78,18 @@ def test_nullable_ids_above_2_53_stay_two_meters(ids: Any) -> None:
     assert res.reason.tolist() == ["", "", "invalid-meter", "", ""]
 
 
+@pytest.mark.parametrize(
+    "ids",
+    [[BIG + 1, BIG + 1, pd.NA], pd.Series([BIG + 1, BIG + 1, None], "Int64").to_numpy(object)],
+    ids=["list", "object-array"],
+)
+def test_pandas_na_is_a_missing_id(ids: Any) -> None:
+    """What ``Series.to_numpy(dtype=object)`` of a nullable column gives: ints and pd.NA."""
+    res = ei.integrate_meters(ids, hours(0, 1, 1), [1.0, 1.0, 1.0])
+    assert res.reason.tolist() == ["", "", "invalid-meter"]
+    assert {m: s.energy for m, s in res.states.items()} == {BIG + 1: 1.0}
+
+
 def test_states_keyed_by_strings_and_int_ids_are_refused_not_forked() -> None:
     first = ei.integrate_meters(["1", "1"], hours(0, 1), [1.0, 1.0])
     for states in (first.states, dict(first.states)):

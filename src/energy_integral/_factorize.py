@@ -34,7 +34,7 @@ def as_ids(values: Any, name: str = "meter_ids") -> npt.NDArray[Any]:
     elif library == "pandas" and hasattr(values, "dtype"):
         values = _pandas_ids(values)
     if isinstance(values, list | tuple):  # numpy would make ["1", 1] two strings "1"
-        _check_one_kind((v for v in values if v is not None and v == v), name)
+        _check_one_kind((v for v in values if not _is_missing(v)), name)
     try:
         arr = np.asarray(values)
     except (TypeError, ValueError):
@@ -170,7 +170,7 @@ def _objects(arr: npt.NDArray[Any], name: str) -> tuple[npt.NDArray[np.int64], n
         seen: dict[Any, int] = {}
         codes = np.empty(arr.size, dtype=np.int64)
         for i, value in enumerate(arr.tolist()):
-            if value is None or value != value:  # None or NaN
+            if _is_missing(value):
                 codes[i] = -1
             else:
                 codes[i] = seen.setdefault(value, len(seen))
@@ -207,9 +207,16 @@ def ids_kind(ids: npt.NDArray[Any]) -> str | None:
     if ids.dtype.kind in "iuf":
         return "number" if ids.size else None
     for value in ids.tolist():  # object ids: the first present one speaks for all
-        if value is not None and value == value:
+        if not _is_missing(value):
             return id_kind(value)
     return None
+
+
+def _is_missing(value: Any) -> bool:
+    """None, a float NaN, or pandas' NA/NaT: a missing id (``pd.NA == pd.NA`` is no bool)."""
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return True
+    return isinstance(value, float | np.floating) and value != value
 
 
 def _check_one_kind(ids: Iterable[Any], name: str) -> None:
