@@ -80,7 +80,10 @@ def test_nullable_ids_above_2_53_stay_two_meters(ids: Any) -> None:
 
 @pytest.mark.parametrize(
     "ids",
-    [[BIG + 1, BIG + 1, pd.NA], pd.Series([BIG + 1, BIG + 1, None], "Int64").to_numpy(object)],
+    [
+        [BIG + 1, BIG + 1, pd.NA],
+        pd.Series([BIG + 1, BIG + 1, None], dtype="Int64").to_numpy(dtype=object),
+    ],
     ids=["list", "object-array"],
 )
 def test_pandas_na_is_a_missing_id(ids: Any) -> None:
