@@ -217,6 +217,20 @@ def test_pd_nat_in_a_list_is_a_missing_time() -> None:
         ei.integrate(values, [1.0, 1.0, 1.0])
 
 
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array([10**18], dtype="datetime64[10ns]"),  # a multiple of ns can overflow too
+        [dt.datetime(1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=1)))],  # before year 1 in UTC
+    ],
+    ids=["10ns", "year-0"],
+)
+def test_edge_units_and_offsets_are_range_checked(values: Any) -> None:
+    with raises_exactly(ei.TimeRangeError, "timestamps[0]=", "outside the nanosecond range"):
+        to_ns(values)
+    assert to_ns(values, out_of_range="nat").tolist() == [NAT]
+
+
 @pytest.mark.parametrize("value", ["300Y", np.timedelta64(300 * 366, "D"), dt.timedelta.max])
 def test_a_max_gap_beyond_int64_is_refused(value: Any) -> None:
     with raises_exactly(ei.InvalidArgumentError, "max_gap="):

@@ -143,7 +143,7 @@ def _flag_out_of_range(
 
 
 def _from_datetime64(arr: npt.NDArray[Any], name: str, out_of_range: str) -> _Flagged:
-    unit, _ = np.datetime_data(arr.dtype)
+    unit, count = np.datetime_data(arr.dtype)
     if unit == "generic":
         raise InvalidTypeError(
             f"{name} has dtype {arr.dtype} without a unit; give e.g. datetime64[s]"
@@ -151,7 +151,7 @@ def _from_datetime64(arr: npt.NDArray[Any], name: str, out_of_range: str) -> _Fl
     if arr.dtype == np.dtype("datetime64[ns]"):
         return arr.view(np.int64), None
     ns = arr.astype("datetime64[ns]")
-    if unit in _FINE_UNITS or arr.size == 0:
+    if (unit in _FINE_UNITS and count == 1) or arr.size == 0:
         return ns.view(np.int64), None
     # Coarse units (s, D, ...) can exceed the ns range and numpy wraps them silently:
     # a value that does not convert back to itself did not fit.
@@ -189,6 +189,7 @@ def _from_objects(values: Iterable[Any], name: str, out_of_range: str) -> _Flagg
                 f"{name}[{i}]={value!r} is {type(value).__name__}; expected a datetime, "
                 "a numpy datetime64 array or pandas datetimes"
             )
+        given = value
         this_aware = value.tzinfo is not None and value.utcoffset() is not None
         if aware is not None and this_aware != aware:
             raise InvalidTypeError(
@@ -196,14 +197,17 @@ def _from_objects(values: Iterable[Any], name: str, out_of_range: str) -> _Flagg
             )
         aware = this_aware
         if this_aware:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            try:
+                value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            except OverflowError:  # before year 1 or after 9999 in UTC: far out of range
+                value = dt.datetime.max if value.year > 1 else dt.datetime.min
         # Whole microseconds via numpy, then pandas.Timestamp's extra nanoseconds (numpy
         # drops them), in Python ints so that a date outside int64 ns is caught, not wrapped.
         ns = int(np.datetime64(value, "us").astype(np.int64)) * 1_000
         ns += int(getattr(value, "nanosecond", 0))
         if not _MIN_NS <= ns <= _MAX_NS:
             if out_of_range == "raise":
-                raise TimeRangeError(f"{name}[{i}]={value!r} is {_RANGE}")
+                raise TimeRangeError(f"{name}[{i}]={given!r} is {_RANGE}")
             ns = NAT
             far.append(i)
         out.append(ns)
