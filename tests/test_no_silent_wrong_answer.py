@@ -111,6 +111,11 @@ def test_one_batch_mixing_string_and_int_ids_is_refused(ids: Any) -> None:
         ei.ids.to_ids(ids)
 
 
+def test_an_unhashable_id_is_named() -> None:
+    with raises_exactly(ei.InvalidTypeError, "meter_ids holds {'a': 1} (dict)"):
+        ei.integrate_meters([{"a": 1}, {"a": 1}], hours(0, 1), [1.0, 1.0])
+
+
 def test_to_ids_keeps_nullable_integers_exact() -> None:
     got = ei.ids.to_ids(pd.Series([BIG + 1, None, BIG], dtype="Int64"))
     assert got.tolist() == [BIG + 1, None, BIG]
@@ -373,6 +378,11 @@ def test_combine_refuses_an_energy_that_overflows() -> None:
 
 
 # -- the generator ---------------------------------------------------------------------------
+
+
+def test_the_generator_names_a_bad_seed() -> None:
+    with raises_exactly(ei.InvalidTypeError, "seed='x'"):
+        ei.generate_readings(2, seed="x")  # type: ignore[arg-type]
 
 
 def test_the_generator_refuses_dates_past_2262() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from typing import Any
 
 import numpy as np
@@ -161,22 +161,29 @@ def _small_non_negative_ints(values: npt.NDArray[Any]) -> bool:
 
 
 def _objects(arr: npt.NDArray[Any], name: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+    try:
+        codes, uniques = _hash_objects(arr)
+    except TypeError:  # an unhashable id (a dict, a list)
+        bad = next(v for v in arr.tolist() if not isinstance(v, Hashable))
+        raise InvalidTypeError(
+            f"{name} holds {bad!r} ({type(bad).__name__}), which cannot be a meter id; "
+            "use strings or integers"
+        ) from None
+    _check_one_kind(uniques.tolist(), name)  # the distinct ids only: one per meter
+    return codes, uniques
+
+
+def _hash_objects(arr: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
     if "pandas" in sys.modules or _pandas_available():
         import pandas as pd
 
         codes, found = pd.factorize(arr, use_na_sentinel=True)
-        codes, uniques = codes.astype(np.int64), np.asarray(found, dtype=object)
-    else:
-        seen: dict[Any, int] = {}
-        codes = np.empty(arr.size, dtype=np.int64)
-        for i, value in enumerate(arr.tolist()):
-            if _is_missing(value):
-                codes[i] = -1
-            else:
-                codes[i] = seen.setdefault(value, len(seen))
-        uniques = np.array(list(seen), dtype=object)
-    _check_one_kind(uniques.tolist(), name)  # the distinct ids only: one per meter
-    return codes, uniques
+        return codes.astype(np.int64), np.asarray(found, dtype=object)
+    seen: dict[Any, int] = {}
+    out = np.empty(arr.size, dtype=np.int64)
+    for i, value in enumerate(arr.tolist()):
+        out[i] = -1 if _is_missing(value) else seen.setdefault(value, len(seen))
+    return out, np.array(list(seen), dtype=object)
 
 
 def id_kind(value: Any) -> str:

@@ -239,6 +239,8 @@ def generate_readings(
         "duplicate_fraction": _check_fraction("duplicate_fraction", duplicate_fraction),
         "invalid_fraction": _check_fraction("invalid_fraction", invalid_fraction),
     }
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
+        raise InvalidTypeError(f"seed={seed!r} must be an integer or None")
     t0 = _start_ns(start)
     # The last reading (jittered, or delivered late) is at most a few cadences past the grid.
     last = t0 + (periods + 4) * cadence_ns
