@@ -221,7 +221,7 @@ def test_mean_of_three_duplicates_and_the_state_it_leaves() -> None:
 
 
 def test_same_time_on_different_meters_is_not_a_duplicate() -> None:
-    res = ei.integrate_meters(["a", "b", 1], hours(1, 1, 1), [1.0, 2.0, 3.0])
+    res = ei.integrate_meters(["a", "b", "1"], hours(1, 1, 1), [1.0, 2.0, 3.0])
     assert res.accepted.all()
     assert len(res.states) == 3
 
