@@ -33,15 +33,26 @@ def as_ids(values: Any, name: str = "meter_ids") -> npt.NDArray[Any]:
         values = _arrow_ids(values)
     elif library == "pandas" and hasattr(values, "dtype"):
         values = _pandas_ids(values)
-    if isinstance(values, list | tuple):  # numpy would make ["1", 1] two strings "1"
-        _check_one_kind((v for v in values if not _is_missing(v)), name)
     try:
         arr = np.asarray(values)
     except (TypeError, ValueError):
         raise InvalidTypeError(f"{name} must be a sequence of meter ids") from None
+    if isinstance(values, list | tuple) and _coerced(values, arr.dtype.kind):
+        # numpy made ["1", 1] two strings "1" (or [True, 1] two 1s): refuse, naming them
+        _check_one_kind((v for v in values if not _is_missing(v)), name)
     if arr.ndim != 1:
         raise InvalidArgumentError(f"{name} must be one-dimensional; got shape {arr.shape}")
     return arr
+
+
+def _coerced(values: list[Any] | tuple[Any, ...], kind: str) -> bool:
+    """Whether numpy turned ids of another kind into ``kind`` (object arrays keep them)."""
+    if kind not in "USiuf":
+        return False
+    types = set(map(type, values))  # one C-speed pass: lists can be long
+    if kind in "US":
+        return not all(issubclass(t, str | bytes) for t in types)
+    return any(issubclass(t, bool | np.bool_) for t in types)
 
 
 def _arrow_ids(array: Any) -> npt.NDArray[Any]:
