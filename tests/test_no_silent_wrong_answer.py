@@ -266,6 +266,15 @@ def test_an_overflowing_total_is_rejected_from_the_row_where_it_overflows() -> N
     assert res.states["a"].count == 4
 
 
+def test_a_duplicate_of_an_overflowing_row_does_not_take_its_place() -> None:
+    """Found by the law in test_fleet_any_input_law: (1e308 + 0) / 2 kW for 4 h overflows at
+    04:00, and the second 04:00 row, a duplicate, must go with the first, not replace it."""
+    res = ei.integrate_meters(["a"] * 3, hours(4, 4, 0), [0.0, 0.0, 1e308])
+    assert res.reason.tolist() == ["invalid-power", "invalid-power", ""]
+    assert res.detail.tolist() == ["energy overflows float64"] * 2 + [""]
+    assert res.states["a"].count == 1
+
+
 def test_overflow_raises_where_asked_to() -> None:
     with raises_exactly(ei.InvalidSampleError, "power[1]=1.7e+308", "not finite"):
         ei.integrate(hours(0, 2), [1.7e308, 1.7e308])

@@ -68,7 +68,11 @@ def overflowed(
     ends: npt.NDArray[np.intp],
     n_meters: int,
 ) -> npt.NDArray[np.bool_]:
-    """Input rows of each overflowing meter at or after its first non-finite running total."""
+    """Input rows of each overflowing meter at or after its first non-finite running total.
+
+    Every such row with valid fields counts, including those ``reason`` marks as
+    duplicates: without the row they duplicate, one of them would take its place.
+    """
     bad = np.flatnonzero(~np.isfinite(cum[ends]))
     limit = np.full(n_meters, np.iinfo(np.int64).max, dtype=np.int64)
     overflowing = np.zeros(n_meters, dtype=bool)
@@ -77,7 +81,10 @@ def overflowed(
         limit[c[first]], overflowing[c[first]] = ts[first], True
     known = np.maximum(codes, 0)
     rejected: npt.NDArray[np.bool_] = (
-        (reason == q.ACCEPTED) & (codes >= 0) & overflowing[known] & (t >= limit[known])
+        ((reason == q.ACCEPTED) | (reason > q.INVALID_POWER))  # not invalid on its own
+        & (codes >= 0)
+        & overflowing[known]
+        & (t >= limit[known])
     )
     return rejected
 
