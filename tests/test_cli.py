@@ -114,7 +114,7 @@ def test_rejected_rows_go_to_a_file(tmp_path: Path) -> None:
     code, _, err = _run("integrate", path, "--rejected", tmp_path / "bad.csv", "--chunk-rows", "7")
     assert code == 0, err
     bad = pd.read_csv(tmp_path / "bad.csv")
-    assert bad.columns.tolist() == ["row", "meter", "timestamp", "power", "reason"]
+    assert bad.columns.tolist() == ["row", "meter", "timestamp", "power", "reason", "detail"]
     assert bad["row"].tolist() == np.flatnonzero(~np.isfinite(r.power)).tolist()
     assert set(bad["reason"]) == {"invalid-power"}
 
@@ -138,7 +138,7 @@ def test_unparseable_timestamp_names_the_row(tmp_path: Path) -> None:
     path.write_text("TIMESTAMP,KW\n2026-01-01T00:00,1\n2026-01-01T00:01,1\nlater,1\n")
     code, _, err = _run("integrate", path)
     assert code == 1
-    assert "row 2 is 'later', not a timestamp" in err
+    assert "r.csv line 4 (row 2): time='TIMESTAMP' is 'later', not a timestamp" in err
     assert "Traceback" not in err
 
 

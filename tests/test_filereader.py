@@ -133,7 +133,8 @@ def test_unparseable_timestamp_names_the_row(tmp_path: Path, chunk_rows: int) ->
     path.write_text("TIMESTAMP,KW\n" + "\n".join(rows) + "\n")
     source = open_readings(path, meter=None, chunk_rows=chunk_rows)
     with pytest.raises(
-        ReadingsFileError, match=r"time='TIMESTAMP' at row 5 is 'soon', not a timestamp"
+        ReadingsFileError,
+        match=r"r\.csv line 7 \(row 5\): time='TIMESTAMP' is 'soon', not a timestamp",
     ):
         list(source.chunks())
 
@@ -141,14 +142,18 @@ def test_unparseable_timestamp_names_the_row(tmp_path: Path, chunk_rows: int) ->
 def test_mixing_naive_and_offset_times_is_named(tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
     path.write_text("TIMESTAMP,KW\n2026-01-01T00:00,1\n2026-01-01T00:01+01:00,1\n")
-    with pytest.raises(ReadingsFileError, match=r"row 1 .* mixes times with and without"):
+    with pytest.raises(
+        ReadingsFileError, match=r"line 3 \(row 1\): .* mixes times with and without"
+    ):
         list(open_readings(path, meter=None).chunks())
 
 
 def test_unparseable_power_names_the_row(tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
     path.write_text("TIMESTAMP,KW\n2026-01-01T00:00,1\n2026-01-01T00:01,1 kW\n")
-    with pytest.raises(ReadingsFileError, match=r"power='KW' at row 1 is '1 kW', not a number"):
+    with pytest.raises(
+        ReadingsFileError, match=r"r\.csv line 3 \(row 1\): power='KW' is '1 kW', not a number"
+    ):
         list(open_readings(path, meter=None).chunks())
 
 

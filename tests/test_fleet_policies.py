@@ -221,7 +221,7 @@ def test_mean_of_three_duplicates_and_the_state_it_leaves() -> None:
 
 
 def test_same_time_on_different_meters_is_not_a_duplicate() -> None:
-    res = ei.integrate_meters(["a", "b", 1], hours(1, 1, 1), [1.0, 2.0, 3.0])
+    res = ei.integrate_meters(["a", "b", "1"], hours(1, 1, 1), [1.0, 2.0, 3.0])
     assert res.accepted.all()
     assert len(res.states) == 3
 
@@ -236,13 +236,15 @@ def test_late_takes_precedence_over_duplicate() -> None:
 
 # -- the raise policies -----------------------------------------------------------------
 def test_on_invalid_raise_names_the_row_and_value() -> None:
-    with pytest.raises(ei.OrderError, match=r"power\[2\] is invalid \(inf\).*on_invalid='raise'"):
+    with pytest.raises(
+        ei.InvalidSampleError, match=r"power\[2\] is invalid \(inf\).*on_invalid='raise'"
+    ):
         ei.integrate_meters(["a"] * 3, hours(0, 1, 2), [1.0, 2.0, np.inf], on_invalid="raise")
-    with pytest.raises(ei.OrderError, match=r"timestamps\[1\] is invalid"):
+    with pytest.raises(ei.InvalidSampleError, match=r"timestamps\[1\] is invalid"):
         ei.integrate_meters(["a"] * 3, hours(0, None, 2), [1.0, 2.0, 3.0], on_invalid="raise")
-    with pytest.raises(ei.OrderError, match=r"meter_ids\[0\] is invalid"):
+    with pytest.raises(ei.InvalidSampleError, match=r"meter_ids\[0\] is invalid"):
         ei.integrate_meters([None, "a"], hours(0, 1), [1.0, 2.0], on_invalid="raise")
-    with pytest.raises(ei.OrderError, match=r"power\[1\] is invalid \(9\.0\)"):
+    with pytest.raises(ei.InvalidSampleError, match=r"power\[1\] is invalid \(9\.0\)"):
         ei.integrate_meters(["a"] * 2, hours(0, 1), [1.0, 9.0], on_invalid="raise", max_power=8)
 
 
@@ -298,7 +300,7 @@ def test_units_scale_the_energy() -> None:
 def test_rejections_table() -> None:
     res = ei.integrate_meters(["a", None, "a", "a"], hours(0, 0, None, 0), [1.0, 1.0, 1.0, 2.0])
     table = res.rejected.to_pandas()
-    assert table.columns.tolist() == ["row", "meter", "timestamp", "power", "reason"]
+    assert table.columns.tolist() == ["row", "meter", "timestamp", "power", "reason", "detail"]
     assert table["row"].tolist() == [1, 2, 3]
     assert table["reason"].tolist() == ["invalid-meter", "invalid-time", "duplicate"]
     assert table["meter"].tolist() == [None, "a", "a"]

@@ -125,7 +125,7 @@ def test_a_redelivered_last_sample_is_skipped_not_counted() -> None:
 
 def test_bad_rows_raise_instead_of_vanishing() -> None:
     t = np.datetime64("2026-01-01T00:00", "ns") + np.array([0, 30], dtype="timedelta64[m]")
-    with pytest.raises(OrderError, match="power"):
+    with pytest.raises(ei.InvalidSampleError, match="power"):
         ei.energy_by_interval(t, [1.0, np.nan], "15min", meter_ids=["m", "m"])
     with pytest.raises(OrderError, match="duplicates"):
         ei.energy_by_interval(t[[0, 0]], [1.0, 2.0], "15min", meter_ids=["m", "m"])

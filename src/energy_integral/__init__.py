@@ -13,14 +13,24 @@ in parallel pieces and a series integrated at once all give the same kWh.
 
 from __future__ import annotations
 
+from . import ids as ids  # the checked id conversion adapters call: ei.ids.to_ids
+from . import timestamps as timestamps  # and the time one: ei.timestamps.to_ns
 from .errors import (
+    BucketLimitError,
     EnergyIntegralError,
+    InvalidArgumentError,
+    InvalidSampleError,
+    InvalidTypeError,
+    MeterIdError,
     MethodMismatchError,
     OrderError,
     OverlapError,
+    ReadingsFileError,
     StateFormatError,
+    TimeRangeError,
     UnitError,
     UnknownStrategyError,
+    UnreadableFileError,
 )
 from .fleet import FleetResult, integrate_meters
 from .frame import integrate_frame
@@ -48,6 +58,7 @@ __all__ = [
     "ENERGY_UNITS",
     "POWER_UNITS",
     "REJECTION_REASONS",
+    "BucketLimitError",
     "CumulativeState",
     "EnergyIntegralError",
     "FleetResult",
@@ -55,16 +66,23 @@ __all__ = [
     "ImportExport",
     "IntegrationResult",
     "IntervalEnergy",
+    "InvalidArgumentError",
+    "InvalidSampleError",
+    "InvalidTypeError",
+    "MeterIdError",
     "MethodMismatchError",
     "OrderError",
     "OverlapError",
     "Readings",
+    "ReadingsFileError",
     "Rejections",
     "StateFormatError",
     "StateTable",
     "Strategy",
+    "TimeRangeError",
     "UnitError",
     "UnknownStrategyError",
+    "UnreadableFileError",
     "__version__",
     "available_strategies",
     "energy_by_interval",

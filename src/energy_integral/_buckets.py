@@ -12,7 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from ._kernel import SATURATED, subtract_saturating
 from ._segments import segment_ids
+from .calendar import MAX_BUCKETS
+from .errors import BucketLimitError
 from .strategies import Strategy
 from .timestamps import NS_PER_HOUR
 
@@ -58,7 +61,12 @@ def intervals(
     keep[starts[~bridged]] = False
     series = segment_ids(starts, ts.size)[keep]
     a, b = a[keep], ts[keep]
-    gap = np.zeros(b.size, dtype=bool) if max_gap_ns is None else (b - a) > max_gap_ns
+    # Saturating, as the engine's: a step of more than 292 years is a gap, not a negative one.
+    gap = (
+        np.zeros(b.size, dtype=bool)
+        if max_gap_ns is None
+        else subtract_saturating(b, a) > max_gap_ns
+    )
     return Intervals(series, a, b, p0[keep], ps[keep], increments[keep], gap)
 
 
@@ -86,11 +94,16 @@ def _split_at_edges(
     cut = np.flatnonzero((count[owner] > 1) & ~iv.gap[owner])
     if cut.size:
         o = owner[cut]
-        a, length = iv.a[o], (iv.b[o] - iv.a[o]).astype(np.float64)
+        a, length = iv.a[o], subtract_saturating(iv.b[o], iv.a[o]).astype(np.float64)
+        wrapped = length >= SATURATED  # a step beyond int64: its length from floats
+        length[wrapped] = iv.b[o][wrapped].astype(np.float64) - a[wrapped].astype(np.float64)
         dt, p0, p1 = length / NS_PER_HOUR, iv.p0[o], iv.p1[o]
 
         def upto(t: IntArray) -> FloatArray:
-            f = (t - a) / length
+            into = subtract_saturating(t, a).astype(np.float64)
+            far = into >= SATURATED
+            into[far] = t[far].astype(np.float64) - a[far].astype(np.float64)
+            f = into / length
             return np.asarray(strategy.partial_energy(dt, p0, p1, f), dtype=np.float64) * factor
 
         at_hi = np.where(hi[cut] == iv.b[o], energy[cut], upto(hi[cut]))
@@ -118,6 +131,11 @@ def bucketize(
     first = np.searchsorted(edges, span_lo, side="right") - 1
     count = np.searchsorted(edges, span_hi, side="right") - first
     rows = int(count.sum())
+    if rows > MAX_BUCKETS:  # before allocating them
+        raise BucketLimitError(
+            f"the result would hold {rows:,} buckets over {count.size:,} series, more than "
+            f"MAX_BUCKETS={MAX_BUCKETS:,}; choose a longer every or fewer meters per call"
+        )
     series = np.repeat(np.arange(count.size), count)
     row0 = np.cumsum(count) - count
     bucket = first[series] + np.arange(rows) - row0[series]
@@ -133,5 +151,5 @@ def bucketize(
     sample_row = row_of[segment_ids(starts, ts.size)] + np.searchsorted(edges, ts, "right") - 1
     samples = np.bincount(sample_row, minlength=rows).astype(np.int64)
     largest_gap = np.zeros(rows, dtype=np.int64)
-    np.maximum.at(largest_gap, piece_row[gap], (iv.b - iv.a)[owner[gap]])
+    np.maximum.at(largest_gap, piece_row[gap], subtract_saturating(iv.b, iv.a)[owner[gap]])
     return series, bucket, energy, samples, covered, largest_gap

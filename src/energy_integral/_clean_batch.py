@@ -12,7 +12,8 @@ by-product of the integration itself:
 * times present: :math:`\\min t` is not NaT;
 * times strictly increasing within each meter: :math:`\\min \\Delta t > 0`
   over the intervals the integration needs anyway;
-* nothing late: each meter's first time is after its state's last one.
+* nothing late: each meter's first time is after its state's last one;
+* energy finite: each meter's last running total is (inf and NaN never go away).
 
 When any check fails, :func:`integrate_clean` returns None *before* writing
 anything, and the general path handles the batch with its policies. Both
@@ -28,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._inputs import all_plausible
-from ._kernel import interval_increments, time_steps
+from ._kernel import interval_increments, previous_times, time_steps
 from ._segments import segmented_cumsum
 from .fleet_result import FleetResult, updated_states
 from .gaps import GapReport
@@ -57,12 +58,13 @@ def integrate_clean(
     late, a duplicate time, or out of time order within its meter.
     """
     n = t.size
-    if not all_plausible(p, max_power) or int(t.min()) == NAT:
+    low = int(t.min())
+    if not all_plausible(p, max_power) or low == NAT:
         return None
     bridged = incoming.has_state
     if bridged.any() and bool(np.any(t[starts][bridged] <= incoming.last_ts[bridged])):
         return None
-    dt_ns = time_steps(t)
+    dt_ns = time_steps(t, low)
     dt_ns[starts] = 1  # a meter's first row was checked against its state above
     if int(dt_ns.min()) <= 0:
         return None
@@ -77,16 +79,20 @@ def integrate_clean(
         factor,
         max_gap_ns,
         dt_ns=dt_ns,
+        low=low,
     )
     gap_rows = np.flatnonzero(gap)
     gap_meters = meters[np.searchsorted(starts, gap_rows, side="right") - 1]
-    gaps = GapReport.from_ns(t[gap_rows] - dt_ns[gap_rows], t[gap_rows], gap_meters)
+    gap_starts = previous_times(t, starts, incoming.last_ts, gap_rows)
+    gaps = GapReport.from_ns(gap_starts, t[gap_rows], gap_meters)
     # The interval lengths are used up: their buffer takes the running sums (same size;
     # a fresh array this large costs a page fault per 4 KiB, ~8 % of the whole batch).
     energy0 = incoming.energy
     cumulative = segmented_cumsum(
         increments, starts, energy0 if energy0.any() else None, out=dt_ns.view(np.float64)
     )
+    if not np.isfinite(cumulative[np.append(starts[1:], n) - 1]).all():
+        return None  # some meter's energy overflows float64 (once inf or NaN, always)
     return FleetResult(
         cumulative,
         increments,

@@ -3,28 +3,85 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Hashable, Iterable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ._segments import segment_ids
+from .errors import InvalidArgumentError, InvalidTypeError, MeterIdError
 
-__all__ = ["as_ids", "factorize", "sorted_runs"]
+__all__ = ["as_ids", "factorize", "id_kind", "ids_kind", "sorted_runs"]
 
 
 def as_ids(values: Any, name: str = "meter_ids") -> npt.NDArray[Any]:
-    """Meter ids as a 1-D numpy array (pandas, polars and pyarrow columns unwrapped)."""
+    """Meter ids as a 1-D numpy array (pandas, polars and pyarrow columns unwrapped).
+
+    Integer ids keep their exact values: a nullable integer column with a
+    missing value becomes Python ints and None (numpy's float64 would merge
+    ids above 2**53, such as 18-digit meter codes).
+
+    >>> import pyarrow as pa
+    >>> as_ids(pa.array([2**53, 2**53 + 1, None])).tolist()
+    [9007199254740992, 9007199254740993, None]
+    """
     library = type(values).__module__.split(".")[0]
-    if library == "pyarrow" and hasattr(values, "to_numpy"):
-        # A pyarrow Array copies only when told to (strings and nulls always need a copy).
-        values = values.to_numpy(zero_copy_only=False)
-    elif library in ("pandas", "polars"):
-        values = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
-    arr = np.asarray(values)
+    if library == "polars" and hasattr(values, "to_arrow"):
+        values, library = values.to_arrow(), "pyarrow"
+    if library == "pyarrow" and hasattr(values, "type"):
+        values = _arrow_ids(values)
+    elif library == "pandas" and hasattr(values, "dtype"):
+        values = _pandas_ids(values)
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError):
+        raise InvalidTypeError(f"{name} must be a sequence of meter ids") from None
+    if isinstance(values, list | tuple) and _coerced(values, arr.dtype.kind):
+        # numpy made ["1", 1] two strings "1" (or [True, 1] two 1s): refuse, naming them
+        _check_one_kind((v for v in values if not _is_missing(v)), name)
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional; got shape {arr.shape}")
+        raise InvalidArgumentError(f"{name} must be one-dimensional; got shape {arr.shape}")
     return arr
+
+
+def _coerced(values: list[Any] | tuple[Any, ...], kind: str) -> bool:
+    """Whether numpy turned ids of another kind into ``kind`` (object arrays keep them)."""
+    if kind not in "USiuf":
+        return False
+    types = set(map(type, values))  # one C-speed pass: lists can be long
+    if kind in "US":
+        return not all(issubclass(t, str | bytes) for t in types)
+    return any(issubclass(t, bool | np.bool_) for t in types)
+
+
+def _arrow_ids(array: Any) -> npt.NDArray[Any]:
+    import pyarrow as pa
+
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    if pa.types.is_integer(array.type) and array.null_count:
+        return _with_none(array.fill_null(0).to_numpy(), array.is_null().to_numpy(False))
+    # A pyarrow Array copies only when told to (strings and nulls always need a copy).
+    return np.asarray(array.to_numpy(zero_copy_only=False))
+
+
+def _pandas_ids(series: Any) -> npt.NDArray[Any]:
+    dtype = series.dtype
+    if dtype.kind in "iu" and hasattr(dtype, "numpy_dtype"):  # a nullable (extension) integer
+        mask = np.asarray(series.isna())
+        values = series.to_numpy(dtype=dtype.numpy_dtype, na_value=0)
+        return _with_none(values, mask) if mask.any() else values
+    return np.asarray(series.to_numpy())
+
+
+def _with_none(values: npt.NDArray[Any], missing: npt.NDArray[np.bool_]) -> npt.NDArray[Any]:
+    """Exact integers as Python ints, None where ``missing``."""
+    out = values.astype(object)
+    out[missing] = None
+    return out
 
 
 def sorted_runs(ids: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp]] | None:
@@ -80,8 +137,8 @@ def factorize(
         uniques, codes = np.unique(arr, return_inverse=True)
         return codes.astype(np.int64), uniques
     if arr.dtype == object:
-        return _objects(arr)
-    raise TypeError(f"{name} has dtype {arr.dtype}; expected strings or integers")
+        return _objects(arr, name)
+    raise InvalidTypeError(f"{name} has dtype {arr.dtype}; expected strings or integers")
 
 
 def _numeric(
@@ -114,20 +171,83 @@ def _small_non_negative_ints(values: npt.NDArray[Any]) -> bool:
     return int(values.min()) >= 0 and int(values.max()) < max(1 << 20, 4 * values.size)
 
 
-def _objects(arr: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+def _objects(arr: npt.NDArray[Any], name: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+    try:
+        codes, uniques = _hash_objects(arr)
+    except TypeError:  # an unhashable id (a dict, a list)
+        bad = next(v for v in arr.tolist() if not isinstance(v, Hashable))
+        raise InvalidTypeError(
+            f"{name} holds {bad!r} ({type(bad).__name__}), which cannot be a meter id; "
+            "use strings or integers"
+        ) from None
+    _check_one_kind(uniques.tolist(), name)  # the distinct ids only: one per meter
+    return codes, uniques
+
+
+def _hash_objects(arr: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
     if "pandas" in sys.modules or _pandas_available():
         import pandas as pd
 
-        codes, uniques = pd.factorize(arr, use_na_sentinel=True)
-        return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+        codes, found = pd.factorize(arr, use_na_sentinel=True)
+        return codes.astype(np.int64), np.asarray(found, dtype=object)
     seen: dict[Any, int] = {}
     out = np.empty(arr.size, dtype=np.int64)
     for i, value in enumerate(arr.tolist()):
-        if value is None or value != value:  # None or NaN
-            out[i] = -1
-        else:
-            out[i] = seen.setdefault(value, len(seen))
+        out[i] = -1 if _is_missing(value) else seen.setdefault(value, len(seen))
     return out, np.array(list(seen), dtype=object)
+
+
+def id_kind(value: Any) -> str:
+    """``"text"`` for a string id, ``"number"`` for an int or float one, else the type's name.
+
+    ``"1"`` and ``1`` are of different kinds: the library never takes one for the other.
+
+    >>> id_kind("1"), id_kind(1), id_kind(np.int64(1)), id_kind(True)
+    ('text', 'number', 'number', 'bool')
+    """
+    if isinstance(value, (str, bytes)):
+        return "text"
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    ):
+        return "number"
+    return type(value).__name__
+
+
+def ids_kind(ids: npt.NDArray[Any]) -> str | None:
+    """The :func:`id_kind` of distinct ids of one kind (None when there are none).
+
+    >>> ids_kind(np.array(["a"])), ids_kind(np.array([7])), ids_kind(np.array([None, 7], object))
+    ('text', 'number', 'number')
+    """
+    if ids.dtype.kind in "US":
+        return "text" if ids.size else None
+    if ids.dtype.kind in "iuf":
+        return "number" if ids.size else None
+    for value in ids.tolist():  # object ids: the first present one speaks for all
+        if not _is_missing(value):
+            return id_kind(value)
+    return None
+
+
+def _is_missing(value: Any) -> bool:
+    """None, a float NaN, or pandas' NA/NaT: a missing id (``pd.NA == pd.NA`` is no bool)."""
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return True
+    return isinstance(value, float | np.floating) and value != value
+
+
+def _check_one_kind(ids: Iterable[Any], name: str) -> None:
+    """Raise :class:`MeterIdError` if the ids mix kinds (``"1"`` and ``1`` would be two meters)."""
+    first: dict[str, Any] = {}
+    for value in ids:
+        first.setdefault(id_kind(value), value)
+        if len(first) > 1:
+            (kind_a, a), (kind_b, b) = first.items()
+            raise MeterIdError(
+                f"{name} mixes ids of different types: {a!r} ({kind_a}) and {b!r} ({kind_b}); "
+                "convert them to one type, e.g. all to strings"
+            )
 
 
 def _pandas_available() -> bool:

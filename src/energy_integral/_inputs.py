@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["all_finite", "all_plausible", "as_power", "check_choice", "check_same_length"]
+from .errors import InvalidArgumentError, InvalidTypeError
+
+__all__ = [
+    "all_finite",
+    "all_plausible",
+    "as_power",
+    "check_choice",
+    "check_max_power",
+    "check_same_length",
+]
+
+
+def _is_missing(value: Any) -> bool:
+    """None, NaN, pandas' NA or NaT: a missing power, which the engine rejects as invalid."""
+    return value is None or type(value).__name__ in ("NAType", "NaTType")
 
 
 def as_power(power: Any, name: str = "power") -> npt.NDArray[np.float64]:
@@ -18,21 +33,70 @@ def as_power(power: Any, name: str = "power") -> npt.NDArray[np.float64]:
     >>> as_power(["a"])
     Traceback (most recent call last):
     ...
-    TypeError: power must be numeric; got dtype <U1
+    energy_integral.errors.InvalidTypeError: power must be numeric; got dtype <U1
     """
-    if type(power).__module__.split(".")[0] == "pandas":
-        power = power.to_numpy(dtype=np.float64, na_value=np.nan)
-    arr = np.asarray(power)
+    library = type(power).__module__.split(".")[0]
+    if library == "pyarrow" and hasattr(power, "combine_chunks"):
+        power = power.combine_chunks()
+    if library in ("pyarrow", "polars") and hasattr(power, "to_numpy"):
+        power = power.to_numpy(zero_copy_only=False) if library == "pyarrow" else power.to_numpy()
+    if library == "pandas" and hasattr(power, "dtype"):
+        if power.dtype == object:
+            power = power.to_numpy()
+        else:
+            try:
+                power = power.to_numpy(dtype=np.float64, na_value=np.nan)
+            except (TypeError, ValueError):
+                raise InvalidTypeError(f"{name} must be numeric; got dtype {power.dtype}") from None
+    try:
+        arr = np.asarray(power)
+    except (TypeError, ValueError):
+        raise InvalidTypeError(f"{name} must be a sequence of numbers") from None
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional; got shape {arr.shape}")
+        raise InvalidArgumentError(f"{name} must be one-dimensional; got shape {arr.shape}")
     if arr.dtype == object:
-        try:
-            arr = np.array([np.nan if v is None else v for v in arr], dtype=np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"{name} must be numeric; got values of type object") from None
+        arr = _objects_as_float(arr, name)
     if arr.dtype.kind not in "fiub":
-        raise TypeError(f"{name} must be numeric; got dtype {arr.dtype}")
+        raise InvalidTypeError(f"{name} must be numeric; got dtype {arr.dtype}")
     return arr.astype(np.float64, copy=False)
+
+
+def _objects_as_float(arr: npt.NDArray[Any], name: str) -> npt.NDArray[np.float64]:
+    out = np.empty(arr.size, dtype=np.float64)
+    for i, value in enumerate(arr.tolist()):
+        if _is_missing(value):
+            out[i] = np.nan
+        elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+            out[i] = float(value)
+        else:
+            raise InvalidTypeError(
+                f"{name}[{i}]={value!r} is {type(value).__name__}; power must be numeric"
+            )
+    return out
+
+
+def check_max_power(max_power: Any) -> float | None:
+    """``max_power`` as a positive float, or None; an error naming it otherwise.
+
+    >>> check_max_power(100)
+    100.0
+    >>> check_max_power("100")
+    Traceback (most recent call last):
+    ...
+    energy_integral.errors.InvalidTypeError: max_power='100' is str; expected a positive number ...
+    """
+    if max_power is None:
+        return None
+    if isinstance(max_power, bool) or not isinstance(max_power, numbers.Real):
+        raise InvalidTypeError(
+            f"max_power={max_power!r} is {type(max_power).__name__}; expected a positive number "
+            "or None"
+        )
+    if not float(max_power) > 0 or not np.isfinite(float(max_power)):
+        raise InvalidArgumentError(
+            f"max_power={max_power!r} must be a positive finite number or None"
+        )
+    return float(max_power)
 
 
 def check_same_length(**arrays: Any) -> int:
@@ -40,14 +104,16 @@ def check_same_length(**arrays: Any) -> int:
     lengths = {name: len(a) for name, a in arrays.items()}
     if len(set(lengths.values())) > 1:
         described = ", ".join(f"{name} has {n}" for name, n in lengths.items())
-        raise ValueError(f"arguments must have the same length: {described}")
+        raise InvalidArgumentError(f"arguments must have the same length: {described}")
     return next(iter(lengths.values()), 0)
 
 
 def check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
     """Raise ``ValueError`` listing the valid choices if ``value`` is not one of them."""
-    if value not in choices:
-        raise ValueError(f"{name}={value!r} is not valid; use one of {', '.join(choices)}")
+    if not isinstance(value, str) or value not in choices:
+        raise InvalidArgumentError(
+            f"{name}={value!r} is not valid; use one of {', '.join(choices)}"
+        )
     return value
 
 

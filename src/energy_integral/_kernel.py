@@ -1,4 +1,12 @@
-"""The vectorised heart shared by :func:`integrate` and :func:`integrate_meters`."""
+"""The vectorised heart shared by :func:`integrate` and :func:`integrate_meters`.
+
+Time differences are int64 nanoseconds, which hold ~292 years; two samples
+further apart (a 1700 reading next to a 2250 one) would wrap to a negative or
+wrong interval. Every difference here is *saturating*: one that does not fit
+becomes ``±INT64_MAX`` (longer than any ``max_gap``, and of the right sign for
+order checks), and its length in hours is computed exactly from the two times
+in floating point, so its energy is right too.
+"""
 
 from __future__ import annotations
 
@@ -8,32 +16,104 @@ import numpy.typing as npt
 from .strategies import Strategy
 from .timestamps import NS_PER_HOUR
 
-__all__ = ["interval_increments", "time_steps"]
+__all__ = [
+    "SATURATED",
+    "interval_hours",
+    "interval_increments",
+    "previous_times",
+    "subtract_saturating",
+    "time_steps",
+]
+
+#: A time difference that does not fit int64 nanoseconds is stored as ``±SATURATED``.
+SATURATED: int = int(np.iinfo(np.int64).max)
+
+IntArray = npt.NDArray[np.int64]
 
 
-def time_steps(t: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """``t[i] - t[i - 1]`` at every ``i >= 1``; entry 0 is left unset.
+def subtract_saturating(a: IntArray, b: IntArray, out: IntArray | None = None) -> IntArray:
+    """``a - b`` where it fits int64, else ``±SATURATED`` with the true difference's sign.
+
+    >>> ns_1700, ns_2250 = -8_835_984_000_000_000_000, 8_520_652_800_000_000_000
+    >>> subtract_saturating(np.array([ns_2250, 5]), np.array([ns_1700, 2])).tolist()
+    [9223372036854775807, 3]
+    """
+    out = np.subtract(a, b, out=out)
+    # a - b overflowed exactly when a and b differ in sign and the result's sign is not a's.
+    wrapped = ((a ^ b) & (a ^ out)) < 0
+    if wrapped.any():
+        out[wrapped] = np.where(np.asarray(a)[wrapped] > np.asarray(b)[wrapped], 1, -1) * SATURATED
+    return out
+
+
+def _may_wrap(t: IntArray, low: int) -> bool:
+    """Whether two values of ``t`` (whose minimum is ``low``) can be further apart than int64
+    holds: only if one is before 1970."""
+    return t.size > 1 and low < 0 and int(t.max()) - low > SATURATED
+
+
+def time_steps(t: IntArray, low: int | None = None) -> IntArray:
+    """``t[i] - t[i - 1]`` (saturating) at every ``i >= 1``; entry 0 is left unset.
 
     A series' first step bridges from its state, so the caller writes it (and
-    every other series start of a fleet) itself.
+    every other series start of a fleet) itself. ``low`` is ``t.min()`` if the
+    caller has it already (it saves a pass).
     """
     dt_ns = np.empty_like(t)
-    np.subtract(t[1:], t[:-1], out=dt_ns[1:])
+    if t.size and _may_wrap(t, int(t.min()) if low is None else low):
+        subtract_saturating(t[1:], t[:-1], out=dt_ns[1:])
+    else:
+        np.subtract(t[1:], t[:-1], out=dt_ns[1:])
     return dt_ns
+
+
+def previous_times(
+    t: IntArray,
+    starts: npt.NDArray[np.intp],
+    bridge_t: IntArray,
+    rows: npt.NDArray[np.intp],
+) -> IntArray:
+    """The time of the sample before each of ``rows``: its series' previous one, or for a
+    series' first row that series' ``bridge_t`` (exact even where the step saturated)."""
+    series = np.searchsorted(starts, rows, side="right") - 1
+    first = rows == starts[series]
+    return np.where(first, bridge_t[series], t[rows - 1])
+
+
+def interval_hours(
+    t: IntArray,
+    starts: npt.NDArray[np.intp],
+    bridge_t: IntArray,
+    dt_ns: IntArray,
+    low: int,
+) -> npt.NDArray[np.float64]:
+    """``dt_ns`` in hours; a saturated step's hours come from its two times in float64.
+
+    ``low`` is the smallest of ``t`` and ``bridge_t``: a step can saturate only if it
+    is negative (before 1970).
+    """
+    hours = dt_ns / NS_PER_HOUR
+    if low < 0:
+        long = np.flatnonzero(np.abs(dt_ns) == SATURATED)
+        if long.size:
+            before = previous_times(t, starts, bridge_t, long)
+            hours[long] = (t[long].astype(np.float64) - before.astype(np.float64)) / NS_PER_HOUR
+    return hours
 
 
 def interval_increments(
     strategy: Strategy,
-    t: npt.NDArray[np.int64],
+    t: IntArray,
     p: npt.NDArray[np.float64],
     starts: npt.NDArray[np.intp],
-    bridge_t: npt.NDArray[np.int64],
+    bridge_t: IntArray,
     bridge_p: npt.NDArray[np.float64],
     bridged: npt.NDArray[np.bool_],
     factor: float,
     max_gap_ns: int | None,
-    dt_ns: npt.NDArray[np.int64] | None = None,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
+    dt_ns: IntArray | None = None,
+    low: int | None = None,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], IntArray]:
     """Energy of the interval ending at each sample, which intervals were gaps, and their length.
 
     ``t`` and ``p`` hold one or more series back to back, each sorted by time;
@@ -43,22 +123,33 @@ def interval_increments(
     where ``bridged``, and otherwise gets 0. Intervals longer than
     ``max_gap_ns`` get 0 and are flagged. A caller that already holds
     :func:`time_steps` of ``t`` passes it as ``dt_ns`` (its series' first
-    entries are overwritten) to save a pass.
+    entries are overwritten) to save a pass, and ``low``, ``t.min()``, if it has
+    it. Lengths are saturating (see the module); the start of an interval is
+    :func:`previous_times`.
     """
+    if low is None and t.size:
+        low = int(t.min())
     if dt_ns is None:
-        dt_ns = time_steps(t)
-    dt_ns[starts] = np.where(bridged, t[starts] - bridge_t, 0)
+        dt_ns = time_steps(t, low)
+    bridge_t = np.where(bridged, bridge_t, t[starts])  # an unbridged start: a 0-length step
+    dt_ns[starts] = subtract_saturating(t[starts], bridge_t)
     p0 = np.empty_like(p)
     p0[1:] = p[:-1]
     p0[starts] = np.where(bridged, bridge_p, 0.0)
 
-    energy = np.asarray(
-        strategy.interval_energy_scratch(dt_ns / NS_PER_HOUR, p0, p), dtype=np.float64
-    )
-    if energy is not p0 and (not energy.flags.owndata or np.may_share_memory(energy, p)):
-        energy = energy.copy()  # a plug-in may hand back its input (the caller's power)
-    if factor != 1.0:
-        energy *= factor
+    if t.size:
+        assert low is not None
+        lowest = min(low, int(bridge_t.min())) if bridge_t.size else low
+        hours = interval_hours(t, starts, bridge_t, dt_ns, lowest)
+    else:
+        hours = dt_ns / NS_PER_HOUR
+    # Huge finite powers can overflow to inf: the callers check the totals and reject them.
+    with np.errstate(over="ignore", invalid="ignore"):
+        energy = np.asarray(strategy.interval_energy_scratch(hours, p0, p), dtype=np.float64)
+        if energy is not p0 and (not energy.flags.owndata or np.may_share_memory(energy, p)):
+            energy = energy.copy()  # a plug-in may hand back its input (the caller's power)
+        if factor != 1.0:
+            energy *= factor
     energy[starts[~bridged]] = 0.0
     if max_gap_ns is None:
         gap = np.zeros(t.size, dtype=bool)

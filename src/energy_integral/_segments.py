@@ -84,7 +84,17 @@ def segmented_cumsum(
     n = values.size
     if n == 0:
         return values.astype(np.float64, copy=True)
-    out = np.empty(n, dtype=np.float64) if out is None else out
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is the caller's to reject
+        return _segmented_cumsum(values, starts, offsets, np.empty(n) if out is None else out)
+
+
+def _segmented_cumsum(
+    values: npt.NDArray[np.float64],
+    starts: npt.NDArray[np.intp],
+    offsets: npt.NDArray[np.float64] | None,
+    out: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    n = values.size
     if n % len(starts) == 0 and np.all(np.diff(starts) == n // len(starts)):
         rows = out.reshape(len(starts), -1)
         np.cumsum(values.reshape(len(starts), -1), axis=1, out=rows)  # equal lengths: no gather

@@ -28,14 +28,29 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .timestamps import to_duration_ns
+from .errors import (
+    BucketLimitError,
+    InvalidArgumentError,
+    InvalidTypeError,
+    TimeRangeError,
+)
+from .timestamps import NAT, as_datetime64, to_duration_ns
 
-__all__ = ["bucket_edges", "every_ns", "resolve_time_zone"]
+__all__ = ["MAX_BUCKETS", "bucket_edges", "every_ns", "resolve_time_zone"]
+
+#: The most buckets one grid (or one result, over all meters) may hold: 50 million rows
+#: take a few GB. More is refused before anything is allocated, naming the count.
+MAX_BUCKETS = 50_000_000
 
 _NS_PER_S = 1_000_000_000
 _DAY = 86_400 * _NS_PER_S
 _WEEK = 7 * _DAY
 _MONDAY_1970 = 4 * _DAY  # 1970-01-01 was a Thursday
+
+# Edges are computed a little beyond the samples, on a clock up to a day off UTC: keep
+# those computations inside int64.
+_SAFE_LO = NAT + 1 + 2 * _DAY
+_SAFE_HI = int(np.iinfo(np.int64).max) - 2 * _DAY
 
 IntArray = npt.NDArray[np.int64]
 
@@ -48,16 +63,18 @@ def resolve_time_zone(tz: Any) -> zoneinfo.ZoneInfo | None:
     >>> resolve_time_zone("Mars/Olympus_Mons")
     Traceback (most recent call last):
     ...
-    ValueError: tz='Mars/Olympus_Mons' is not an IANA time zone name (e.g. 'Europe/Berlin', 'UTC')
+    energy_integral.errors.InvalidArgumentError: tz='Mars/Olympus_Mons' is not an IANA time zone ...
     """
     if tz is None or isinstance(tz, zoneinfo.ZoneInfo):
         return tz
     if not isinstance(tz, str):
-        raise TypeError(f"tz={tz!r} is {type(tz).__name__}; expected an IANA name such as 'UTC'")
+        raise InvalidTypeError(
+            f"tz={tz!r} is {type(tz).__name__}; expected an IANA name such as 'UTC'"
+        )
     try:
         return zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"tz={tz!r} is not an IANA time zone name (e.g. 'Europe/Berlin', 'UTC')"
         ) from None
 
@@ -70,14 +87,9 @@ def every_ns(every: Any) -> int:
     >>> every_ns("often")
     Traceback (most recent call last):
     ...
-    ValueError: every='often': duration 'often' is not understood; use e.g. ...
+    energy_integral.errors.InvalidArgumentError: every='often': duration 'often' is not ...
     """
-    try:
-        return to_duration_ns(every, "every")
-    except ValueError as exc:
-        if str(exc).startswith("every="):
-            raise
-        raise ValueError(f"every={every!r}: {exc}") from None
+    return to_duration_ns(every, "every")
 
 
 def bucket_edges(lo: int, hi: int, every: Any, tz: Any = None) -> IntArray:
@@ -113,18 +125,32 @@ def bucket_edges(lo: int, hi: int, every: Any, tz: Any = None) -> IntArray:
     step = every_ns(every)
     zone = resolve_time_zone(tz)
     if hi < lo:
-        raise ValueError(f"hi={hi} is before lo={lo}")
+        raise InvalidArgumentError(f"hi={hi} is before lo={lo}")
     origin = _MONDAY_1970 if step % _WEEK == 0 else 0
     # Wide enough that a bucket lengthened by an offset change still reaches past lo and hi.
     pad = step + 2 * _DAY
-    since, offset = _offset_stretches(zone, lo - pad, hi + pad)
-    edges = _wall_clock_edges(since, offset, hi + pad, step, origin)
+    start, end = max(lo - pad, _SAFE_LO), min(hi + pad, _SAFE_HI)
+    count = (end - start) // step + 2
+    if count > MAX_BUCKETS:
+        span = as_datetime64([lo, hi])
+        raise BucketLimitError(
+            f"every={every!r} is too short: the grid around {span[0]} .. {span[1]} would hold "
+            f"{count:,} buckets, more than MAX_BUCKETS={MAX_BUCKETS:,}; choose a longer every"
+        )
+    since, offset = _offset_stretches(zone, start, end)
+    edges = _wall_clock_edges(since, offset, end, step, origin)
     if step % _DAY == 0 and offset.size > 1:
         # A day starts when its midnight is first reached, not again after falling back.
         labels = edges + offset[np.searchsorted(since, edges, side="right") - 1]
         edges = edges[np.concatenate(([True], labels[1:] > np.maximum.accumulate(labels)[:-1]))]
     first = np.searchsorted(edges, lo, side="right") - 1
     last = np.searchsorted(edges, hi, side="right")
+    if first < 0 or last >= edges.size:  # a bucket would start before 1677 or end after 2262
+        span = as_datetime64([lo, hi])
+        raise TimeRangeError(
+            f"the every={every!r} buckets holding {span[0]} .. {span[1]} reach outside the "
+            "nanosecond range 1677-09-21..2262-04-11"
+        )
     return edges[first : last + 1]
 
 
@@ -139,9 +165,11 @@ def _wall_clock_edges(
     bounds = np.append(since, end)
     pieces = []
     for i in range(offset.size):  # one pass per offset change, never per bucket
-        local_lo, local_hi = bounds[i] + offset[i], bounds[i + 1] + offset[i]
+        # Python ints: a step of centuries must not overflow int64 on the way.
+        shift = int(offset[i])
+        local_lo, local_hi = int(bounds[i]) + shift, int(bounds[i + 1]) + shift
         first = local_lo + (origin - local_lo) % step
-        pieces.append(np.arange(first, local_hi, step, dtype=np.int64) - offset[i])
+        pieces.append(np.arange(first - shift, local_hi - shift, step, dtype=np.int64))
     jump_lo, jump_hi = since[1:] + offset[:-1], since[1:] + offset[1:]
     skipped = jump_lo + (origin - jump_lo) % step < jump_hi
     pieces.append(since[1:][skipped])

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ._invalid_rows import OUT_OF_RANGE
 from .filereader import Chunk
 from .fleet import integrate_meters
 from .intervals import IntervalEnergy, energy_by_interval
@@ -152,9 +153,15 @@ def integrate_chunks(
             for reason, n in bad.counts().items():
                 rejected[reason] = rejected.get(reason, 0) + n
             if on_rejected is not None:
+                detail = bad.detail
+                if chunk.out_of_range is not None:  # NaT in the chunk, but not a missing time
+                    detail = np.where(chunk.out_of_range[bad.row], OUT_OF_RANGE, detail)
                 on_rejected(
                     dataclasses.replace(
-                        bad, row=bad.row + chunk.first_row, meter=_relabel(bad.meter, single)
+                        bad,
+                        row=bad.row + chunk.first_row,
+                        meter=_relabel(bad.meter, single),
+                        detail=detail,
                     )
                 )
         carried = res.states

@@ -8,10 +8,14 @@ whatever the file's size. Each chunk holds numpy arrays ready for
 ``datetime64[ns]`` and power as float64 (missing values become ``None``/NaT/NaN, for
 the engine to reject with a reason).
 
-What a person can act on, raised as :class:`ReadingsFileError`: a column that
-does not exist (the message lists the ones that do), a timestamp or power
-value that cannot be parsed (the message names the row, counted from 0 as in
-the rejected-rows file), a path that is neither.
+What a person can act on, raised as :class:`ReadingsFileError` naming the
+file: a column that does not exist (the message lists the ones that do), a
+timestamp or power value that cannot be parsed (the message names the CSV
+file's 1-based line, or the Parquet file's row, and the row counted from 0
+as in the rejected-rows file), bytes that are not UTF-8, a corrupt Parquet
+file, the files of a directory that disagree on their columns or types, a
+path that is neither. Times outside 1677..2262 are not an error but a
+missing time (NaT), which the engine rejects as ``invalid-time``.
 
 CSV columns are read as text and parsed here: meter ids stay strings
 (``"007"`` is not ``7``); times are ISO 8601, naive (taken as UTC) or with a
@@ -31,17 +35,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .errors import EnergyIntegralError
+from ._file_columns import Where, meters, power_values, times
+from .errors import InvalidArgumentError, ReadingsFileError, UnreadableFileError
 
 __all__ = ["Chunk", "ReadingsFile", "ReadingsFileError", "open_readings"]
 
 #: Rows per chunk unless told otherwise: ~40 MB of arrays, a few times that while parsing.
 DEFAULT_CHUNK_ROWS = 1_000_000
-_TIME_EXAMPLE = "ISO 8601 such as 2026-01-01T00:00:00 or 2026-01-01T00:00:00+01:00"
-
-
-class ReadingsFileError(EnergyIntegralError, ValueError):
-    """A readings file that cannot be read as asked: missing column, unparseable value."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,8 @@ class Chunk:
         Row number (from 0, header excluded) of the chunk's first row in the file.
     progress : float
         Share of the file read once this chunk is done (0..1).
+    out_of_range : ndarray of bool or None
+        Rows whose time was outside 1677..2262 (NaT in ``timestamps``, but not missing).
     """
 
     meter: npt.NDArray[Any] | None
@@ -67,6 +69,7 @@ class Chunk:
     power: npt.NDArray[np.float64]
     first_row: int
     progress: float
+    out_of_range: npt.NDArray[np.bool_] | None = None
 
     def __len__(self) -> int:
         return int(self.power.size)
@@ -94,8 +97,30 @@ def _kind(path: Path) -> str:
 
 
 def _csv_header(path: Path) -> list[str]:
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        return next(csv.reader(f), [])
+    with path.open("rb") as f:
+        first = f.readline()  # only the header: a bad byte further down is named by its line
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnreadableFileError(
+            f"{path} line 1: the header is not UTF-8 text ({exc.reason})"
+        ) from None
+    return next(csv.reader([text]), [])
+
+
+def _first_bad_utf8_line(path: Path) -> int:
+    """The 1-based line of the first byte sequence that is not UTF-8 (0 if none is found)."""
+    import codecs
+
+    decoder, line = codecs.getincrementaldecoder("utf-8")(), 1
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                return line + block[: exc.start].count(b"\n")
+            line += block.count(b"\n")
+    return 0
 
 
 def _check_columns(wanted: dict[str, str | None], existing: list[str], where: str) -> None:
@@ -107,93 +132,59 @@ def _check_columns(wanted: dict[str, str | None], existing: list[str], where: st
             )
 
 
-def _first_failing(array: Any, target: Any) -> int:
-    """Index of the first value of ``array`` that does not cast to ``target`` (by bisection)."""
+def _type_kind(kind: Any, column: str, power: str) -> str:
+    """What a column's Arrow type reads as: files of one directory must agree on it."""
     import pyarrow as pa
 
-    lo, hi = 0, len(array)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return "text"
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+        return "timestamps"
+    if pa.types.is_integer(kind):
+        return "numbers" if column == power else "integers"
+    if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        return "numbers"
+    return str(kind)
+
+
+def _parquet_layout(files: list[Path], wanted: dict[str, str | None]) -> tuple[list[str], int]:
+    """The files' common columns and their total rows; refuse a file that disagrees."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns: list[str] = []
+    kinds: dict[str, tuple[str, Path]] = {}
+    rows = 0
+    for file in files:
         try:
-            array.slice(lo, mid - lo).cast(target)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            hi = mid
-        else:
-            lo = mid
-    return lo
+            meta = pq.read_metadata(file)
+            schema = meta.schema.to_arrow_schema()
+        except (pa.ArrowException, OSError) as exc:
+            raise UnreadableFileError(f"{file}: not a readable Parquet file ({exc})") from None
+        _check_columns(wanted, list(schema.names), str(file))
+        if not columns:
+            columns = list(schema.names)
+        elif set(schema.names) != set(columns):
+            raise UnreadableFileError(
+                f"{file} has the columns {', '.join(schema.names)} but {files[0]} has "
+                f"{', '.join(columns)}; the files of a directory must have the same columns"
+            )
+        for name in (n for n in wanted.values() if n is not None):
+            kind = _type_kind(schema.field(name).type, name, str(wanted["power"]))
+            seen = kinds.setdefault(name, (kind, file))
+            if seen[0] != kind:
+                raise UnreadableFileError(
+                    f"{file}: column {name!r} holds {kind} but in {seen[1]} it holds {seen[0]}; "
+                    "the files of a directory must agree (e.g. meter ids all strings)"
+                )
+        rows += meta.num_rows
+    return columns, rows
 
 
-def _plain(array: Any) -> Any:
-    import pyarrow as pa
-
-    if pa.types.is_dictionary(array.type):
-        array = array.dictionary_decode()
-    if pa.types.is_large_string(array.type):
-        array = array.cast(pa.string())
-    return array
-
-
-def _times(array: Any, column: str, first_row: int) -> npt.NDArray[np.datetime64]:
-    import pyarrow as pa
-
-    array = _plain(array)
-    naive, aware = pa.timestamp("ns"), pa.timestamp("ns", tz="UTC")
-    if pa.types.is_timestamp(array.type) or pa.types.is_date(array.type):
-        out = array.cast(naive) if not pa.types.is_timestamp(array.type) else array
-        if out.type.tz is not None:
-            out = out.cast(aware)
-        return np.asarray(out.cast(naive).to_numpy(zero_copy_only=False), dtype="datetime64[ns]")
-    if not pa.types.is_string(array.type):
-        raise ReadingsFileError(
-            f"time={column!r} has type {array.type}; expected timestamps or {_TIME_EXAMPLE}"
-        )
-    for target in (naive, aware):
-        try:
-            parsed = array.cast(target)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            continue
-        return np.asarray(parsed.cast(naive).to_numpy(zero_copy_only=False), dtype="datetime64[ns]")
-    # Neither reading parses the whole chunk: name the first row that breaks the
-    # reading its first value follows.
-    valid = array.drop_null()
-    mode = naive
-    try:
-        valid.slice(0, 1).cast(naive)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        mode = aware
-    i = _first_failing(array, mode)
-    value = array[i].as_py()
-    mixed = ""
-    try:
-        array.slice(i, 1).cast(aware if mode is naive else naive)
-        mixed = " (the column mixes times with and without a UTC offset)"
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    raise ReadingsFileError(
-        f"time={column!r} at row {first_row + i} is {value!r}, not a timestamp{mixed}; "
-        f"expected {_TIME_EXAMPLE}"
-    )
-
-
-def _power(array: Any, column: str, first_row: int) -> npt.NDArray[np.float64]:
-    import pyarrow as pa
-
-    array = _plain(array)
-    kinds = (pa.types.is_string, pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal)
-    if not any(is_kind(array.type) for is_kind in kinds):
-        raise ReadingsFileError(f"power={column!r} has type {array.type}; expected numbers")
-    try:
-        values = array.cast(pa.float64())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        i = _first_failing(array, pa.float64())
-        raise ReadingsFileError(
-            f"power={column!r} at row {first_row + i} is {array[i].as_py()!r}, not a number"
-        ) from None
-    return np.asarray(values.fill_null(np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
-
-
-def _meters(array: Any) -> npt.NDArray[Any]:
-    return np.asarray(_plain(array).to_numpy(zero_copy_only=False))
+def _parquet_where(file: Path, first: int) -> Where:
+    return lambda i: f"{file} row {first + i}"
 
 
 class ReadingsFile:
@@ -213,7 +204,7 @@ class ReadingsFile:
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
     ) -> None:
         if not isinstance(chunk_rows, int) or chunk_rows < 1:
-            raise ValueError(f"chunk_rows={chunk_rows!r} must be a positive integer")
+            raise InvalidArgumentError(f"chunk_rows={chunk_rows!r} must be a positive integer")
         self.path = Path(path)
         self.kind = _kind(self.path)
         self.meter, self.time, self.power = meter, time, power
@@ -225,21 +216,14 @@ class ReadingsFile:
             self.columns = _csv_header(self.path)
             _check_columns(wanted, self.columns, str(self.path))
         else:
-            import pyarrow.parquet as pq
-
             self._files = _parquet_files(self.path)
-            self.total_rows = 0
-            for file in self._files:
-                schema = pq.read_schema(file)
-                self.columns = list(schema.names)
-                _check_columns(wanted, self.columns, str(file))
-                self.total_rows += pq.ParquetFile(file).metadata.num_rows
+            self.columns, self.total_rows = _parquet_layout(self._files, wanted)
 
     @property
     def _names(self) -> list[str]:
         return [c for c in (self.meter, self.time, self.power) if c is not None]
 
-    def _csv_batches(self) -> Iterator[tuple[Any, float]]:
+    def _csv_batches(self) -> Iterator[tuple[Any, float, Where]]:
         import pyarrow as pa
         import pyarrow.csv as pcsv
 
@@ -251,40 +235,68 @@ class ReadingsFile:
         )
         # Blocks are bytes; a few dozen bytes per row, sliced to chunk_rows below.
         block = int(min(max(self.chunk_rows * 64, 1 << 16), 1 << 26))
+        row = 0
         with self.path.open("rb") as raw:
-            reader = pcsv.open_csv(
-                raw, read_options=pcsv.ReadOptions(block_size=block), convert_options=convert
-            )
-            for batch in reader:
-                yield batch, min(raw.tell() / size, 1.0)
+            try:
+                reader = pcsv.open_csv(
+                    raw, read_options=pcsv.ReadOptions(block_size=block), convert_options=convert
+                )
+                for batch in reader:
+                    # Line 1 is the header, so row r (from 0) is line r + 2 (one line per row).
+                    yield batch, min(raw.tell() / size, 1.0), self._csv_where(row)
+                    row += batch.num_rows
+            except pa.ArrowInvalid as exc:
+                if "UTF8" in str(exc):
+                    line = _first_bad_utf8_line(self.path)
+                    raise UnreadableFileError(
+                        f"{self.path} line {line}: not UTF-8 text; re-encode the file as UTF-8"
+                    ) from None
+                raise UnreadableFileError(f"{self.path}: not a readable CSV file ({exc})") from None
 
-    def _parquet_batches(self) -> Iterator[tuple[Any, float]]:
+    def _csv_where(self, first: int) -> Where:
+        return lambda i: f"{self.path} line {first + i + 2} (row {first + i})"
+
+    def _parquet_batches(self) -> Iterator[tuple[Any, float, Where]]:
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         done, total = 0, max(self.total_rows or 0, 1)
         for file in self._files:
-            # Pre-buffering keeps every row group's column chunks in Arrow's pool until
-            # the file is done (about 9 MiB per million rows here, cf. apache/arrow#39808);
-            # a stream reads each row group once, so there is nothing to gain from it.
-            with pq.ParquetFile(file, pre_buffer=False) as parquet:
-                for batch in parquet.iter_batches(batch_size=self.chunk_rows, columns=self._names):
-                    done += batch.num_rows
-                    yield batch, done / total
+            in_file = 0
+            try:
+                # Pre-buffering keeps every row group's column chunks in Arrow's pool until
+                # the file is done (about 9 MiB per million rows here, cf. apache/arrow#39808);
+                # a stream reads each row group once, so there is nothing to gain from it.
+                with pq.ParquetFile(file, pre_buffer=False) as parquet:
+                    for batch in parquet.iter_batches(
+                        batch_size=self.chunk_rows, columns=self._names
+                    ):
+                        done += batch.num_rows
+                        yield batch, done / total, _parquet_where(file, in_file)
+                        in_file += batch.num_rows
+            except (pa.ArrowException, OSError) as exc:
+                raise UnreadableFileError(f"{file}: not a readable Parquet file ({exc})") from None
 
     def chunks(self) -> Iterator[Chunk]:
         """Yield the file's rows as :class:`Chunk` s of at most ``chunk_rows`` rows, in order."""
         batches = self._csv_batches() if self.kind == "csv" else self._parquet_batches()
         row = 0
-        for batch, progress in batches:
+        for batch, progress, batch_where in batches:
             for start in range(0, batch.num_rows, self.chunk_rows):
                 part = batch.slice(start, self.chunk_rows)
                 last = start + self.chunk_rows >= batch.num_rows
+
+                def where(i: int, start: int = start, batch_where: Where = batch_where) -> str:
+                    return batch_where(start + i)
+
+                when, far = times(part.column(self.time), self.time, where)
                 yield Chunk(
-                    None if self.meter is None else _meters(part.column(self.meter)),
-                    _times(part.column(self.time), self.time, row),
-                    _power(part.column(self.power), self.power, row),
+                    None if self.meter is None else meters(part.column(self.meter), self.meter),
+                    when,
+                    power_values(part.column(self.power), self.power, where),
                     row,
                     progress if last else progress * 0.999,
+                    far if far.any() else None,
                 )
                 row += part.num_rows
 
@@ -326,6 +338,6 @@ def open_readings(
     >>> open_readings(d / "r.csv", power="POWER")
     Traceback (most recent call last):
     ...
-    energy_integral.filereader.ReadingsFileError: meter='METER_ID' is not a column of ...
+    energy_integral.errors.ReadingsFileError: meter='METER_ID' is not a column of ...
     """
     return ReadingsFile(path, meter=meter, time=time, power=power, chunk_rows=chunk_rows)

@@ -14,6 +14,7 @@ or meters:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Hashable, Mapping
 from typing import Any
 
@@ -23,54 +24,28 @@ import numpy.typing as npt
 from . import quality as q
 from ._clean_batch import integrate_clean
 from ._factorize import as_ids, factorize, sorted_runs
-from ._inputs import all_plausible, as_power, check_choice, check_same_length
-from ._kernel import interval_increments
+from ._inputs import (
+    as_power,
+    check_choice,
+    check_max_power,
+    check_same_length,
+)
+from ._invalid_rows import describe, first_row, flag_invalid, overflowed
+from ._kernel import interval_increments, previous_times
 from ._segments import segment_ids, segment_starts, segmented_argsort, segmented_cumsum
-from .errors import OrderError, OverlapError
+from .errors import InvalidSampleError, OrderError, OverlapError
 from .fleet_result import FleetResult, updated_states
 from .gaps import GapReport
 from .registry import get_strategy
 from .state import CumulativeState
 from .state_table import StateTable
 from .strategies import Strategy
-from .timestamps import NAT, as_datetime64, to_duration_ns, to_ns
+from .timestamps import as_datetime64, to_duration_ns, to_ns, to_ns_flagged
 from .units import energy_factor
 
 __all__ = ["FleetResult", "integrate_meters"]
 
 IntArray = npt.NDArray[np.intp]
-
-
-def _first_row(mask: npt.NDArray[np.bool_], rows: IntArray | None = None) -> int:
-    i = int(np.flatnonzero(mask)[0])
-    return i if rows is None else int(rows[i])
-
-
-def _flag_invalid(
-    codes: npt.NDArray[np.int64],
-    t: npt.NDArray[np.int64],
-    p: npt.NDArray[np.float64],
-    max_power: float | None,
-    on_invalid: str,
-) -> npt.NDArray[np.int8]:
-    reason = np.zeros(t.size, dtype=np.int8)
-    checks = []  # masks only where a reduction says some row is bad
-    if not all_plausible(p, max_power):
-        bad_power = ~np.isfinite(p)
-        if max_power is not None:
-            bad_power |= np.abs(p) > max_power
-        checks.append((bad_power, q.INVALID_POWER, "power"))
-    if t.size and int(t.min()) == NAT:
-        checks.append((t == NAT, q.INVALID_TIME, "timestamps"))
-    if codes.size and int(codes.min()) < 0:
-        checks.append((codes < 0, q.INVALID_METER, "meter_ids"))
-    for mask, code, name in checks:  # later checks win: a missing meter is reported first
-        if on_invalid == "raise":
-            i = _first_row(mask)
-            value = p[i] if name == "power" else "missing"
-            raise OrderError(f"{name}[{i}] is invalid ({value}); on_invalid='raise'")
-        reason[mask] = code
-    return reason
 
 
 def _order(
@@ -127,7 +102,7 @@ def _resolve_duplicates(
     if new_group.all():
         return None, None, p, np.empty(0, dtype=np.intp)
     if on_duplicate == "raise":
-        i = _first_row(~new_group, rows)
+        i = first_row(~new_group, rows)
         raise OrderError(f"row {i} duplicates an earlier row of its meter at the same timestamp")
     firsts = np.flatnonzero(new_group)
     group_of = np.cumsum(new_group) - 1
@@ -175,8 +150,12 @@ def integrate_meters(
         their mean power (all merged rows count as accepted; the interval's
         energy is on the first of them).
     on_invalid : {"reject", "raise"}
-        Rows with a missing meter or time, or power that is NaN, ±inf or beyond
-        ``max_power`` in absolute value. They never touch a state.
+        Rows with a missing meter or time (or a time outside 1677..2262, which
+        int64 nanoseconds cannot hold), power that is NaN, ±inf or beyond
+        ``max_power`` in absolute value, and rows from which a meter's energy
+        would overflow float64 (that row and the meter's later ones). They
+        never touch a state; ``detail`` says which of these an ``invalid-time``
+        or ``invalid-power`` row is where the value alone does not.
     max_power : float, optional
         Plausibility bound on ``|power|`` in ``power_unit``.
 
@@ -199,11 +178,14 @@ def integrate_meters(
     check_choice("on_late", on_late, q.ON_LATE)
     check_choice("on_duplicate", on_duplicate, q.ON_DUPLICATE)
     check_choice("on_invalid", on_invalid, q.ON_INVALID)
-    if max_power is not None and not max_power > 0:
-        raise ValueError(f"max_power={max_power!r} must be a positive number or None")
+    max_power = check_max_power(max_power)
     max_gap_ns = None if max_gap is None else to_duration_ns(max_gap, "max_gap")
     ids = as_ids(meter_ids)
-    t = to_ns(timestamps)
+    # A time outside int64 ns is data like a missing one: an invalid-time row, unless told to raise.
+    if on_invalid == "reject":
+        t, far = to_ns_flagged(timestamps)
+    else:
+        t, far = to_ns(timestamps), None
     p = as_power(power)
     n = check_same_length(meter_ids=ids, timestamps=t, power=p)
     runs = sorted_runs(ids)
@@ -220,7 +202,47 @@ def integrate_meters(
             return clean
         codes = segment_ids(starts, n)  # what factorize() gives sorted ids
 
-    reason = _flag_invalid(codes, t, p, max_power, on_invalid)
+    invalid = flag_invalid(codes, t, p, max_power, on_invalid)
+    args = (codes, meters, t, p, incoming, strategy, factor, max_gap_ns, on_late, on_duplicate)
+    result = _integrate_rows(invalid.copy(), *args)
+    if isinstance(result, FleetResult):
+        details = describe(result.reason_code, far, p, max_power, None)
+        return dataclasses.replace(result, _details=details) if details else result
+    # Some meter's energy overflowed float64: its rows from there on are invalid power,
+    # and the rest integrates exactly as before (the prefix is unchanged).
+    if on_invalid == "raise":
+        i = first_row(result)
+        raise InvalidSampleError(
+            f"power[{i}]={p[i]}: the energy up to this row is not finite (overflows float64); "
+            "on_invalid='raise'"
+        )
+    invalid[result] = q.INVALID_POWER
+    again = _integrate_rows(invalid, *args)
+    assert isinstance(again, FleetResult)
+    details = describe(again.reason_code, far, p, max_power, result)
+    return dataclasses.replace(again, _details=details)
+
+
+def _integrate_rows(
+    reason: npt.NDArray[np.int8],
+    codes: npt.NDArray[np.int64],
+    meters: npt.NDArray[Any],
+    t: npt.NDArray[np.int64],
+    p: npt.NDArray[np.float64],
+    incoming: StateTable,
+    strategy: Strategy,
+    factor: float,
+    max_gap_ns: int | None,
+    on_late: str,
+    on_duplicate: str,
+) -> FleetResult | npt.NDArray[np.bool_]:
+    """The general path over the rows whose ``reason`` is still ``ACCEPTED``.
+
+    Returns the result, or, when some meter's running energy is not finite,
+    the mask of input rows to reject for it (that meter's rows from the first
+    non-finite total on) without a result.
+    """
+    n = t.size
     valid = np.flatnonzero(reason == q.ACCEPTED) if reason.any() else None
     rows, c, ts = _order(codes, t, valid)
     ps = _take(p, rows)
@@ -238,7 +260,7 @@ def integrate_meters(
 
     # Each meter's first sample bridges from the meter's state.
     first_codes = c[starts]
-    rep_inc, gap, dt_ns = interval_increments(
+    rep_inc, gap, _ = interval_increments(
         strategy,
         ts,
         rep_power,
@@ -251,12 +273,16 @@ def integrate_meters(
     )
     energy0 = incoming.energy[first_codes]
     rep_cum = segmented_cumsum(rep_inc, starts, energy0 if energy0.any() else None)
+    ends = np.append(starts[1:], ts.size) - 1
+    if starts.size and not np.isfinite(rep_cum[ends]).all():  # once inf or NaN, always
+        return overflowed(reason, codes, t, c, ts, rep_cum, starts, ends, meters.size)
 
     if rows is None and reps is None:
         cumulative, increments = rep_cum, rep_inc
     else:
         cumulative, increments = _scatter(n, rows, reason, reps, rep_of, rep_cum, rep_inc)
-    gaps = GapReport.from_ns(ts[gap] - dt_ns[gap], ts[gap], meters[c[gap]])
+    gap_rows = np.flatnonzero(gap)
+    gap_starts = previous_times(ts, starts, incoming.last_ts[first_codes], gap_rows)
     return FleetResult(
         cumulative,
         increments,
@@ -267,7 +293,7 @@ def integrate_meters(
         t,
         p,
         updated_states(incoming, starts, c[starts], ts, rep_power, rep_cum),
-        gaps,
+        GapReport.from_ns(gap_starts, ts[gap_rows], meters[c[gap_rows]]),
     )
 
 
@@ -287,7 +313,7 @@ def _drop_stale(
     same = stale & (ts == last_ts) & (ps == incoming.last_power[c])
     late = stale & ~same
     if on_late == "raise" and late.any():
-        i = _first_row(late, positions)
+        i = first_row(late, positions)
         raise OverlapError(
             f"row {i} ({as_datetime64(ts[late][:1])[0]}) is not after its meter's last "
             "integrated sample; on_late='raise'"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,9 @@ class FleetResult:
         Rows that were integrated.
     reason : ndarray of str
         Why a row was rejected (``""`` when accepted); see :data:`REJECTION_REASONS`.
+    detail : ndarray of str
+        What the reason does not say, ``""`` mostly: a time outside 1677..2262,
+        an energy that overflows float64, a power beyond ``max_power``.
     rejected : Rejections
         The rejected rows with meter, timestamp, power and reason.
     states : StateTable
@@ -50,6 +54,7 @@ class FleetResult:
     states: StateTable
     gaps: GapReport
     frame: Any = None
+    _details: Mapping[int, str] = field(default_factory=dict)  # row -> detail, rejected rows
 
     @property
     def reason(self) -> npt.NDArray[np.object_]:
@@ -57,12 +62,20 @@ class FleetResult:
         return q.reason_labels(self.reason_code)
 
     @property
+    def detail(self) -> npt.NDArray[np.object_]:
+        """What a rejected row's reason does not say (``""`` mostly); see :class:`Rejections`."""
+        out = np.full(self.reason_code.size, "", dtype=object)
+        for row, text in self._details.items():
+            out[row] = text
+        return out
+
+    @property
     def rejected(self) -> q.Rejections:
         """The rejected rows, in input order, with meter, timestamp, power and reason."""
         if self._codes is None:
             return q.Rejections.empty()
         return q.Rejections.from_codes(
-            self.reason_code, self._codes, self._meters, self._t, self._p
+            self.reason_code, self._codes, self._meters, self._t, self._p, self._details
         )
 
     @property

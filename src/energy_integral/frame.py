@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .errors import InvalidArgumentError, InvalidTypeError
 from .fleet import FleetResult, integrate_meters
 
 __all__ = ["column_values", "integrate_frame"]
@@ -16,7 +17,7 @@ __all__ = ["column_values", "integrate_frame"]
 def _library(frame: Any) -> str:
     module = type(frame).__module__.split(".")[0]
     if module not in ("pandas", "polars", "pyarrow"):
-        raise TypeError(
+        raise InvalidTypeError(
             f"frame is a {type(frame).__name__}; expected a pandas or polars DataFrame "
             "or a pyarrow Table"
         )
@@ -29,20 +30,22 @@ def _columns(frame: Any) -> list[str]:
     ]
 
 
-def column_values(frame: Any, name: str, argument: str) -> npt.NDArray[Any]:
-    """Column ``name`` of a pandas/polars/pyarrow table as numpy, or a ValueError naming
-    the argument and the columns that exist."""
+def column_values(frame: Any, name: str, argument: str) -> Any:
+    """Column ``name`` of a pandas/polars/pyarrow table, as that library's column, or an
+    :class:`~energy_integral.errors.InvalidArgumentError` naming the argument and the
+    columns that exist.
+
+    The column is handed on as it is, so that the library's checked conversions
+    (:func:`~energy_integral.timestamps.to_ns`, exact nullable integer ids) see its
+    real type: ``to_numpy()`` would turn nullable integers into float64 and
+    coarse timestamps into wrapped nanoseconds.
+    """
     columns = _columns(frame)
     if name not in columns:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"{argument}={name!r} is not a column of the frame; it has: {', '.join(columns)}"
         )
-    library = _library(frame)
-    column = frame.column(name) if library == "pyarrow" else frame[name]
-    is_datetime = library == "pandas" and str(column.dtype).startswith("datetime64[")
-    if is_datetime and getattr(column.dt, "tz", None):
-        column = column.dt.tz_convert(None)
-    return np.asarray(column.to_numpy())
+    return frame.column(name) if _library(frame) == "pyarrow" else frame[name]
 
 
 def _with_columns(frame: Any, columns: dict[str, npt.NDArray[Any]]) -> Any:

@@ -10,8 +10,15 @@ import numpy as np
 import numpy.typing as npt
 
 from ._inputs import all_finite, as_power, check_same_length
-from ._kernel import interval_increments, time_steps
-from .errors import MethodMismatchError, OrderError, OverlapError, UnitError
+from ._kernel import interval_increments, previous_times, time_steps
+from .errors import (
+    InvalidSampleError,
+    InvalidTypeError,
+    MethodMismatchError,
+    OrderError,
+    OverlapError,
+    UnitError,
+)
 from .gaps import GapReport
 from .registry import get_strategy
 from .state import CumulativeState
@@ -63,7 +70,9 @@ def resolve_state(
     if state is None:
         return CumulativeState(method=strategy.name, power_unit=power_unit, energy_unit=energy_unit)
     if not isinstance(state, CumulativeState):
-        raise TypeError(f"state must be a CumulativeState or None; got {type(state).__name__}")
+        raise InvalidTypeError(
+            f"state must be a CumulativeState or None; got {type(state).__name__}"
+        )
     if state.method != strategy.name:
         raise MethodMismatchError(
             f"state was integrated with method={state.method!r} but method={strategy.name!r}"
@@ -76,20 +85,27 @@ def resolve_state(
     return state
 
 
-def _check_series(t: npt.NDArray[np.int64], p: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+def _check_series(
+    t: npt.NDArray[np.int64], p: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.int64], int]:
     """Raise unless every sample is valid and times strictly increase; return the intervals.
 
     The checks are reductions (the common case passes without temporaries);
     the position of a bad sample is looked up only to name it. The result holds
-    ``t[i] - t[i - 1]`` from ``i = 1``, for the kernel.
+    ``t[i] - t[i - 1]`` from ``i = 1``, for the kernel, and ``t.min()``.
     """
-    if int(t.min()) == NAT:
+    low = int(t.min())
+    if low == NAT:
         i = int(np.flatnonzero(t == NAT)[0])
-        raise OrderError(f"timestamps[{i}] is missing (NaT); integrate_meters can quarantine it")
+        raise InvalidSampleError(
+            f"timestamps[{i}] is missing (NaT); integrate_meters can quarantine it"
+        )
     if not all_finite(p):
         i = int(np.flatnonzero(~np.isfinite(p))[0])
-        raise OrderError(f"power[{i}]={p[i]} is not finite; integrate_meters can quarantine it")
-    dt_ns = time_steps(t)
+        raise InvalidSampleError(
+            f"power[{i}]={p[i]} is not finite; integrate_meters can quarantine it"
+        )
+    dt_ns = time_steps(t, low)
     if t.size > 1 and int(dt_ns[1:].min()) <= 0:
         i = int(np.flatnonzero(dt_ns[1:] <= 0)[0]) + 1
         when = as_datetime64(t[i - 1 : i + 1])
@@ -97,7 +113,7 @@ def _check_series(t: npt.NDArray[np.int64], p: npt.NDArray[np.float64]) -> npt.N
             f"timestamps must be strictly increasing: timestamps[{i}]={when[1]} is not after "
             f"timestamps[{i - 1}]={when[0]}; sort them, or use integrate_meters for policies"
         )
-    return dt_ns
+    return dt_ns, low
 
 
 def integrate(
@@ -166,7 +182,7 @@ def integrate(
     if n == 0:
         empty = np.empty(0, dtype=np.float64)
         return IntegrationResult(as_datetime64(t), p, empty, empty.copy(), state, GapReport())
-    dt_ns = _check_series(t, p)
+    dt_ns, low = _check_series(t, p)
     if state.last_ts is not None and t[0] <= state.last_ts:
         raise OverlapError(
             f"timestamps[0]={as_datetime64(t[:1])[0]} is not after the state's last sample "
@@ -174,23 +190,34 @@ def integrate(
         )
 
     bridged = np.array([state.last_ts is not None])
+    start = np.zeros(1, dtype=np.intp)
+    bridge_t = np.array([state.last_ts if state.last_ts is not None else 0], dtype=np.int64)
     increments, gap, dt_ns = interval_increments(
         strategy,
         t,
         p,
-        np.zeros(1, dtype=np.intp),
-        np.array([state.last_ts if state.last_ts is not None else 0], dtype=np.int64),
+        start,
+        bridge_t,
         np.array([state.last_power if state.last_power is not None else 0.0]),
         bridged,
         factor,
         max_gap_ns,
         dt_ns=dt_ns,
+        low=low,
     )
-    gaps = GapReport.from_ns(t[gap] - dt_ns[gap], t[gap])
+    gap_rows = np.flatnonzero(gap)
+    gaps = GapReport.from_ns(previous_times(t, start, bridge_t, gap_rows), t[gap_rows])
     # The intervals are used up: their memory takes the running sum (a fresh array
     # this large costs a page fault per 4 KiB). E_state + cumsum, added in place.
-    cumulative = np.cumsum(increments, out=dt_ns.view(np.float64))
-    cumulative += state.energy
+    with np.errstate(over="ignore", invalid="ignore"):
+        cumulative = np.cumsum(increments, out=dt_ns.view(np.float64))
+        cumulative += state.energy
+    if not np.isfinite(cumulative[-1]):  # once inf or NaN, always: the first one is the culprit
+        i = int(np.flatnonzero(~np.isfinite(cumulative))[0])
+        raise InvalidSampleError(
+            f"power[{i}]={p[i]}: the energy up to timestamps[{i}] is not finite (overflows "
+            "float64); integrate_meters can quarantine it"
+        )
     new_state = dataclasses.replace(
         state,
         first_ts=state.first_ts if state.first_ts is not None else int(t[0]),

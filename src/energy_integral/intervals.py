@@ -14,6 +14,7 @@ from ._factorize import factorize
 from ._inputs import as_power
 from ._segments import segment_starts
 from .calendar import bucket_edges, every_ns, resolve_time_zone
+from .errors import InvalidArgumentError, InvalidTypeError
 from .fleet import integrate_meters
 from .integrate import integrate
 from .registry import get_strategy
@@ -100,13 +101,13 @@ class IntervalEnergy:
         The state is the last part's.
         """
         if not parts:
-            raise ValueError("parts must hold at least one IntervalEnergy")
+            raise InvalidArgumentError("parts must hold at least one IntervalEnergy")
         units = {p.energy_unit for p in parts}
         if len(units) > 1:
-            raise ValueError(f"parts mix energy units: {sorted(units)}")
+            raise InvalidArgumentError(f"parts mix energy units: {sorted(units)}")
         has_meter = {p.meter is not None for p in parts}
         if len(has_meter) > 1:
-            raise ValueError("parts mix per-meter and single-series results")
+            raise InvalidArgumentError("parts mix per-meter and single-series results")
 
         def cat(name: str) -> npt.NDArray[Any]:
             return np.concatenate([getattr(p, name) for p in parts])
@@ -122,7 +123,9 @@ class IntervalEnergy:
         new[1:] = (code[1:] != code[:-1]) | (start[1:] != start[:-1])
         firsts = np.flatnonzero(new)
         if np.any(end != end[firsts][np.cumsum(new) - 1]):
-            raise ValueError("parts disagree on a bucket's end; were they made with one every/tz?")
+            raise InvalidArgumentError(
+                "parts disagree on a bucket's end; were they made with one every/tz?"
+            )
         gaps = cat("largest_gap").view(np.int64)[order]
         return cls(
             as_datetime64(start[firsts]),
@@ -219,9 +222,11 @@ def _many_meters(
 
 def _check_states(states: Any, meter_ids: Any) -> None:
     if meter_ids is None and isinstance(states, Mapping):
-        raise TypeError("states is a mapping of meter -> CumulativeState; pass meter_ids too")
+        raise InvalidTypeError(
+            "states is a mapping of meter -> CumulativeState; pass meter_ids too"
+        )
     if meter_ids is not None and not (states is None or isinstance(states, Mapping)):
-        raise TypeError(
+        raise InvalidTypeError(
             f"with meter_ids, states must be a mapping of meter -> CumulativeState; "
             f"got {type(states).__name__}"
         )

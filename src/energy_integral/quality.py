@@ -23,6 +23,7 @@ Nothing is dropped silently: every row that is not integrated comes back in a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +83,10 @@ class Rejections:
         The row's values (``timestamp`` as ``datetime64[ns]``, NaT where missing).
     reason : ndarray of str
         One of :data:`REJECTION_REASONS`.
+    detail : ndarray of str
+        What the reason does not say, ``""`` where it says it all: e.g. a
+        time ``outside 1677-09-21..2262-04-11`` (not missing), a power whose
+        ``energy overflows float64`` or that is ``beyond max_power=...``.
     """
 
     row: npt.NDArray[np.int64]
@@ -89,6 +94,7 @@ class Rejections:
     timestamp: npt.NDArray[np.datetime64]
     power: npt.NDArray[np.float64]
     reason: npt.NDArray[np.object_]
+    detail: npt.NDArray[np.object_]
 
     @classmethod
     def empty(cls) -> Rejections:
@@ -97,6 +103,7 @@ class Rejections:
             np.empty(0, object),
             as_datetime64([]),
             np.empty(0, np.float64),
+            np.empty(0, object),
             np.empty(0, object),
         )
 
@@ -108,8 +115,10 @@ class Rejections:
         meters: npt.NDArray[Any],
         t: npt.NDArray[np.int64],
         p: npt.NDArray[np.float64],
+        details: Mapping[int, str] | None = None,
     ) -> Rejections:
-        """The rows whose engine reason code is not ``ACCEPTED`` (meter codes ``-1`` → None)."""
+        """The rows whose engine reason code is not ``ACCEPTED`` (meter codes ``-1`` → None);
+        ``details`` maps a row to its detail."""
         rows = np.flatnonzero(reason != ACCEPTED)
         if rows.size == 0:
             return cls.empty()
@@ -118,7 +127,10 @@ class Rejections:
         meter[known] = meters[codes[rows[known]]]
         meter[~known] = None
         labels = reason_labels(reason[rows])
-        return cls(rows.astype(np.int64), meter, as_datetime64(t[rows]), p[rows], labels)
+        detail = np.full(rows.size, "", dtype=object)
+        for k, row in enumerate(rows.tolist() if details else ()):
+            detail[k] = details.get(row, "") if details else ""
+        return cls(rows.astype(np.int64), meter, as_datetime64(t[rows]), p[rows], labels, detail)
 
     def __len__(self) -> int:
         return int(self.row.size)
@@ -129,7 +141,7 @@ class Rejections:
         return {str(k): int(v) for k, v in zip(labels, counts, strict=True)}
 
     def to_pandas(self) -> Any:
-        """A DataFrame with columns ``row, meter, timestamp, power, reason``."""
+        """A DataFrame with columns ``row, meter, timestamp, power, reason, detail``."""
         import pandas as pd
 
         return pd.DataFrame(
@@ -139,5 +151,6 @@ class Rejections:
                 "timestamp": self.timestamp,
                 "power": self.power,
                 "reason": self.reason,
+                "detail": self.detail,
             }
         )

@@ -17,7 +17,7 @@ from typing import Any, TypeVar, overload
 
 import numpy as np
 
-from .errors import UnknownStrategyError
+from .errors import InvalidArgumentError, InvalidTypeError, UnknownStrategyError
 from .strategies import (
     FloatArray,
     LeftStrategy,
@@ -68,7 +68,7 @@ def _as_strategy(name: str, obj: Any) -> Strategy:
         return obj()
     if callable(obj):
         return FunctionStrategy(name, obj)
-    raise TypeError(
+    raise InvalidTypeError(
         f"strategy {name!r} must be a Strategy subclass, a Strategy instance or a function "
         f"f(dt, p0, p1) -> energy; got {type(obj).__name__}"
     )
@@ -76,7 +76,7 @@ def _as_strategy(name: str, obj: Any) -> Strategy:
 
 def _add(name: str, obj: Any) -> Strategy:
     if not isinstance(name, str) or not name:
-        raise ValueError(f"strategy name must be a non-empty string; got {name!r}")
+        raise InvalidArgumentError(f"strategy name must be a non-empty string; got {name!r}")
     strategy = _as_strategy(name, obj)
     if strategy.name != name:
         # A class registered under another name keeps its behaviour but answers to `name`.

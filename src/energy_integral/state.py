@@ -30,9 +30,17 @@ from typing import Any
 
 import numpy as np
 
-from .errors import MethodMismatchError, OverlapError, StateFormatError, UnitError
+from .errors import (
+    EnergyIntegralError,
+    InvalidSampleError,
+    InvalidTypeError,
+    MethodMismatchError,
+    OverlapError,
+    StateFormatError,
+    UnitError,
+)
 from .registry import get_strategy
-from .timestamps import NS_PER_HOUR, as_datetime64
+from .timestamps import NS_PER_HOUR, as_datetime64, check_ns
 from .units import energy_factor, validate_units
 
 __all__ = ["STATE_VERSION", "CumulativeState"]
@@ -80,20 +88,8 @@ class CumulativeState:
     count: int = 0
 
     def __post_init__(self) -> None:
-        validate_units(self.power_unit, self.energy_unit)
-        samples = (self.first_ts, self.first_power, self.last_ts, self.last_power)
-        if self.count == 0:
-            if any(v is not None for v in samples) or self.energy != 0.0:
-                raise StateFormatError("an empty state (count=0) cannot hold samples or energy")
-            return
-        if self.count < 0 or any(v is None for v in samples):
-            raise StateFormatError(
-                f"a state with count={self.count} needs first_ts, first_power, last_ts, last_power"
-            )
-        if self.last_ts < self.first_ts:  # type: ignore[operator]
-            raise StateFormatError(f"last_ts={self.last_ts} is before first_ts={self.first_ts}")
-        if not all(math.isfinite(v) for v in (self.first_power, self.last_power, self.energy)):  # type: ignore[arg-type]
-            raise StateFormatError(f"state holds a non-finite value: {self!r}")
+        _check_fields(self)
+        _check_invariants(self)
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -116,7 +112,12 @@ class CumulativeState:
 
     # -- the monoid ---------------------------------------------------------------------
     def check_compatible(self, other: CumulativeState) -> None:
-        """Raise if ``other`` uses another method or other units."""
+        """Raise if ``other`` is no state, or uses another method or other units."""
+        if not isinstance(other, CumulativeState):
+            raise InvalidTypeError(
+                f"other must be a CumulativeState; got {type(other).__name__} (a dict? read it "
+                "with CumulativeState.from_dict)"
+            )
         if other.method != self.method:
             raise MethodMismatchError(
                 f"cannot combine a {self.method!r} state with a {other.method!r} state"
@@ -138,10 +139,11 @@ class CumulativeState:
         if max_gap_ns is not None and gap > max_gap_ns:
             return 0.0
         strategy = get_strategy(self.method)
-        energy = strategy.interval_energy(
-            np.array([gap / NS_PER_HOUR]), np.array([self.last_power]), np.array([power])
-        )
-        return float(energy[0]) * energy_factor(self.power_unit, self.energy_unit)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is checked by combine
+            energy = strategy.interval_energy(
+                np.array([gap / NS_PER_HOUR]), np.array([self.last_power]), np.array([power])
+            )
+            return float(energy[0]) * energy_factor(self.power_unit, self.energy_unit)
 
     def combine(self, other: CumulativeState, *, max_gap: Any = None) -> CumulativeState:
         """The state of this stretch followed by ``other``.
@@ -169,6 +171,10 @@ class CumulativeState:
 
         gap_ns = None if max_gap is None else to_duration_ns(max_gap, "max_gap")
         bridge = self.bridge_energy(other.first_ts, other.first_power, gap_ns)
+        if not math.isfinite(self.energy + bridge + other.energy):
+            raise InvalidSampleError(
+                f"combined energy {self.energy} + {bridge} + {other.energy} overflows float64"
+            )
         return dataclasses.replace(
             self,
             last_ts=other.last_ts,
@@ -191,7 +197,21 @@ class CumulativeState:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CumulativeState:
-        """Read a state written by :meth:`to_dict`, checking its version and fields."""
+        """Read a state written by :meth:`to_dict`, checking its version and every field.
+
+        Each field must have its type and range (``count`` an int >= 0, times
+        int nanoseconds inside 1677..2262, powers and energy finite numbers)
+        and the fields must agree (a state of one sample has its first sample
+        equal to its last); anything else is a :class:`StateFormatError`
+        naming the field.
+
+        >>> CumulativeState.from_dict({"version": 1, "count": 2.7})
+        Traceback (most recent call last):
+        ...
+        energy_integral.errors.StateFormatError: state count=2.7 is float; expected an int >= 0
+        """
+        if not isinstance(data, Mapping):
+            raise StateFormatError(f"a state must be a mapping; got {type(data).__name__}")
         version = data.get("version")
         if type(version) is not int or version != STATE_VERSION:  # True == 1, but is no version
             raise StateFormatError(
@@ -203,10 +223,106 @@ class CumulativeState:
         if unknown:
             raise StateFormatError(f"state has unknown fields: {', '.join(sorted(unknown))}")
         kwargs = {k: v for k, v in data.items() if k in names}
-        for key in ("first_ts", "last_ts", "count"):
-            if kwargs.get(key) is not None:
-                kwargs[key] = int(kwargs[key])
-        for key in ("first_power", "last_power", "energy"):
-            if kwargs.get(key) is not None:
-                kwargs[key] = float(kwargs[key])
         return cls(**kwargs)
+
+
+_EXACT_FLOAT = 2**53  # every integer up to this is a float exactly: none was rounded
+
+
+def _as_int(value: Any) -> int | None:
+    """An int, or a float holding an integer exactly (JSON readers turn ints into floats);
+    None for anything else (bools, strings, 2.7, or floats too large to be exact)."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return int(value) if abs(float(value)) <= _EXACT_FLOAT else None
+    return None
+
+
+def _is_int(value: Any) -> bool:
+    return _as_int(value) is not None
+
+
+def _as_float(value: Any) -> float | None:
+    """A float from an int or float (not a bool or string); None if it is none or too large."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond float64
+        return None
+
+
+_MIN_NS, _MAX_NS = int(np.iinfo(np.int64).min) + 1, int(np.iinfo(np.int64).max)
+
+
+def _check_fields(state: CumulativeState) -> None:
+    """Each field's type and range; numbers become plain ``int``/``float``.
+
+    Plain ints and floats in range pass a fast test (a fleet builds many states);
+    anything else goes through the conversions that name what is wrong.
+    """
+    for name in ("method", "power_unit", "energy_unit"):
+        value = getattr(state, name)
+        if not isinstance(value, str) or not value:
+            raise StateFormatError(f"state {name}={value!r} must be a non-empty string")
+    validate_units(state.power_unit, state.energy_unit)
+    if type(state.count) is not int or state.count < 0:
+        count = _as_int(state.count)
+        if count is None or count < 0:
+            kind = type(state.count).__name__
+            raise StateFormatError(f"state count={state.count!r} is {kind}; expected an int >= 0")
+        object.__setattr__(state, "count", count)
+    for name in ("first_ts", "last_ts"):
+        value = getattr(state, name)
+        if value is None or (type(value) is int and _MIN_NS <= value <= _MAX_NS):
+            continue
+        try:
+            ns = check_ns(_as_int(value) if _is_int(value) else value, name)
+        except EnergyIntegralError as exc:
+            raise StateFormatError(f"state {exc}") from None
+        object.__setattr__(state, name, ns)
+    for name in ("first_power", "last_power", "energy"):
+        value = getattr(state, name)
+        if (value is None and name != "energy") or (type(value) is float and math.isfinite(value)):
+            continue
+        number = _as_float(value)
+        if number is None or not math.isfinite(number):
+            raise StateFormatError(
+                f"state holds a non-finite value or no number: {name}={value!r} "
+                f"({type(value).__name__}); expected a finite number"
+            )
+        object.__setattr__(state, name, number)
+
+
+def _check_invariants(state: CumulativeState) -> None:
+    """The fields agree: no samples without a count, one sample is first and last, …"""
+    samples = (state.first_ts, state.first_power, state.last_ts, state.last_power)
+    if state.count == 0:
+        if any(v is not None for v in samples) or state.energy != 0.0:
+            raise StateFormatError("an empty state (count=0) cannot hold samples or energy")
+        return
+    if any(v is None for v in samples):
+        raise StateFormatError(
+            f"a state with count={state.count} needs first_ts, first_power, last_ts, last_power"
+        )
+    assert state.first_ts is not None
+    assert state.last_ts is not None
+    if state.last_ts < state.first_ts:
+        raise StateFormatError(f"state last_ts={state.last_ts} is before first_ts={state.first_ts}")
+    one_sample = state.first_ts == state.last_ts
+    if state.count == 1 and not (one_sample and state.first_power == state.last_power):
+        raise StateFormatError(
+            "a state with count=1 holds one sample: first_ts/first_power must equal "
+            f"last_ts/last_power; got ({state.first_ts}, {state.first_power}) and "
+            f"({state.last_ts}, {state.last_power})"
+        )
+    if state.count > 1 and one_sample:
+        raise StateFormatError(
+            f"a state with count={state.count} holds samples at distinct times, but "
+            f"first_ts=last_ts={state.last_ts}"
+        )

@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .errors import MethodMismatchError, UnitError
+from ._factorize import id_kind, ids_kind
+from .errors import InvalidTypeError, MeterIdError, MethodMismatchError, UnitError
 from .state import CumulativeState
 from .timestamps import NAT
 
@@ -70,12 +71,15 @@ class StateTable(Mapping[Hashable, CumulativeState]):
             {},
         )
         if states is not None and not isinstance(states, Mapping):
-            raise TypeError(
+            raise InvalidTypeError(
                 f"states must be a mapping of meter → CumulativeState or None; "
                 f"got {type(states).__name__}"
             )
         if not states:
             return table
+        kind = ids_kind(meters)
+        if isinstance(states, StateTable):
+            _check_same_kind(kind, ids_kind(states.meters), states.meters[:1].tolist())
         position = table._position
         unchanged: dict[Hashable, CumulativeState] = {}
         objects: Mapping[Hashable, CumulativeState] = states
@@ -89,8 +93,10 @@ class StateTable(Mapping[Hashable, CumulativeState]):
             unchanged.update({m: states[m] for m in states._position if m not in position})
             objects = states.unchanged
         for meter, state in objects.items():
+            if kind is not None and id_kind(meter) != kind:
+                _check_same_kind(kind, id_kind(meter), [meter])
             if not isinstance(state, CumulativeState):
-                raise TypeError(
+                raise InvalidTypeError(
                     f"states[{meter!r}] must be a CumulativeState; got {type(state).__name__}"
                 )
             table._check(state.method, state.power_unit, state.energy_unit, f"states[{meter!r}]")
@@ -160,3 +166,13 @@ class StateTable(Mapping[Hashable, CumulativeState]):
     def total_energy(self) -> float:
         """Sum of every meter's energy (the batch's meters and the unchanged ones)."""
         return float(self.energy.sum()) + sum(s.energy for s in self.unchanged.values())
+
+
+def _check_same_kind(batch: str | None, stored: str | None, example: list[Any]) -> None:
+    """Refuse states keyed by ids of another kind than the batch's: ``"1"`` is not ``1``."""
+    if batch is None or stored is None or batch == stored:
+        return
+    raise MeterIdError(
+        f"states are keyed by {stored} ids (e.g. {example[0]!r}) but meter_ids are {batch} "
+        "ids; a meter would be forked into two series. Convert one to the other's type"
+    )

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._segments import segment_ids, segment_starts
+from .errors import InvalidArgumentError, InvalidTypeError, TimeRangeError
 from .timestamps import NAT, as_datetime64, to_duration_ns, to_ns
 
 __all__ = ["Readings", "generate_readings"]
@@ -79,32 +80,38 @@ class Readings:
 def _start_ns(start: Any) -> int:
     if isinstance(start, str):
         try:
-            value = np.datetime64(start, "ns")
+            value = np.datetime64(start)  # in the string's own unit: to_ns checks the range
         except ValueError:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"start={start!r} is not an ISO timestamp like '2026-01-01T00:00'"
             ) from None
-        ns = int(value.view(np.int64))
+        ns = int(to_ns(np.array([value]), "start", out_of_range="nat")[0])
+        if ns == NAT and not np.isnat(value):
+            raise TimeRangeError(
+                f"start={start!r} is outside the nanosecond range 1677-09-21..2262-04-11"
+            )
     elif isinstance(start, np.datetime64 | dt.datetime):
         ns = int(to_ns(np.array([start]) if isinstance(start, np.datetime64) else [start])[0])
     else:
-        raise TypeError(f"start={start!r} is {type(start).__name__}; expected an ISO string")
+        raise InvalidTypeError(f"start={start!r} is {type(start).__name__}; expected an ISO string")
     if ns == NAT:
-        raise ValueError(f"start={start!r} is not a time")
+        raise InvalidArgumentError(f"start={start!r} is not a time")
     return ns
 
 
 def _check_count(name: str, value: int, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{name}={value!r} must be an integer")
+        raise InvalidTypeError(f"{name}={value!r} must be an integer")
     if value < minimum:
-        raise ValueError(f"{name}={value!r} must be at least {minimum}")
+        raise InvalidArgumentError(f"{name}={value!r} must be at least {minimum}")
     return int(value)
 
 
 def _check_fraction(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise InvalidTypeError(f"{name}={value!r} must be a number in [0, 1)")
     if not 0.0 <= float(value) < 1.0:
-        raise ValueError(f"{name}={value!r} must be in [0, 1)")
+        raise InvalidArgumentError(f"{name}={value!r} must be in [0, 1)")
     return float(value)
 
 
@@ -218,19 +225,30 @@ def generate_readings(
     periods = _check_count("periods", periods, 1)
     outages = _check_count("outages", outages, 0)
     if outages and periods < 3 * outages + 2:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"outages={outages} needs periods >= {3 * outages + 2} (3 per outage + 2); "
             f"got periods={periods}"
         )
     cadence_ns = to_duration_ns(cadence, "cadence")
     if cadence_ns < _MIN_CADENCE_NS:
-        raise ValueError(f"cadence={cadence!r} must be at least 10us (times are kept in µs)")
+        raise InvalidArgumentError(
+            f"cadence={cadence!r} must be at least 10us (times are kept in µs)"
+        )
     fractions = {
         "late_fraction": _check_fraction("late_fraction", late_fraction),
         "duplicate_fraction": _check_fraction("duplicate_fraction", duplicate_fraction),
         "invalid_fraction": _check_fraction("invalid_fraction", invalid_fraction),
     }
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
+        raise InvalidTypeError(f"seed={seed!r} must be an integer or None")
     t0 = _start_ns(start)
+    # The last reading (jittered, or delivered late) is at most a few cadences past the grid.
+    last = t0 + (periods + 4) * cadence_ns
+    if last > int(np.iinfo(np.int64).max):
+        raise TimeRangeError(
+            f"start={start!r} with periods={periods} of cadence={cadence!r} ends after "
+            "2262-04-11, the last time int64 nanoseconds hold; start earlier or ask for fewer"
+        )
     rng = np.random.default_rng(seed)
 
     # The grid, jittered and rounded to µs, per meter (rows = meters).
@@ -255,14 +273,14 @@ def generate_readings(
     # Late rows sit at even positions and never the last, so no two are adjacent.
     late_ok = np.flatnonzero(~last_of_meter & (_rank_in_meter(code) % 2 == 0))
     if counts["late_fraction"] > late_ok.size:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"late_fraction={late_fraction!r} asks for {counts['late_fraction']} late rows; "
             f"at most {late_ok.size} fit (about half the readings)"
         )
     late = _pick(rng, late_ok, counts["late_fraction"])
     rest = np.setdiff1d(np.arange(n), late)
     if counts["duplicate_fraction"] + counts["invalid_fraction"] > rest.size:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"late_fraction + duplicate_fraction + invalid_fraction={sum(fractions.values())!r} "
             "asks for more rows than there are"
         )

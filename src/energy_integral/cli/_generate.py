@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..errors import EnergyIntegralError
+from ..errors import EnergyIntegralError, TimeRangeError
 from ..synthetic import generate_readings
 from ._output import check_out_path, err_console, fail, write_frame
 
@@ -44,7 +44,9 @@ def generate(
             late_fraction=late_fraction, duplicate_fraction=duplicate_fraction,
             invalid_fraction=invalid_fraction, outages=outages, meter_prefix=meter_prefix,
         )  # fmt: skip
-    except (EnergyIntegralError, ValueError, TypeError) as exc:
+    except TimeRangeError as exc:  # the dates the options ask for do not exist in int64 ns
+        raise fail(f"--start/--periods/--cadence: {exc}", 2) from None
+    except EnergyIntegralError as exc:
         raise fail(str(exc), 2) from None
     write_frame(readings.to_pandas(meter=meter, time=time, power=power), out)
     err_console.print(f"Wrote {len(readings):,} readings of {meters} meters to {out}")

@@ -17,8 +17,17 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..calendar import resolve_time_zone
 from ..chunked import ChunkedResult, integrate_chunks
-from ..errors import EnergyIntegralError
-from ..filereader import DEFAULT_CHUNK_ROWS, ReadingsFileError, open_readings
+from ..errors import (
+    BucketLimitError,
+    EnergyIntegralError,
+    InvalidArgumentError,
+    InvalidTypeError,
+    MeterIdError,
+    ReadingsFileError,
+    UnreadableFileError,
+)
+from ..filereader import DEFAULT_CHUNK_ROWS, open_readings
+from ..intervals import IntervalEnergy
 from ..quality import Rejections
 from ..registry import get_strategy
 from ..timestamps import as_datetime64, to_duration_ns
@@ -68,6 +77,7 @@ def _rejections_table(bad: Rejections) -> Any:
             "timestamp": pa.array(bad.timestamp, pa.timestamp("ns")),
             "power": pa.array(bad.power, pa.float64()),
             "reason": pa.array(bad.reason.astype(str), pa.string()),
+            "detail": pa.array(bad.detail.astype(str), pa.string()),
         }
     )
 
@@ -86,6 +96,7 @@ def _rejections_writer(path: Path) -> TableWriter:
             ("timestamp", pa.timestamp("ns")),
             ("power", pa.float64()),
             ("reason", pa.string()),
+            ("detail", pa.string()),
         ]
     )
     return TableWriter(path, schema)
@@ -126,8 +137,14 @@ def _summary_frame(result: ChunkedResult, energy_unit: str) -> Any:
 
 
 def _interval_frame(result: ChunkedResult, energy_unit: str, tz: str | None) -> Any:
-    assert result.intervals is not None
-    frame = result.intervals.to_pandas().rename(columns={"energy": f"energy_{energy_unit}"})
+    intervals = result.intervals
+    if intervals is None:  # no rows at all (a header-only file): no buckets
+        empty = as_datetime64(np.empty(0, dtype=np.int64))
+        intervals = IntervalEnergy(
+            empty, empty, np.zeros(0), np.zeros(0, np.int64), np.zeros(0),
+            np.zeros(0, "timedelta64[ns]"), np.empty(0, object), energy_unit,
+        )  # fmt: skip
+    frame = intervals.to_pandas().rename(columns={"energy": f"energy_{energy_unit}"})
     if tz is not None:  # edges on the wall clock the buckets were cut by
         frame["start"] = frame["start"].dt.tz_convert(tz)
         frame["end"] = frame["end"].dt.tz_convert(tz)
@@ -210,6 +227,8 @@ def integrate(
                 readings, meter=meter or _DEFAULT_METER, time=time, power=power,
                 chunk_rows=chunk_rows,
             )  # fmt: skip
+    except UnreadableFileError as exc:  # the file's content: the data, not the call
+        raise fail(str(exc), 1) from None
     except ReadingsFileError as exc:
         raise fail(str(exc), 2) from None
     writer = None if rejected is None else _rejections_writer(rejected)
@@ -221,10 +240,16 @@ def integrate(
                 max_gap=max_gap, every=every, tz=tz, on_progress=update,
                 on_rejected=None if writer is None else lambda bad: _write(writer, bad),
             )  # fmt: skip
+    except BucketLimitError as exc:
+        raise fail(f"--every: {exc}", 2) from None
+    except (InvalidArgumentError, InvalidTypeError) as exc:
+        if isinstance(exc, MeterIdError):  # ids in the file, not an option
+            raise fail(f"{readings}: {exc}", 1) from None
+        raise fail(str(exc), 2) from None
     except ReadingsFileError as exc:  # a value in the file: the data, not the call
         raise fail(str(exc), 1) from None
-    except (EnergyIntegralError, ValueError) as exc:
-        raise fail(str(exc), 2) from None
+    except EnergyIntegralError as exc:  # times out of range, overflow, …: the data
+        raise fail(f"{readings}: {exc}", 1) from None
     finally:
         if writer is not None:
             writer.close()

@@ -39,9 +39,15 @@ def fail(message: str, code: int) -> typer.Exit:
 
 
 def check_out_path(path: Path | None, option: str) -> None:
-    """Raise a usage error (exit 2) unless ``path`` ends in .csv, .parquet or .pq."""
+    """Raise a usage error (exit 2) unless ``path`` ends in .csv, .parquet or .pq and its
+    directory exists: checked before any work, not after it."""
     if path is not None and path.suffix.lower() not in _SUFFIXES:
         raise typer.BadParameter(f"{str(path)!r} must end in .csv or .parquet", param_hint=option)
+    if path is not None and not path.absolute().parent.is_dir():
+        raise typer.BadParameter(
+            f"{str(path)!r}: the directory {str(path.absolute().parent)!r} does not exist",
+            param_hint=option,
+        )
 
 
 def _arrow_table(frame: Any) -> Any:
