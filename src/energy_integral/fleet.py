@@ -25,6 +25,7 @@ from ._clean_batch import integrate_clean
 from ._factorize import as_ids, factorize, sorted_runs
 from ._inputs import all_plausible, as_power, check_choice, check_same_length
 from ._kernel import interval_increments
+from ._outages import mark_outages
 from ._segments import segment_ids, segment_starts, segmented_argsort, segmented_cumsum
 from .errors import OrderError, OverlapError
 from .fleet_result import FleetResult, updated_states
@@ -124,7 +125,7 @@ def _resolve_duplicates(
     n = t.size
     new_group = np.ones(n, dtype=bool)
     new_group[1:] = (c[1:] != c[:-1]) | (t[1:] != t[:-1])
-    if new_group.all():
+    if new_group.all() or on_duplicate == "step":  # a step: every row is a sample of its own
         return None, None, p, np.empty(0, dtype=np.intp)
     if on_duplicate == "raise":
         i = _first_row(~new_group, rows)
@@ -169,14 +170,22 @@ def integrate_meters(
         Rows at or before their meter's last integrated sample. A row identical
         to that sample is ``already-integrated`` (how a re-delivered batch
         becomes harmless); any other is ``late``. Dropping silently is not offered.
-    on_duplicate : {"reject", "last", "mean", "raise"}
+    on_duplicate : {"reject", "last", "mean", "step", "raise"}
         Several rows of one meter at one time: keep the first (by input order)
         and reject the rest, keep the last, or merge them into one sample with
         their mean power (all merged rows count as accepted; the interval's
-        energy is on the first of them).
-    on_invalid : {"reject", "raise"}
+        energy is on the first of them). ``"step"`` keeps them all as a step
+        in input order: the interval before ends at the first, the one after
+        starts at the last (the intervals between them last 0 s). A row at a
+        meter's last integrated time continues that step across batches,
+        unless it is identical to that sample (then it is ``already-integrated``).
+    on_invalid : {"reject", "gap", "raise"}
         Rows with a missing meter or time, or power that is NaN, ±inf or beyond
-        ``max_power`` in absolute value. They never touch a state.
+        ``max_power`` in absolute value. They never touch a state. ``"gap"``
+        rejects them too and takes invalid power as an outage: the interval
+        between the valid samples around it adds no energy and is reported
+        in ``gaps`` (one at the end of a batch is carried in the state, see
+        :attr:`CumulativeState.outage`).
     max_power : float, optional
         Plausibility bound on ``|power|`` in ``power_unit``.
 
@@ -213,9 +222,11 @@ def integrate_meters(
         meters, starts = runs
     incoming = StateTable.lookup(states, meters, strategy.name, power_unit, energy_unit)
     if runs is not None:  # already grouped by meter: the fast path, if the batch is clean
-        clean = integrate_clean(
-            meters, starts, t, p, incoming, strategy, factor, max_gap_ns, max_power
-        )
+        clean = None
+        if not incoming.outage.any():
+            clean = integrate_clean(
+                meters, starts, t, p, incoming, strategy, factor, max_gap_ns, max_power
+            )
         if clean is not None:
             return clean
         codes = segment_ids(starts, n)  # what factorize() gives sorted ids
@@ -226,7 +237,7 @@ def integrate_meters(
     ps = _take(p, rows)
     starts = segment_starts(c)
     if incoming.has_state.any() and bool(np.any(ts[starts] <= incoming.last_ts[c[starts]])):
-        rows, c, ts, ps = _drop_stale(rows, c, ts, ps, incoming, reason, on_late)
+        rows, c, ts, ps = _drop_stale(rows, c, ts, ps, incoming, reason, on_late, on_duplicate)
         starts = segment_starts(c)
 
     reps, rep_of, rep_power, losers = _resolve_duplicates(c, ts, ps, rows, on_duplicate)
@@ -249,6 +260,15 @@ def integrate_meters(
         factor,
         max_gap_ns,
     )
+    marked, open_after = None, None
+    if on_invalid == "gap" or incoming.outage.any():
+        bad = np.flatnonzero(reason == q.INVALID_POWER) if on_invalid == "gap" else np.arange(0)
+        marked, open_after = mark_outages(
+            c, ts, starts, codes[bad], t[bad], incoming.last_ts, incoming.has_state,
+            incoming.outage,
+        )  # fmt: skip
+        rep_inc[marked] = 0.0
+        gap = gap | marked
     energy0 = incoming.energy[first_codes]
     rep_cum = segmented_cumsum(rep_inc, starts, energy0 if energy0.any() else None)
 
@@ -257,6 +277,13 @@ def integrate_meters(
     else:
         cumulative, increments = _scatter(n, rows, reason, reps, rep_of, rep_cum, rep_inc)
     gaps = GapReport.from_ns(ts[gap] - dt_ns[gap], ts[gap], meters[c[gap]])
+    states = updated_states(incoming, starts, c[starts], ts, rep_power, rep_cum)
+    outage_rows = None
+    if marked is not None and open_after is not None:
+        states.outage[open_after] = True
+        sample_rows = _take(np.arange(n), rows)
+        outage_rows = np.zeros(n, dtype=bool)
+        outage_rows[(sample_rows if reps is None else sample_rows[reps])[marked]] = True
     return FleetResult(
         cumulative,
         increments,
@@ -266,8 +293,9 @@ def integrate_meters(
         codes,
         t,
         p,
-        updated_states(incoming, starts, c[starts], ts, rep_power, rep_cum),
+        states,
         gaps,
+        outage=outage_rows,
     )
 
 
@@ -279,12 +307,19 @@ def _drop_stale(
     incoming: StateTable,
     reason: npt.NDArray[np.int8],
     on_late: str,
+    on_duplicate: str,
 ) -> tuple[IntArray, npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """Flag rows at or before their meter's last integrated sample; return the others."""
+    """Flag rows at or before their meter's last integrated sample; return the others.
+
+    With ``on_duplicate="step"`` a row at that sample's time with another power
+    is not stale: it continues the step the sample began.
+    """
     positions = np.arange(c.size) if rows is None else rows
     last_ts = incoming.last_ts[c]
     stale = ts <= last_ts
     same = stale & (ts == last_ts) & (ps == incoming.last_power[c])
+    if on_duplicate == "step":
+        stale &= same | (ts < last_ts)
     late = stale & ~same
     if on_late == "raise" and late.any():
         i = _first_row(late, positions)

@@ -186,6 +186,8 @@ def integrate(
         max_gap_ns,
         dt_ns=dt_ns,
     )
+    if state.outage:  # the state ends in an outage: its bridge adds nothing
+        increments[0], gap[0] = 0.0, True
     gaps = GapReport.from_ns(t[gap] - dt_ns[gap], t[gap])
     # The intervals are used up: their memory takes the running sum (a fresh array
     # this large costs a page fault per 4 KiB). E_state + cumsum, added in place.
@@ -199,5 +201,6 @@ def integrate(
         last_power=float(p[-1]),
         energy=float(cumulative[-1]),
         count=state.count + n,
+        outage=False,
     )
     return IntegrationResult(as_datetime64(t), p, cumulative, increments, new_state, gaps)

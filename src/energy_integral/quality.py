@@ -52,10 +52,11 @@ REJECTION_REASONS: tuple[str, ...] = (
 #: Policies for rows at or before the meter's last integrated sample.
 ON_LATE: tuple[str, ...] = ("reject", "raise")
 #: Policies for several rows of one meter at one time: keep the first, keep the last,
-#: average their power, or raise.
-ON_DUPLICATE: tuple[str, ...] = ("reject", "last", "mean", "raise")
-#: Policies for rows with a missing meter or time, or invalid power.
-ON_INVALID: tuple[str, ...] = ("reject", "raise")
+#: average their power, take them as a step (every one integrated, in input order), or raise.
+ON_DUPLICATE: tuple[str, ...] = ("reject", "last", "mean", "step", "raise")
+#: Policies for rows with a missing meter or time, or invalid power: reject, reject and
+#: mark an outage (invalid power only: the intervals on both sides add no energy), or raise.
+ON_INVALID: tuple[str, ...] = ("reject", "gap", "raise")
 
 # Reason codes used inside the engine: 0 is "accepted", i + 1 is REJECTION_REASONS[i].
 ACCEPTED = 0

@@ -58,6 +58,9 @@ class CumulativeState:
         Energy integrated from ``first_ts`` to ``last_ts``.
     count : int
         Number of samples integrated.
+    outage : bool
+        An invalid reading followed the last sample (``on_invalid="gap"``): the
+        interval from it to the next sample is an outage and adds no energy.
 
     Examples
     --------
@@ -78,13 +81,18 @@ class CumulativeState:
     last_power: float | None = None
     energy: float = 0.0
     count: int = 0
+    outage: bool = False
 
     def __post_init__(self) -> None:
         validate_units(self.power_unit, self.energy_unit)
         samples = (self.first_ts, self.first_power, self.last_ts, self.last_power)
+        if not isinstance(self.outage, bool):
+            raise StateFormatError(f"outage={self.outage!r} must be True or False")
         if self.count == 0:
-            if any(v is not None for v in samples) or self.energy != 0.0:
-                raise StateFormatError("an empty state (count=0) cannot hold samples or energy")
+            if any(v is not None for v in samples) or self.energy != 0.0 or self.outage:
+                raise StateFormatError(
+                    "an empty state (count=0) cannot hold samples, energy or an outage"
+                )
             return
         if self.count < 0 or any(v is None for v in samples):
             raise StateFormatError(
@@ -130,9 +138,10 @@ class CumulativeState:
     def bridge_energy(self, ts: int, power: float, max_gap_ns: int | None = None) -> float:
         """Energy of the interval from this state's last sample to ``(ts, power)``.
 
-        0 when the state is empty or the interval is longer than ``max_gap_ns``.
+        0 when the state is empty, ends in an outage, or the interval is longer
+        than ``max_gap_ns``.
         """
-        if self.last_ts is None or self.last_power is None:
+        if self.last_ts is None or self.last_power is None or self.outage:
             return 0.0
         gap = ts - self.last_ts
         if max_gap_ns is not None and gap > max_gap_ns:
@@ -175,11 +184,15 @@ class CumulativeState:
             last_power=other.last_power,
             energy=self.energy + bridge + other.energy,
             count=self.count + other.count,
+            outage=other.outage,
         )
 
     # -- serialisation ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (``"version": 1``); times are int nanoseconds since the epoch.
+
+        ``outage`` is written only when set, so states of series without
+        outage markers read exactly as before.
 
         >>> CumulativeState.from_dict(CumulativeState().to_dict()) == CumulativeState()
         True
@@ -187,6 +200,8 @@ class CumulativeState:
         out: dict[str, Any] = {"version": STATE_VERSION}
         for field in dataclasses.fields(self):
             out[field.name] = getattr(self, field.name)
+        if not self.outage:
+            del out["outage"]
         return out
 
     @classmethod
