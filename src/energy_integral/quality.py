@@ -121,6 +121,12 @@ class Rejections:
         labels = reason_labels(reason[rows])
         return cls(rows.astype(np.int64), meter, as_datetime64(t[rows]), p[rows], labels)
 
+    @classmethod
+    def concat(cls, parts: list[Rejections]) -> Rejections:
+        """The rows of ``parts``, one after the other (``row`` as each part has it)."""
+        names = cls.__dataclass_fields__
+        return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in names))
+
     def __len__(self) -> int:
         return int(self.row.size)
 
