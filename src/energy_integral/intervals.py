@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,22 +10,17 @@ import numpy.typing as npt
 
 from ._buckets import Intervals, bucketize, intervals
 from ._extrapolate import EXTRAPOLATE, extrapolation
-from ._factorize import factorize
-from ._inputs import as_power, check_choice
-from ._segments import segment_starts
+from ._inputs import check_choice
+from ._interval_batch import Batch, many_meters, one_series, single_as_meter
 from .calendar import bucket_edges, every_ns, resolve_time_zone
-from .fleet import integrate_meters
-from .integrate import integrate, resolve_state
 from .interval_result import IntervalEnergy
-from .quality import Rejections
 from .registry import get_strategy
 from .state import CumulativeState
-from .state_table import StateTable
 from .strategies import Strategy
 from .timestamps import NAT, as_datetime64, to_duration_ns, to_ns
 from .units import energy_factor
 
-__all__ = ["IntervalEnergy", "energy_by_interval"]
+__all__ = ["IntervalEnergy", "energy_by_interval", "extrapolated_by_interval"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -35,135 +29,6 @@ FloatArray = npt.NDArray[np.float64]
 ON_INVALID: tuple[str, ...] = ("raise", "reject", "gap")
 ON_DUPLICATE: tuple[str, ...] = ("raise", "reject", "last", "step")
 _NEVER = int(np.iinfo(np.int64).max)
-
-
-@dataclass(frozen=True)
-class _Batch:
-    """A batch's accepted samples, grouped by series, each in time order."""
-
-    ts: IntArray
-    ps: FloatArray
-    increments: FloatArray  # energy of the interval ending at each sample
-    starts: npt.NDArray[np.intp]  # first position of each series
-    bridge_t: IntArray  # per series: last sample of its incoming state (ns) ...
-    bridge_p: FloatArray  # ... and its power,
-    bridged: npt.NDArray[np.bool_]  # ... where the series has a state
-    outage: npt.NDArray[np.bool_] | None  # per sample: its interval is an outage
-    labels: npt.NDArray[Any] | None  # meter of each series
-    state: CumulativeState | StateTable  # the state(s) after the batch
-    open_outage: npt.NDArray[np.bool_]  # per series: the state after ends in an outage
-    rejected: Rejections
-
-
-def _one_series(
-    timestamps: Any,
-    power: Any,
-    state: CumulativeState | None,
-    strategy: Strategy,
-    power_unit: str,
-    energy_unit: str,
-    max_gap: Any,
-) -> _Batch:
-    res = integrate(
-        timestamps, power, method=strategy, state=state, power_unit=power_unit,
-        energy_unit=energy_unit, max_gap=max_gap,
-    )  # fmt: skip
-    ts = res.timestamps.view(np.int64)
-    one = min(ts.size, 1)  # no series at all when there are no samples
-    last_ts = None if state is None else state.last_ts
-    last_p = None if state is None else state.last_power
-    outage = None
-    if state is not None and state.outage and ts.size:
-        outage = np.arange(ts.size) == 0
-    return _Batch(
-        ts,
-        res.power,
-        res.increments,
-        np.zeros(one, dtype=np.intp),
-        np.array([last_ts or 0], dtype=np.int64)[:one],
-        np.array([last_p or 0.0])[:one],
-        np.array([last_ts is not None])[:one],
-        outage,
-        None,
-        res.state,
-        np.array([res.state.outage])[:one],
-        Rejections.empty(),
-    )
-
-
-def _many_meters(
-    meter_ids: Any,
-    timestamps: Any,
-    power: Any,
-    states: Mapping[Hashable, CumulativeState] | None,
-    strategy: Strategy,
-    power_unit: str,
-    energy_unit: str,
-    max_gap: Any,
-    on_invalid: str,
-    on_duplicate: str,
-) -> _Batch:
-    res = integrate_meters(
-        meter_ids, timestamps, power, states=states, method=strategy, power_unit=power_unit,
-        energy_unit=energy_unit, max_gap=max_gap, on_late="raise", on_duplicate=on_duplicate,
-        on_invalid=on_invalid,
-    )  # fmt: skip
-    # What the engine did not accept was rejected with its reason, or repeats a state's
-    # last sample; the rest, in (meter, time) order with ties in input order, as it took them.
-    codes, meters = factorize(meter_ids)
-    t, p = to_ns(timestamps), as_power(power)
-    kept = np.flatnonzero(res.accepted)
-    rows = kept[np.lexsort((t[kept], codes[kept]))]
-    c = codes[rows]
-    starts = segment_starts(c)
-    incoming = StateTable.lookup(states, meters, strategy.name, power_unit, energy_unit)
-    first = c[starts]
-    after = StateTable.lookup(res.states, meters[first], strategy.name, power_unit, energy_unit)
-    return _Batch(
-        t[rows],
-        p[rows],
-        res.increments[rows],
-        starts,
-        incoming.last_ts[first],
-        incoming.last_power[first],
-        incoming.has_state[first],
-        None if res.outage is None else res.outage[rows],
-        meters[first],
-        res.states,
-        after.outage,
-        res.rejected,
-    )
-
-
-def _single_as_meter(
-    timestamps: Any,
-    power: Any,
-    state: CumulativeState | None,
-    strategy: Strategy,
-    power_unit: str,
-    energy_unit: str,
-    max_gap: Any,
-    on_invalid: str,
-    on_duplicate: str,
-) -> _Batch:
-    """One series through the fleet engine, for the policies only it has."""
-    t = to_ns(timestamps)
-    batch = _many_meters(
-        np.zeros(t.size, dtype=np.int64), t, power, None if state is None else {0: state},
-        strategy, power_unit, energy_unit, max_gap, on_invalid, on_duplicate,
-    )  # fmt: skip
-    assert isinstance(batch.state, StateTable)
-    after = batch.state.get(0) or resolve_state(state, strategy, power_unit, energy_unit)
-    rejected = batch.rejected
-    if len(rejected):
-        rejected = Rejections(
-            rejected.row, np.full(len(rejected), None), rejected.timestamp, rejected.power,
-            rejected.reason,
-        )  # fmt: skip
-    return _Batch(
-        batch.ts, batch.ps, batch.increments, batch.starts, batch.bridge_t, batch.bridge_p,
-        batch.bridged, batch.outage, None, after, batch.open_outage, rejected,
-    )  # fmt: skip
 
 
 def _instant(value: Any, name: str) -> int | None:
@@ -294,6 +159,56 @@ def energy_by_interval(
     >>> (out.energy_min * 60).tolist(), (out.energy_max * 60).tolist()   # 1 to 3 kW till 00:20
     ([15.0, 35.0, 45.0], [45.0, 45.0, 45.0])
     """
+    return _by_interval(
+        timestamps, power, every, method=method, tz=tz, meter_ids=meter_ids, states=states,
+        power_unit=power_unit, energy_unit=energy_unit, max_gap=max_gap, start=start, end=end,
+        extrapolate=extrapolate, on_invalid=on_invalid, on_duplicate=on_duplicate, real=True,
+    )  # fmt: skip
+
+
+def extrapolated_by_interval(
+    timestamps: Any, power: Any, every: Any = "15min", *, extrapolate: str, **options: Any
+) -> IntervalEnergy:
+    """Only the extrapolated stretches of :func:`energy_by_interval`, per bucket.
+
+    Takes the same arguments; the buckets hold only the energy (and time) of
+    the extensions beyond the samples, and no samples, so that
+
+    ``energy_by_interval(x, extrapolate=e)`` equals
+    ``IntervalEnergy.merge([energy_by_interval(x), extrapolated_by_interval(x, extrapolate=e)])``
+
+    (to rounding). A stream integrated chunk by chunk uses this to extend each
+    series once, from its first and last samples, after the last chunk.
+
+    >>> t = np.array(["2026-01-01T00:00", "2026-01-01T00:10"], dtype="datetime64[m]")
+    >>> out = extrapolated_by_interval(t, [1.0, 2.0], "15min", extrapolate="locf",
+    ...                                end=np.datetime64("2026-01-01T00:30"))
+    >>> (out.energy * 60).tolist(), out.samples.tolist()
+    ([10.0, 30.0], [0, 0])
+    """
+    return _by_interval(timestamps, power, every, extrapolate=extrapolate, real=False, **options)
+
+
+def _by_interval(
+    timestamps: Any,
+    power: Any,
+    every: Any,
+    *,
+    method: str | Strategy = "trapezoid",
+    tz: Any = None,
+    meter_ids: Any = None,
+    states: CumulativeState | Mapping[Hashable, CumulativeState] | None = None,
+    power_unit: str = "kW",
+    energy_unit: str = "kWh",
+    max_gap: Any = None,
+    start: Any = None,
+    end: Any = None,
+    extrapolate: str | None = None,
+    on_invalid: str = "raise",
+    on_duplicate: str = "raise",
+    real: bool,
+) -> IntervalEnergy:
+    """energy_by_interval; with ``real`` False the extrapolated stretches alone."""
     strategy = get_strategy(method)
     factor = energy_factor(power_unit, energy_unit)
     every_ns(every)
@@ -314,12 +229,12 @@ def energy_by_interval(
         assert not isinstance(states, Mapping)
         args = (timestamps, power, states, strategy, power_unit, energy_unit, max_gap)
         if policies == ("raise", "raise"):
-            batch = _one_series(*args)
+            batch = one_series(*args)
         else:  # policies only the fleet engine has
-            batch = _single_as_meter(*args, *policies)
+            batch = single_as_meter(*args, *policies)
     else:
         assert states is None or isinstance(states, Mapping)
-        batch = _many_meters(
+        batch = many_meters(
             meter_ids, timestamps, power, states, strategy, power_unit, energy_unit, max_gap,
             *policies,
         )  # fmt: skip
@@ -335,7 +250,7 @@ def energy_by_interval(
             iv, ts, batch.ps, starts, batch.bridged, batch.open_outage, extrapolate, start_ns,
             end_ns, factor, max_gap_ns,
         )  # fmt: skip
-        iv = Intervals.concat([iv, extended])
+        iv = Intervals.concat([iv, extended]) if real else extended
     span_lo = np.where(batch.bridged, batch.bridge_t, ts[starts])
     span_hi = ts[np.append(starts[1:], ts.size) - 1]
     if start_ns is not None:
@@ -348,13 +263,14 @@ def energy_by_interval(
     edges = bucket_edges(int(span_lo[present].min()), int(span_hi[present].max()), every, tz)
     window = (NAT if start_ns is None else start_ns, _NEVER if end_ns is None else end_ns)
     b = bucketize(iv, ts, starts, span_lo, span_hi, edges, strategy, factor, window)
+    samples = b.samples if real else np.zeros_like(b.samples)
     return IntervalEnergy(
         start=as_datetime64(edges[b.bucket]),
         end=as_datetime64(edges[b.bucket + 1]),
         energy=b.energy,
         energy_min=b.energy_min,
         energy_max=b.energy_max,
-        samples=b.samples,
+        samples=samples,
         covered=b.covered,
         extrapolated=b.extrapolated,
         largest_gap=b.largest_gap.view("timedelta64[ns]"),
@@ -366,7 +282,7 @@ def energy_by_interval(
     )
 
 
-def _no_buckets(batch: _Batch, energy_unit: str, power_unit: str) -> IntervalEnergy:
+def _no_buckets(batch: Batch, energy_unit: str, power_unit: str) -> IntervalEnergy:
     empty = as_datetime64(np.empty(0, dtype=np.int64))
     zeros = np.zeros(0)
     return IntervalEnergy(
