@@ -20,7 +20,7 @@ from .strategies import Strategy
 from .timestamps import NAT, as_datetime64, to_duration_ns, to_ns
 from .units import energy_factor
 
-__all__ = ["IntervalEnergy", "energy_by_interval", "extrapolated_by_interval"]
+__all__ = ["EXTRAPOLATE", "IntervalEnergy", "energy_by_interval", "extrapolated_by_interval"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
