@@ -2,8 +2,10 @@
 
 An invalid reading at time :math:`u` of a meter says the meter was read and
 had no valid power then. The interval of valid samples :math:`(t_a, t_b]`
-that holds :math:`u` (:math:`t_a < u \\le t_b`) is an outage: it adds no
-energy and is reported as a gap, as Home Assistant treats ``unavailable``.
+that holds :math:`u` is an outage: it adds no energy and is reported as a
+gap, as Home Assistant treats ``unavailable``. Readings at one time are in
+delivery order: an invalid reading delivered after a valid one of its time
+lies in the interval that follows it.
 An invalid reading after a meter's last valid sample leaves the outage open
 in the meter's state, so the next batch's first interval is one.
 """
@@ -22,9 +24,11 @@ BoolArray = npt.NDArray[np.bool_]
 def mark_outages(
     c: IntArray,
     ts: IntArray,
+    rows: IntArray,
     starts: npt.NDArray[np.intp],
     bad_c: IntArray,
     bad_t: IntArray,
+    bad_rows: IntArray,
     last_ts: IntArray,
     has_state: BoolArray,
     open_outage: BoolArray,
@@ -33,12 +37,13 @@ def mark_outages(
 
     Parameters
     ----------
-    c, ts : ndarray of int64
-        Meter code and time of the batch's samples, grouped by meter, each in time order.
+    c, ts, rows : ndarray of int64
+        Meter code, time and input row of the batch's samples, grouped by
+        meter, each in time order (ties in input order).
     starts : ndarray of intp
         First position of each meter's samples.
-    bad_c, bad_t : ndarray of int64
-        Meter code and time of the invalid readings.
+    bad_c, bad_t, bad_rows : ndarray of int64
+        Meter code, time and input row of the invalid readings.
     last_ts, has_state, open_outage : ndarray
         Per meter code: the incoming state's last sample time, whether there is
         a state, and whether it ends in an outage.
@@ -57,21 +62,21 @@ def mark_outages(
 
     >>> z = np.zeros(1, dtype=np.int64)
     >>> marked, open_after = mark_outages(
-    ...     np.zeros(3, dtype=np.int64), np.array([0, 10, 20]), np.array([0]),
-    ...     z, np.array([15]), z, np.array([False]), np.array([False]))
+    ...     np.zeros(3, dtype=np.int64), np.array([0, 10, 20]), np.array([0, 1, 3]), np.array([0]),
+    ...     z, np.array([15]), np.array([2]), z, np.array([False]), np.array([False]))
     >>> marked.tolist(), open_after.tolist()
     ([False, False, True], [False])
     """
     marked = np.zeros(ts.size, dtype=bool)
     first_code = c[starts]
     marked[starts] = open_outage[first_code] & has_state[first_code]
-    # Before the meter's state: in the past, nothing left to mark.
-    fresh = ~has_state[bad_c] | (bad_t > last_ts[bad_c])
-    bad_c, bad_t = bad_c[fresh], bad_t[fresh]
-    # Merge the invalid readings into the samples, an invalid one first at a tie:
-    # the next sample of its meter after it closes the interval that holds it.
-    kind = np.concatenate((np.zeros(bad_c.size, np.int8), np.ones(ts.size, np.int8)))
-    order = np.lexsort((kind, np.concatenate((bad_t, ts)), np.concatenate((bad_c, c))))
+    # Before the meter's state: in the past, nothing left to mark (at its time: after it).
+    fresh = ~has_state[bad_c] | (bad_t >= last_ts[bad_c])
+    bad_c, bad_t, bad_rows = bad_c[fresh], bad_t[fresh], bad_rows[fresh]
+    # Merge the invalid readings into the samples by (meter, time, row): the next
+    # sample of its meter after an invalid reading closes the interval that holds it.
+    row = np.concatenate((bad_rows, rows))
+    order = np.lexsort((row, np.concatenate((bad_t, ts)), np.concatenate((bad_c, c))))
     where = np.empty(order.size, dtype=np.intp)
     where[order] = np.arange(order.size)
     sample_at = where[bad_c.size :]  # increasing: the samples are already in this order

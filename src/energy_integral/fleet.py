@@ -260,12 +260,15 @@ def integrate_meters(
         factor,
         max_gap_ns,
     )
-    marked, open_after = None, None
+    marked, open_after, sample_rows = None, None, None
     if on_invalid == "gap" or incoming.outage.any():
+        sample_rows = _take(np.arange(n), rows)
+        if reps is not None:
+            sample_rows = sample_rows[reps]
         bad = np.flatnonzero(reason == q.INVALID_POWER) if on_invalid == "gap" else np.arange(0)
         marked, open_after = mark_outages(
-            c, ts, starts, codes[bad], t[bad], incoming.last_ts, incoming.has_state,
-            incoming.outage,
+            c, ts, sample_rows, starts, codes[bad], t[bad], bad, incoming.last_ts,
+            incoming.has_state, incoming.outage,
         )  # fmt: skip
         rep_inc[marked] = 0.0
         gap = gap | marked
@@ -279,11 +282,10 @@ def integrate_meters(
     gaps = GapReport.from_ns(ts[gap] - dt_ns[gap], ts[gap], meters[c[gap]])
     states = updated_states(incoming, starts, c[starts], ts, rep_power, rep_cum)
     outage_rows = None
-    if marked is not None and open_after is not None:
+    if marked is not None and open_after is not None and sample_rows is not None:
         states.outage[open_after] = True
-        sample_rows = _take(np.arange(n), rows)
         outage_rows = np.zeros(n, dtype=bool)
-        outage_rows[(sample_rows if reps is None else sample_rows[reps])[marked]] = True
+        outage_rows[sample_rows[marked]] = True
     return FleetResult(
         cumulative,
         increments,
