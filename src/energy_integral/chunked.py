@@ -86,8 +86,13 @@ def _relabel(meter: Any, single: bool) -> Any:
 
 
 class _Ends:
-    """Each meter's first two and last two accepted rows so far, for extrapolating after
-    the last chunk (a line needs a series' outermost interval)."""
+    """The rows of each meter that its extrapolation needs, kept across chunks.
+
+    A line needs a series' outermost intervals: its first two and last two
+    valid rows, with an invalid one (an outage marker) wherever it falls
+    between them, before the first or after the last. A run of invalid rows
+    marks the same outage as its first row, so only that one is kept.
+    """
 
     def __init__(self) -> None:
         self.rows: list[npt.NDArray[Any]] = [np.empty(0, np.int64), np.empty(0, object)]
@@ -98,10 +103,15 @@ class _Ends:
         row, meter, t, p = (np.concatenate(pair) for pair in zip(self.rows, new, strict=True))
         code, _ = factorize(meter, "meter")
         order = np.lexsort((row, t, code))
-        c = code[order]
-        rank = np.arange(c.size) - np.searchsorted(c, c, side="left")
-        from_end = np.searchsorted(c, c, side="right") - 1 - np.arange(c.size)
-        keep = order[(rank < 2) | (from_end < 2)]
+        c, valid = code[order], np.isfinite(p[order])
+        first = np.searchsorted(c, c, side="left")
+        counted = np.cumsum(valid)
+        before = counted - valid - np.where(first > 0, counted[first - 1], 0)
+        after = counted[np.searchsorted(c, c, side="right") - 1] - counted + valid
+        needed = (before < 2) | (after <= 2)
+        run_start = np.ones(c.size, dtype=bool)
+        run_start[1:] = (c[1:] != c[:-1]) | valid[:-1]
+        keep = order[needed & (valid | run_start)]
         self.rows = [row[keep], meter[keep], t[keep], p[keep]]
 
 
@@ -135,8 +145,7 @@ def integrate_chunks(
     every, tz, start, end, extrapolate : optional
         Also compute energy per bucket, as :func:`~energy_integral.energy_by_interval`;
         buckets that straddle chunks are merged. Each series is extrapolated
-        once, after the last chunk, from its first and last two rows (an
-        outage open after a series' last row does not stop the extension here).
+        once, after the last chunk, from its first and last two valid rows.
     states : mapping of meter → CumulativeState, optional
         States to continue from (e.g. a previous run's).
     on_rejected : callable, optional
@@ -195,7 +204,7 @@ def integrate_chunks(
             )  # fmt: skip
             buckets.append(part)
             if ends is not None:
-                took = res.accepted
+                took = ok
                 ends.add(
                     chunk.first_row + np.flatnonzero(took), meter[took],
                     chunk.timestamps[took], chunk.power[took],
@@ -229,6 +238,7 @@ def integrate_chunks(
                 meter_ids=meter[order],
                 states=states if not single or states is None else _as_single(states),
                 extrapolate=extrapolate,
+                on_invalid="gap" if on_invalid == "gap" else "raise",
                 **options,
             )
         )
