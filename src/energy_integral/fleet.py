@@ -125,8 +125,15 @@ def _resolve_duplicates(
     n = t.size
     new_group = np.ones(n, dtype=bool)
     new_group[1:] = (c[1:] != c[:-1]) | (t[1:] != t[:-1])
-    if new_group.all() or on_duplicate == "step":  # a step: every row is a sample of its own
+    if new_group.all():
         return None, None, p, np.empty(0, dtype=np.intp)
+    if on_duplicate == "step":  # every row a sample of its own, but for exact repeats
+        repeat = np.zeros(n, dtype=bool)
+        repeat[1:] = ~new_group[1:] & (p[1:] == p[:-1])
+        if not repeat.any():
+            return None, None, p, np.empty(0, dtype=np.intp)
+        reps = np.flatnonzero(~repeat)
+        return reps, reps[np.cumsum(~repeat) - 1], p[reps], np.flatnonzero(repeat)
     if on_duplicate == "raise":
         i = _first_row(~new_group, rows)
         raise OrderError(f"row {i} duplicates an earlier row of its meter at the same timestamp")
@@ -177,8 +184,9 @@ def integrate_meters(
         energy is on the first of them). ``"step"`` keeps them all as a step
         in input order: the interval before ends at the first, the one after
         starts at the last (the intervals between them last 0 s). A row at a
-        meter's last integrated time continues that step across batches,
-        unless it is identical to that sample (then it is ``already-integrated``).
+        meter's last integrated time continues that step across batches. A
+        row identical to the one before it (or to that sample) repeats it and
+        is ``already-integrated``, in one batch as across two.
     on_invalid : {"reject", "gap", "raise"}
         Rows with a missing meter or time, or power that is NaN, ±inf or beyond
         ``max_power`` in absolute value. They never touch a state. ``"gap"``
@@ -241,8 +249,9 @@ def integrate_meters(
         starts = segment_starts(c)
 
     reps, rep_of, rep_power, losers = _resolve_duplicates(c, ts, ps, rows, on_duplicate)
-    if losers.size:
-        reason[_take(np.arange(n), rows)[losers]] = q.DUPLICATE
+    if losers.size:  # in a step, a repeat is what a re-delivery would be
+        loser = q.ALREADY_INTEGRATED if on_duplicate == "step" else q.DUPLICATE
+        reason[_take(np.arange(n), rows)[losers]] = loser
     if reps is not None:
         c, ts = c[reps], ts[reps]
         starts = segment_starts(c)
@@ -314,13 +323,20 @@ def _drop_stale(
     """Flag rows at or before their meter's last integrated sample; return the others.
 
     With ``on_duplicate="step"`` a row at that sample's time with another power
-    is not stale: it continues the step the sample began.
+    is not stale: it continues the step the sample began, and so does every
+    row of that time after it (a step may come back to the sample's power).
     """
     positions = np.arange(c.size) if rows is None else rows
     last_ts = incoming.last_ts[c]
     stale = ts <= last_ts
     same = stale & (ts == last_ts) & (ps == incoming.last_power[c])
     if on_duplicate == "step":
+        steps = (ts == last_ts) & ~same
+        # Rows of one meter at its last time are adjacent (sorted): a step seen so far
+        # in this meter's rows makes the identical ones after it part of the step.
+        latest_step = np.maximum.accumulate(np.where(steps, np.arange(c.size), -1))
+        starts = segment_starts(c)
+        same &= latest_step < starts[segment_ids(starts, c.size)]
         stale &= same | (ts < last_ts)
     late = stale & ~same
     if on_late == "raise" and late.any():
