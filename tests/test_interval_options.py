@@ -113,7 +113,15 @@ def test_every_strategy_lies_between_the_bounds(
         as_datetime64(t), p, every, method=method, max_gap=gap, start=as_datetime64([lo])[0],
         end=as_datetime64([hi])[0], extrapolate=how,
     )  # fmt: skip
-    scale = 1e-12 * (energy_scale(t, p) + float(np.abs(out.energy_max).sum()))
+    # A piece's energy is a difference of partial energies of its whole interval, so the
+    # rounding scales with the whole intervals, extensions included, not with the piece.
+    wide = ei.energy_by_interval(
+        as_datetime64(t), p, every, method=method, max_gap=gap,
+        start=as_datetime64([min(lo, int(t[0]))])[0],
+        end=as_datetime64([max(hi, int(t[-1]) + 1)])[0], extrapolate=how,
+    )  # fmt: skip
+    whole = float(np.abs(wide.energy_max).sum() + np.abs(wide.energy_min).sum())
+    scale = 1e-12 * (energy_scale(t, p) + whole)
     assert (out.energy_min <= out.energy + scale).all()
     assert (out.energy <= out.energy_max + scale).all()
     assert ((out.extrapolated >= 0) & (out.extrapolated <= out.covered + 1e-12)).all()
