@@ -202,7 +202,7 @@ def integrate_chunks(
                 chunk.timestamps[ok], chunk.power[ok], every, meter_ids=meter[ok],
                 states=carried, on_invalid="gap" if on_invalid == "gap" else "raise", **options,
             )  # fmt: skip
-            buckets.append(part)
+            buckets.append(dataclasses.replace(part, rejected=Rejections.empty()))  # counted above
             if ends is not None:
                 took = ok
                 ends.add(

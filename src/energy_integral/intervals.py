@@ -103,7 +103,8 @@ def energy_by_interval(
         ``"linear"`` extends the last interval's line to ``end`` and the first
         one's back to ``start`` (a series without a state only), holding a
         single sample constant. An extension longer than ``max_gap`` is a gap;
-        ``extrapolated`` says how much of each bucket is extended.
+        ``extrapolated`` says how much of each bucket is extended. Only series
+        with samples in the call are extended (a state alone has no line).
     on_invalid : {"raise", "reject", "gap"}, optional
         Rows with a missing meter or time, or invalid power: raise (default),
         or reject them (see ``rejected``), with ``"gap"`` taking invalid power

@@ -10,7 +10,8 @@ reason                      meaning
                             to it (the state keeps only its last sample, so an earlier
                             re-delivered reading is ``late`` too)
 ``already-integrated``      identical (time and power) to the meter's last integrated sample:
-                            a re-delivered reading, harmless
+                            a re-delivered reading, harmless (with ``on_duplicate="step"``
+                            also a repeat of the reading before it in a step)
 ``duplicate``               a second reading of one meter at one time within a batch
                             (which one is kept depends on ``on_duplicate``)
 ``correction``              set by adapters: a source row deleted or updated after it was
