@@ -222,3 +222,71 @@ def test_installed_plugins_load_without_crashing() -> None:
     fresh.command("noop")(lambda: None)
     load_plugins(fresh)  # whatever is installed: loads, or warns
     assert load_plugins(fresh) == []  # and only once per app
+
+
+def test_every_with_a_window_holds_the_last_reading_to_the_end(tmp_path: Path) -> None:
+    """TimescaleDB Toolkit's LOCF case (extension/src/time_weighted_average.rs) from a file:
+    (10 s, 1 W), (20 s, 2 W) held to 25 s is 20 J over 15 s, a mean of 4/3 W."""
+    path = tmp_path / "r.csv"
+    path.write_text("TIMESTAMP,KW\n2026-01-01T00:00:10,1\n2026-01-01T00:00:20,2\n")
+    code, _, err = _run(
+        "integrate", path, "--every", "1h", "--method", "left", "--power-unit", "W",
+        "--energy-unit", "J", "--start", "2026-01-01T00:00:10", "--end",
+        "2026-01-01T01:00:25+01:00", "--extrapolate", "locf", "--out", tmp_path / "o.csv",
+    )  # fmt: skip
+    assert code == 0, err
+    out = pd.read_csv(tmp_path / "o.csv")
+    assert out["energy_J"].tolist() == [20.0]
+    assert out["mean_power_W"].tolist() == pytest.approx([4 / 3], rel=1e-12)
+    assert out["extrapolated"].tolist() == pytest.approx([5 / 3600], rel=1e-12)
+    assert {"energy_min_J", "energy_max_J", "covered", "samples"} <= set(out.columns)
+
+
+def test_every_takes_steps_and_outages(tmp_path: Path) -> None:
+    """InfluxQL's step (250 W·s) and Home Assistant's outage (1 + 2 kWh), from files."""
+    steps = tmp_path / "steps.csv"
+    rows = [(0, 20), (5, 10), (5, 30), (10, 40)]
+    steps.write_text(
+        "METER_ID,TIMESTAMP,KW\n" + "".join(f"a,2026-01-01T00:00:{s:02d},{p}\n" for s, p in rows)
+    )
+    code, _, err = _run(
+        "integrate", steps, "--every", "1h", "--power-unit", "W", "--energy-unit", "J",
+        "--on-duplicate", "step", "--out", tmp_path / "s.csv",
+    )  # fmt: skip
+    assert code == 0, err
+    assert pd.read_csv(tmp_path / "s.csv")["energy_J"].tolist() == [250.0]
+    outage = tmp_path / "outage.csv"
+    outage.write_text(
+        "TIMESTAMP,KW\n"
+        + "".join(f"2026-01-01T0{h}:00,{p}\n" for h, p in enumerate(["1", "1", "", "2", "2"]))
+    )  # fmt: skip
+    code, _, err = _run(
+        "integrate", outage, "--every", "1h", "--on-invalid", "gap", "--out", tmp_path / "g.csv",
+        "--chunk-rows", "2",
+    )  # fmt: skip
+    assert code == 0, err
+    assert pd.read_csv(tmp_path / "g.csv")["energy_kWh"].tolist() == [1.0, 0.0, 0.0, 2.0, 0.0]
+    assert "invalid-power 1" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "named", "says"),
+    [
+        (["--start", "2026-01-01"], "--start", "needs --every"),
+        (["--every", "1h", "--extrapolate", "locf"], "--extrapolate", "needs --start or --end"),
+        (["--every", "1h", "--end", "2026-01-01", "--extrapolate", "cubic"], "--extrapolate",
+         "'cubic' is not one of locf, linear"),
+        (["--every", "1h", "--start", "soon"], "--start", "'soon' is not a time"),
+        (["--every", "1h", "--start", "2026-01-02", "--end", "2026-01-01"], "--end",
+         "is not after --start"),
+        (["--on-invalid", "skip"], "--on-invalid", "'skip' is not one of reject, gap"),
+        (["--every", "1h", "--on-duplicate", "mean"], "--on-duplicate", "use reject, last or step"),
+    ],
+)  # fmt: skip
+def test_window_and_policy_flags_are_checked_before_reading(
+    tmp_path: Path, args: list[str], named: str, says: str
+) -> None:
+    code, _, err = _run("integrate", tmp_path / "missing.csv", *args)
+    assert code == 2
+    assert named in err
+    assert says in err

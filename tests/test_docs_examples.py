@@ -61,7 +61,7 @@ EXPECTED: dict[str, tuple[float, dict[int, float]]] = {
     "Home Assistant integral sensor": (5.5, {0: 1.5, 1: 1.0, 2: 0.0, 3: 3.0}),
     # late 00:20 included, NULL skipped: 5/6 + 7/12 + 4/3 + 1 + 3; buckets lose the crossings
     "TimescaleDB Toolkit time_weight": (27 / 4, {0: 11 / 4, 1: 0.0, 3: 0.0}),
-    "InfluxDB integral()": (27 / 4, {0: 11 / 4, 1: 0.0, 3: 0.0}),
+    "InfluxDB Flux integral()": (27 / 4, {0: 11 / 4, 1: 0.0, 3: 0.0}),
     # right Riemann: 4·0.5 + 4·(1/3) + 2·(1/3); 2 h is not < 7200 s; late: elapsed < 0
     "emoncms power_to_kwh": (4.0, {0: 2 + 4 / 3, 1: 2 / 3, 3: 0.0}),
     # 1.5 in the first delivery; the second starts at the late 00:20 row: 25/12 + 3

@@ -47,8 +47,8 @@ def test_mismatched_lengths(overrides: dict[str, Any], named: str) -> None:
     ("policy", "value", "choices"),
     [
         ("on_late", "drop", "reject, raise"),
-        ("on_duplicate", "first", "reject, last, mean, raise"),
-        ("on_invalid", "ignore", "reject, raise"),
+        ("on_duplicate", "first", "reject, last, mean, step, raise"),
+        ("on_invalid", "ignore", "reject, gap, raise"),
     ],
 )
 def test_unknown_policy(policy: str, value: str, choices: str) -> None:

@@ -201,8 +201,12 @@ def test_empty_input_gives_no_buckets() -> None:
         "start",
         "end",
         "energy",
+        "energy_min",
+        "energy_max",
+        "mean_power",
         "samples",
         "covered",
+        "extrapolated",
         "largest_gap",
     ]
 

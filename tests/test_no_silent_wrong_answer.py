@@ -363,9 +363,15 @@ def test_a_tampered_state_is_refused_naming_the_field(
         ei.CumulativeState.from_dict({**GOOD, field: value})
 
 
-def test_a_state_of_one_sample_at_two_times_is_refused() -> None:
-    with raises_exactly(ei.StateFormatError, "count=2 holds samples at distinct times"):
-        ei.CumulativeState.from_dict({**GOOD, "last_ts": 0})
+def test_a_state_of_several_samples_at_one_time_is_a_step() -> None:
+    # on_duplicate="step" keeps readings of one time as samples of their own, so
+    # count=2 with first_ts == last_ts is a state a batch can leave behind.
+    t = np.array(["2026-01-01T00:00:05"] * 2, dtype="datetime64[s]")
+    step = ei.integrate_meters(["a", "a"], t, [10.0, 30.0], on_duplicate="step").states["a"]
+    assert (step.count, step.first_ts, step.first_power, step.last_power) == (
+        2, step.last_ts, 10.0, 30.0,
+    )  # fmt: skip
+    assert ei.CumulativeState.from_dict(step.to_dict()) == step
 
 
 def test_a_state_that_is_no_mapping_is_refused() -> None:

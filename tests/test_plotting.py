@@ -114,3 +114,20 @@ def test_wrong_arguments_are_explained() -> None:
         ei.plot(out, [1.0])
     with pytest.raises(ValueError, match="not per meter"):
         ei.plot(out, meter="a")
+
+
+def test_bounds_are_a_hatched_bar_from_least_to_most_energy() -> None:
+    out = ei.energy_by_interval(minutes(0, 20, 30), [1.0, 3.0, 3.0], "15min", method="left")
+    ax = ei.plot(out, bounds=True).axes[0]
+    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+    assert [c.get_label() for c in bars] == ["energy", "energy bounds"]
+    bounds = bars[1]
+    assert [r.get_y() for r in bounds] == out.energy_min.tolist()
+    heights = [r.get_y() + r.get_height() for r in bounds]
+    np.testing.assert_allclose(heights, out.energy_max, rtol=1e-12)
+    assert all(r.get_hatch() for r in bounds)
+    assert "energy bounds" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert renders(ax.figure)
+    assert len(ei.plot(out).axes[0].containers) == 1  # off by default
+    with pytest.raises(TypeError, match="bounds=True shades buckets"):
+        ei.plot(minutes(0, 20), [1.0, 2.0], bounds=True)

@@ -252,7 +252,7 @@ SYSTEMS = {
     "energy_integral": ours,
     "Home Assistant integral sensor": home_assistant,
     "TimescaleDB Toolkit time_weight": timescale_time_weight,
-    "InfluxDB integral()": influxdb_integral,
+    "InfluxDB Flux integral()": influxdb_integral,
     "emoncms power_to_kwh": emoncms_power_to_kwh,
     "scipy cumulative_trapezoid": scipy_cumulative_trapezoid,
     "Snowflake LAG() per delivery": snowflake_lag_sql,

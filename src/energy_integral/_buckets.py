@@ -7,6 +7,7 @@ many pieces through ``np.repeat``, and pieces are summed per bucket with
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,19 +17,22 @@ from ._kernel import SATURATED, subtract_saturating
 from ._segments import segment_ids
 from .calendar import MAX_BUCKETS
 from .errors import BucketLimitError
-from .strategies import Strategy
-from .timestamps import NS_PER_HOUR
+from .strategies import Strategy, TrapezoidStrategy
+from .timestamps import NAT, NS_PER_HOUR
 
-__all__ = ["Intervals", "bucketize", "intervals"]
+__all__ = ["Buckets", "Intervals", "bucketize", "intervals"]
 
 IntArray = npt.NDArray[np.int64]
 IndexArray = npt.NDArray[np.intp]
 FloatArray = npt.NDArray[np.float64]
 
+LINE = TrapezoidStrategy()  # an extrapolated stretch follows a line, whatever the method
+_NEVER = int(np.iinfo(np.int64).max)
+
 
 @dataclass(frozen=True)
 class Intervals:
-    """Integrated intervals of one or more series, grouped by series and in time order."""
+    """Integrated intervals of one or more series, grouped by series."""
 
     series: IndexArray  # series number of each interval
     a: IntArray  # start, ns
@@ -37,6 +41,30 @@ class Intervals:
     p1: FloatArray
     energy: FloatArray  # the engine's energy of the whole interval (0 for gaps)
     gap: npt.NDArray[np.bool_]
+    extrapolated: npt.NDArray[np.bool_]  # beyond the samples: power follows a line
+
+    @classmethod
+    def concat(cls, parts: list[Intervals]) -> Intervals:
+        """All intervals of ``parts``, one after the other."""
+        if len(parts) == 1:
+            return parts[0]
+        fields = (f.name for f in dataclasses.fields(cls))
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields))
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """Per output row (series, then time): what :func:`bucketize` adds up."""
+
+    series: IndexArray  # series of the row
+    bucket: IndexArray  # index into the edges
+    energy: FloatArray
+    energy_min: FloatArray
+    energy_max: FloatArray
+    samples: IntArray
+    covered: FloatArray  # fraction of the bucket
+    extrapolated: FloatArray  # fraction of the bucket
+    largest_gap: IntArray  # ns
 
 
 def intervals(
@@ -48,9 +76,13 @@ def intervals(
     bridge_p: FloatArray,
     bridged: npt.NDArray[np.bool_],
     max_gap_ns: int | None,
+    outage: npt.NDArray[np.bool_] | None = None,
 ) -> Intervals:
     """The interval ending at each sample, whose predecessor is the previous sample of its
-    series, or the series' incoming state for its first sample (dropped when there is none)."""
+    series, or the series' incoming state for its first sample (dropped when there is none).
+
+    ``outage`` marks the samples whose interval is an outage (a gap whatever its length).
+    """
     a = np.empty_like(ts)
     a[1:] = ts[:-1]
     a[starts] = bridge_t
@@ -67,7 +99,10 @@ def intervals(
         if max_gap_ns is None
         else subtract_saturating(b, a) > max_gap_ns
     )
-    return Intervals(series, a, b, p0[keep], ps[keep], increments[keep], gap)
+    if outage is not None:
+        gap |= outage[keep]
+    extrapolated = np.zeros(b.size, dtype=bool)
+    return Intervals(series, a, b, p0[keep], ps[keep], increments[keep], gap, extrapolated)
 
 
 def _split_at_edges(
@@ -75,39 +110,47 @@ def _split_at_edges(
     edges: IntArray,
     strategy: Strategy,
     factor: float,
+    window: tuple[int, int],
 ) -> tuple[IndexArray, IndexArray, IntArray, IntArray, FloatArray]:
-    """Cut every interval at every edge it crosses.
+    """Cut every interval at every edge it crosses, keeping what lies inside ``window``.
 
     Returns, per piece: its interval, its bucket (index into ``edges``), its
-    start and end (ns) and its energy. The energy up to an edge is the
-    strategy's partial energy; an interval's last piece takes the rest of the
-    engine's energy, so the pieces of an interval add up to exactly it.
+    start and end (ns) and its energy. The energy up to a cut is the
+    strategy's partial energy (the line's, for an extrapolated interval); a
+    piece that ends where its interval does takes the rest of the engine's
+    energy, so the pieces of an uncut interval add up to exactly it.
     """
-    first = np.searchsorted(edges, iv.a, side="right") - 1
-    last = np.searchsorted(edges, iv.b, side="left") - 1  # an interval ending on an edge stops
+    a, b = np.maximum(iv.a, window[0]), np.minimum(iv.b, window[1])
+    inside = np.flatnonzero(a < b)  # a 0 s interval (a step) holds no energy and no time
+    first = np.searchsorted(edges, a[inside], side="right") - 1
+    last = np.searchsorted(edges, b[inside], side="left") - 1  # ending on an edge stops there
     count = last - first + 1
-    owner = np.repeat(np.arange(iv.a.size), count)
-    bucket = first[owner] + np.arange(owner.size) - np.repeat(np.cumsum(count) - count, count)
-    lo = np.maximum(iv.a[owner], edges[bucket])
-    hi = np.minimum(iv.b[owner], edges[bucket + 1])
+    pieces = np.repeat(np.arange(inside.size), count)
+    owner = inside[pieces]
+    bucket = first[pieces] + np.arange(owner.size) - np.repeat(np.cumsum(count) - count, count)
+    lo = np.maximum(a[owner], edges[bucket])
+    hi = np.minimum(b[owner], edges[bucket + 1])
     energy = iv.energy[owner]
-    cut = np.flatnonzero((count[owner] > 1) & ~iv.gap[owner])
+    cut = np.flatnonzero(((lo != iv.a[owner]) | (hi != iv.b[owner])) & ~iv.gap[owner])
     if cut.size:
         o = owner[cut]
-        a, length = iv.a[o], subtract_saturating(iv.b[o], iv.a[o]).astype(np.float64)
+        start, length = iv.a[o], subtract_saturating(iv.b[o], iv.a[o]).astype(np.float64)
         wrapped = length >= SATURATED  # a step beyond int64: its length from floats
-        length[wrapped] = iv.b[o][wrapped].astype(np.float64) - a[wrapped].astype(np.float64)
-        dt, p0, p1 = length / NS_PER_HOUR, iv.p0[o], iv.p1[o]
+        length[wrapped] = iv.b[o][wrapped].astype(np.float64) - start[wrapped].astype(np.float64)
+        dt, p0, p1, line = length / NS_PER_HOUR, iv.p0[o], iv.p1[o], iv.extrapolated[o]
 
         def upto(t: IntArray) -> FloatArray:
-            into = subtract_saturating(t, a).astype(np.float64)
+            into = subtract_saturating(t, start).astype(np.float64)
             far = into >= SATURATED
-            into[far] = t[far].astype(np.float64) - a[far].astype(np.float64)
+            into[far] = t[far].astype(np.float64) - start[far].astype(np.float64)
             f = into / length
-            return np.asarray(strategy.partial_energy(dt, p0, p1, f), dtype=np.float64) * factor
+            e = np.asarray(strategy.partial_energy(dt, p0, p1, f), dtype=np.float64)
+            if line.any():
+                e = np.where(line, LINE.partial_energy(dt, p0, p1, f), e)
+            return e * factor
 
         at_hi = np.where(hi[cut] == iv.b[o], energy[cut], upto(hi[cut]))
-        at_lo = np.where(lo[cut] == a, 0.0, upto(lo[cut]))
+        at_lo = np.where(lo[cut] == start, 0.0, upto(lo[cut]))
         energy[cut] = at_hi - at_lo
     return owner, bucket, lo, hi, energy
 
@@ -121,15 +164,22 @@ def bucketize(
     edges: IntArray,
     strategy: Strategy,
     factor: float,
-) -> tuple[IndexArray, IndexArray, FloatArray, IntArray, FloatArray, IntArray]:
-    """Buckets of all series at once: series, bucket index, energy, samples, covered, gap.
+    window: tuple[int, int] = (NAT, _NEVER),
+) -> Buckets:
+    """Buckets of all series at once, on the one grid ``edges``.
 
     Series ``s`` gets every bucket from the one holding ``span_lo[s]`` to the
-    one holding ``span_hi[s]``, all series on the one grid ``edges``; output
-    rows are grouped by series, then in time order.
+    one holding ``span_hi[s]`` (none when ``span_hi[s] < span_lo[s]``); rows are
+    grouped by series, then in time order. Only time inside ``window`` (ns,
+    end excluded for samples) is counted.
+
+    Each piece of an interval from :math:`(t_0, p_0)` to :math:`(t_1, p_1)` also
+    bounds its energy: if power moves monotonically between the samples, the
+    piece of length :math:`\\delta` holds between :math:`\\min(p_0, p_1)\\,\\delta`
+    and :math:`\\max(p_0, p_1)\\,\\delta`; gaps hold 0.
     """
     first = np.searchsorted(edges, span_lo, side="right") - 1
-    count = np.searchsorted(edges, span_hi, side="right") - first
+    count = np.maximum(np.searchsorted(edges, span_hi, side="right") - first, 0)
     rows = int(count.sum())
     if rows > MAX_BUCKETS:  # before allocating them
         raise BucketLimitError(
@@ -141,15 +191,29 @@ def bucketize(
     bucket = first[series] + np.arange(rows) - row0[series]
     row_of = row0 - first  # series s's bucket j is row row_of[s] + j
 
-    owner, piece_bucket, lo, hi, piece_energy = _split_at_edges(iv, edges, strategy, factor)
+    owner, piece_bucket, lo, hi, piece_energy = _split_at_edges(iv, edges, strategy, factor, window)
     piece_row = row_of[iv.series[owner]] + piece_bucket
     gap = iv.gap[owner]
-    energy = np.asarray(np.bincount(piece_row, piece_energy, rows), dtype=np.float64)
-    # ns counts below 2**53 are exact in float64: up to 104 days of cover per bucket.
-    covered_ns = np.bincount(piece_row, weights=np.where(gap, 0, hi - lo), minlength=rows)
-    covered = covered_ns / (edges[bucket + 1] - edges[bucket])
+
+    def per_row(weights: npt.ArrayLike) -> FloatArray:
+        return np.asarray(np.bincount(piece_row, weights, rows), dtype=np.float64)
+
+    held = np.where(gap, 0, hi - lo)  # ns below 2**53 are exact in float64: 104 days a bucket
+    hours = held / NS_PER_HOUR * factor
+    p0, p1 = iv.p0[owner], iv.p1[owner]
+    length = edges[bucket + 1] - edges[bucket]
     sample_row = row_of[segment_ids(starts, ts.size)] + np.searchsorted(edges, ts, "right") - 1
-    samples = np.bincount(sample_row, minlength=rows).astype(np.int64)
+    counted = (ts >= window[0]) & (ts < window[1])
     largest_gap = np.zeros(rows, dtype=np.int64)
     np.maximum.at(largest_gap, piece_row[gap], subtract_saturating(iv.b, iv.a)[owner[gap]])
-    return series, bucket, energy, samples, covered, largest_gap
+    return Buckets(
+        series,
+        bucket,
+        per_row(piece_energy),
+        per_row(np.minimum(p0, p1) * hours),
+        per_row(np.maximum(p0, p1) * hours),
+        np.bincount(sample_row[counted], minlength=rows).astype(np.int64),
+        per_row(held) / length,
+        per_row(np.where(iv.extrapolated[owner], held, 0)) / length,
+        largest_gap,
+    )

@@ -22,11 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from . import quality as q
+from ._factorize import factorize
 from ._invalid_rows import OUT_OF_RANGE
 from .filereader import Chunk
 from .fleet import integrate_meters
-from .intervals import IntervalEnergy, energy_by_interval
+from .intervals import IntervalEnergy, energy_by_interval, extrapolated_by_interval
 from .quality import Rejections
 from .state import CumulativeState
 from .strategies import Strategy
@@ -72,10 +75,45 @@ class ChunkedResult:
         return float(sum(s.energy for s in self.states.values()))
 
 
+def _as_single(states: Mapping[Hashable, CumulativeState]) -> dict[Hashable, CumulativeState]:
+    """States of a one-series stream under the meter code its chunks use (0)."""
+    return {0: states[SINGLE_SERIES]} if SINGLE_SERIES in states else {}
+
+
 def _relabel(meter: Any, single: bool) -> Any:
     if single:
         return np.full(np.shape(meter), SINGLE_SERIES, dtype=object)
     return meter
+
+
+class _Ends:
+    """The rows of each meter that its extrapolation needs, kept across chunks.
+
+    A line needs a series' outermost intervals: its first two and last two
+    valid rows, with an invalid one (an outage marker) wherever it falls
+    between them, before the first or after the last. A run of invalid rows
+    marks the same outage as its first row, so only that one is kept.
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[npt.NDArray[Any]] = [np.empty(0, np.int64), np.empty(0, object)]
+        self.rows += [np.empty(0, np.int64), np.empty(0, np.float64)]
+
+    def add(self, row: Any, meter: Any, t: Any, p: Any) -> None:
+        new = (row, np.asarray(meter, dtype=object), t.astype(np.int64), p)
+        row, meter, t, p = (np.concatenate(pair) for pair in zip(self.rows, new, strict=True))
+        code, _ = factorize(meter, "meter")
+        order = np.lexsort((row, t, code))
+        c, valid = code[order], np.isfinite(p[order])
+        first = np.searchsorted(c, c, side="left")
+        counted = np.cumsum(valid)
+        before = counted - valid - np.where(first > 0, counted[first - 1], 0)
+        after = counted[np.searchsorted(c, c, side="right") - 1] - counted + valid
+        needed = (before < 2) | (after <= 2)
+        run_start = np.ones(c.size, dtype=bool)
+        run_start[1:] = (c[1:] != c[:-1]) | valid[:-1]
+        keep = order[needed & (valid | run_start)]
+        self.rows = [row[keep], meter[keep], t[keep], p[keep]]
 
 
 def integrate_chunks(
@@ -87,6 +125,11 @@ def integrate_chunks(
     max_gap: Any = None,
     every: Any = None,
     tz: Any = None,
+    start: Any = None,
+    end: Any = None,
+    extrapolate: str | None = None,
+    on_invalid: str = "reject",
+    on_duplicate: str = "reject",
     states: Mapping[Hashable, CumulativeState] | None = None,
     on_rejected: Callable[[Rejections], None] | None = None,
     on_progress: Callable[[float, int], None] | None = None,
@@ -98,11 +141,12 @@ def integrate_chunks(
     chunks : iterable of Chunk
         Consecutive parts of one stream of readings; a chunk whose ``meter``
         is ``None`` is one series, reported as meter ``"default"``.
-    method, power_unit, energy_unit, max_gap
+    method, power_unit, energy_unit, max_gap, on_invalid, on_duplicate
         As for :func:`~energy_integral.integrate_meters` (bad rows are rejected).
-    every, tz : optional
+    every, tz, start, end, extrapolate : optional
         Also compute energy per bucket, as :func:`~energy_integral.energy_by_interval`;
-        buckets that straddle chunks are merged.
+        buckets that straddle chunks are merged. Each series is extrapolated
+        once, after the last chunk, from its first and last two valid rows.
     states : mapping of meter → CumulativeState, optional
         States to continue from (e.g. a previous run's).
     on_rejected : callable, optional
@@ -125,7 +169,17 @@ def integrate_chunks(
     >>> res.total, res.rejected
     (2.0, {'invalid-power': 1})
     """
+    if every is not None and on_duplicate == "mean":
+        raise ValueError(
+            "on_duplicate='mean' merges rows into a sample no bucket can split; "
+            "use 'reject', 'last' or 'step' with every"
+        )
     carried: Mapping[Hashable, CumulativeState] | None = states
+    ends = _Ends() if every is not None and extrapolate is not None else None
+    options = dict(
+        method=method, tz=tz, power_unit=power_unit, energy_unit=energy_unit, max_gap=max_gap,
+        start=start, end=end, on_duplicate="step" if on_duplicate == "step" else "raise",
+    )  # fmt: skip
     rows, gaps = 0, 0
     rejected: dict[str, int] = {}
     buckets: list[IntervalEnergy] = []
@@ -134,20 +188,28 @@ def integrate_chunks(
         single = chunk.meter is None
         meter = np.zeros(len(chunk), dtype=np.int64) if chunk.meter is None else chunk.meter
         if single and carried is not None and SINGLE_SERIES in carried:
-            carried = {0: carried[SINGLE_SERIES]}
+            carried = _as_single(carried)
         res = integrate_meters(
             meter, chunk.timestamps, chunk.power, states=carried, method=method,
             power_unit=power_unit, energy_unit=energy_unit, max_gap=max_gap,
+            on_invalid=on_invalid, on_duplicate=on_duplicate,
         )  # fmt: skip
         if every is not None:
-            # Only accepted rows: energy_by_interval raises on bad ones.
+            # Accepted rows (energy_by_interval raises on bad ones), and outage markers.
             ok = res.accepted
+            if on_invalid == "gap":
+                ok = ok | (res.reason_code == q.INVALID_POWER)
             part = energy_by_interval(
-                chunk.timestamps[ok], chunk.power[ok], every, method=method, tz=tz,
-                meter_ids=meter[ok], states=carried, power_unit=power_unit,
-                energy_unit=energy_unit, max_gap=max_gap,
+                chunk.timestamps[ok], chunk.power[ok], every, meter_ids=meter[ok],
+                states=carried, on_invalid="gap" if on_invalid == "gap" else "raise", **options,
             )  # fmt: skip
-            buckets.append(part)
+            buckets.append(dataclasses.replace(part, rejected=Rejections.empty()))  # counted above
+            if ends is not None:
+                took = ok
+                ends.add(
+                    chunk.first_row + np.flatnonzero(took), meter[took],
+                    chunk.timestamps[took], chunk.power[took],
+                )  # fmt: skip
         bad = res.rejected
         if len(bad):
             for reason, n in bad.counts().items():
@@ -172,6 +234,21 @@ def integrate_chunks(
     final = dict(carried or {})
     if single and 0 in final:
         final = {SINGLE_SERIES: final.pop(0), **final}
+    if ends is not None and extrapolate is not None:
+        row, meter, t, p = ends.rows
+        order = np.argsort(row, kind="stable")
+        buckets.append(
+            extrapolated_by_interval(
+                t[order].view("datetime64[ns]"),
+                p[order],
+                every,
+                meter_ids=meter[order],
+                states=states if not single or states is None else _as_single(states),
+                extrapolate=extrapolate,
+                on_invalid="gap" if on_invalid == "gap" else "raise",
+                **options,
+            )
+        )
     merged = None
     if every is not None and buckets:
         merged = IntervalEnergy.merge(buckets)

@@ -32,6 +32,7 @@ from ._inputs import (
 )
 from ._invalid_rows import describe, first_row, flag_invalid, overflowed
 from ._kernel import interval_increments, previous_times
+from ._outages import mark_outages
 from ._segments import segment_ids, segment_starts, segmented_argsort, segmented_cumsum
 from .errors import InvalidSampleError, OrderError, OverlapError
 from .fleet_result import FleetResult, updated_states
@@ -101,6 +102,13 @@ def _resolve_duplicates(
     new_group[1:] = (c[1:] != c[:-1]) | (t[1:] != t[:-1])
     if new_group.all():
         return None, None, p, np.empty(0, dtype=np.intp)
+    if on_duplicate == "step":  # every row a sample of its own, but for exact repeats
+        repeat = np.zeros(n, dtype=bool)
+        repeat[1:] = ~new_group[1:] & (p[1:] == p[:-1])
+        if not repeat.any():
+            return None, None, p, np.empty(0, dtype=np.intp)
+        reps = np.flatnonzero(~repeat)
+        return reps, reps[np.cumsum(~repeat) - 1], p[reps], np.flatnonzero(repeat)
     if on_duplicate == "raise":
         i = first_row(~new_group, rows)
         raise OrderError(f"row {i} duplicates an earlier row of its meter at the same timestamp")
@@ -144,18 +152,27 @@ def integrate_meters(
         Rows at or before their meter's last integrated sample. A row identical
         to that sample is ``already-integrated`` (how a re-delivered batch
         becomes harmless); any other is ``late``. Dropping silently is not offered.
-    on_duplicate : {"reject", "last", "mean", "raise"}
+    on_duplicate : {"reject", "last", "mean", "step", "raise"}
         Several rows of one meter at one time: keep the first (by input order)
         and reject the rest, keep the last, or merge them into one sample with
         their mean power (all merged rows count as accepted; the interval's
-        energy is on the first of them).
-    on_invalid : {"reject", "raise"}
+        energy is on the first of them). ``"step"`` keeps them all as a step
+        in input order: the interval before ends at the first, the one after
+        starts at the last (the intervals between them last 0 s). A row at a
+        meter's last integrated time continues that step across batches. A
+        row identical to the one before it (or to that sample) repeats it and
+        is ``already-integrated``, in one batch as across two.
+    on_invalid : {"reject", "gap", "raise"}
         Rows with a missing meter or time (or a time outside 1677..2262, which
         int64 nanoseconds cannot hold), power that is NaN, ±inf or beyond
         ``max_power`` in absolute value, and rows from which a meter's energy
         would overflow float64 (that row and the meter's later ones). They
         never touch a state; ``detail`` says which of these an ``invalid-time``
-        or ``invalid-power`` row is where the value alone does not.
+        or ``invalid-power`` row is where the value alone does not. ``"gap"``
+        rejects them too and takes invalid power as an outage: the interval
+        between the valid samples around it adds no energy and is reported
+        in ``gaps`` (one at the end of a batch is carried in the state, see
+        :attr:`CumulativeState.outage`).
     max_power : float, optional
         Plausibility bound on ``|power|`` in ``power_unit``.
 
@@ -182,7 +199,7 @@ def integrate_meters(
     max_gap_ns = None if max_gap is None else to_duration_ns(max_gap, "max_gap")
     ids = as_ids(meter_ids)
     # A time outside int64 ns is data like a missing one: an invalid-time row, unless told to raise.
-    if on_invalid == "reject":
+    if on_invalid != "raise":
         t, far = to_ns_flagged(timestamps)
     else:
         t, far = to_ns(timestamps), None
@@ -195,15 +212,20 @@ def integrate_meters(
         meters, starts = runs
     incoming = StateTable.lookup(states, meters, strategy.name, power_unit, energy_unit)
     if runs is not None:  # already grouped by meter: the fast path, if the batch is clean
-        clean = integrate_clean(
-            meters, starts, t, p, incoming, strategy, factor, max_gap_ns, max_power
-        )
+        clean = None
+        if not incoming.outage.any():
+            clean = integrate_clean(
+                meters, starts, t, p, incoming, strategy, factor, max_gap_ns, max_power
+            )
         if clean is not None:
             return clean
         codes = segment_ids(starts, n)  # what factorize() gives sorted ids
 
     invalid = flag_invalid(codes, t, p, max_power, on_invalid)
-    args = (codes, meters, t, p, incoming, strategy, factor, max_gap_ns, on_late, on_duplicate)
+    args = (
+        codes, meters, t, p, incoming, strategy, factor, max_gap_ns, on_late, on_duplicate,
+        on_invalid,
+    )  # fmt: skip
     result = _integrate_rows(invalid.copy(), *args)
     if isinstance(result, FleetResult):
         details = describe(result.reason_code, far, p, max_power, None)
@@ -235,6 +257,7 @@ def _integrate_rows(
     max_gap_ns: int | None,
     on_late: str,
     on_duplicate: str,
+    on_invalid: str,
 ) -> FleetResult | npt.NDArray[np.bool_]:
     """The general path over the rows whose ``reason`` is still ``ACCEPTED``.
 
@@ -248,12 +271,13 @@ def _integrate_rows(
     ps = _take(p, rows)
     starts = segment_starts(c)
     if incoming.has_state.any() and bool(np.any(ts[starts] <= incoming.last_ts[c[starts]])):
-        rows, c, ts, ps = _drop_stale(rows, c, ts, ps, incoming, reason, on_late)
+        rows, c, ts, ps = _drop_stale(rows, c, ts, ps, incoming, reason, on_late, on_duplicate)
         starts = segment_starts(c)
 
     reps, rep_of, rep_power, losers = _resolve_duplicates(c, ts, ps, rows, on_duplicate)
-    if losers.size:
-        reason[_take(np.arange(n), rows)[losers]] = q.DUPLICATE
+    if losers.size:  # in a step, a repeat is what a re-delivery would be
+        loser = q.ALREADY_INTEGRATED if on_duplicate == "step" else q.DUPLICATE
+        reason[_take(np.arange(n), rows)[losers]] = loser
     if reps is not None:
         c, ts = c[reps], ts[reps]
         starts = segment_starts(c)
@@ -271,6 +295,18 @@ def _integrate_rows(
         factor,
         max_gap_ns,
     )
+    marked, open_after, sample_rows = None, None, None
+    if on_invalid == "gap" or incoming.outage.any():
+        sample_rows = _take(np.arange(n), rows)
+        if reps is not None:
+            sample_rows = sample_rows[reps]
+        bad = np.flatnonzero(reason == q.INVALID_POWER) if on_invalid == "gap" else np.arange(0)
+        marked, open_after = mark_outages(
+            c, ts, sample_rows, starts, codes[bad], t[bad], bad, incoming.last_ts,
+            incoming.has_state, incoming.outage,
+        )  # fmt: skip
+        rep_inc[marked] = 0.0
+        gap = gap | marked
     energy0 = incoming.energy[first_codes]
     rep_cum = segmented_cumsum(rep_inc, starts, energy0 if energy0.any() else None)
     ends = np.append(starts[1:], ts.size) - 1
@@ -283,6 +319,12 @@ def _integrate_rows(
         cumulative, increments = _scatter(n, rows, reason, reps, rep_of, rep_cum, rep_inc)
     gap_rows = np.flatnonzero(gap)
     gap_starts = previous_times(ts, starts, incoming.last_ts[first_codes], gap_rows)
+    states = updated_states(incoming, starts, c[starts], ts, rep_power, rep_cum)
+    outage_rows = None
+    if marked is not None and open_after is not None and sample_rows is not None:
+        states.outage[open_after] = True
+        outage_rows = np.zeros(n, dtype=bool)
+        outage_rows[sample_rows[marked]] = True
     return FleetResult(
         cumulative,
         increments,
@@ -292,8 +334,9 @@ def _integrate_rows(
         codes,
         t,
         p,
-        updated_states(incoming, starts, c[starts], ts, rep_power, rep_cum),
+        states,
         GapReport.from_ns(gap_starts, ts[gap_rows], meters[c[gap_rows]]),
+        outage=outage_rows,
     )
 
 
@@ -305,12 +348,26 @@ def _drop_stale(
     incoming: StateTable,
     reason: npt.NDArray[np.int8],
     on_late: str,
+    on_duplicate: str,
 ) -> tuple[IntArray, npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """Flag rows at or before their meter's last integrated sample; return the others."""
+    """Flag rows at or before their meter's last integrated sample; return the others.
+
+    With ``on_duplicate="step"`` a row at that sample's time with another power
+    is not stale: it continues the step the sample began, and so does every
+    row of that time after it (a step may come back to the sample's power).
+    """
     positions = np.arange(c.size) if rows is None else rows
     last_ts = incoming.last_ts[c]
     stale = ts <= last_ts
     same = stale & (ts == last_ts) & (ps == incoming.last_power[c])
+    if on_duplicate == "step":
+        steps = (ts == last_ts) & ~same
+        # Rows of one meter at its last time are adjacent (sorted): a step seen so far
+        # in this meter's rows makes the identical ones after it part of the step.
+        latest_step = np.maximum.accumulate(np.where(steps, np.arange(c.size), -1))
+        starts = segment_starts(c)
+        same &= latest_step < starts[segment_ids(starts, c.size)]
+        stale &= same | (ts < last_ts)
     late = stale & ~same
     if on_late == "raise" and late.any():
         i = first_row(late, positions)

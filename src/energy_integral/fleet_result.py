@@ -41,6 +41,9 @@ class FleetResult:
         Intervals longer than ``max_gap``, per meter.
     frame : DataFrame or None
         Set by :func:`integrate_frame`: the input frame with the results as columns.
+    outage : ndarray of bool or None
+        With ``on_invalid="gap"``: rows whose interval (the one ending at the
+        row) is an outage; None otherwise.
     """
 
     cumulative: npt.NDArray[np.float64]
@@ -54,6 +57,7 @@ class FleetResult:
     states: StateTable
     gaps: GapReport
     frame: Any = None
+    outage: npt.NDArray[np.bool_] | None = None
     _details: Mapping[int, str] = field(default_factory=dict)  # row -> detail, rejected rows
 
     @property
@@ -104,6 +108,7 @@ def updated_states(
         incoming.last_power.copy(),
         incoming.energy.copy(),
         incoming.count.copy(),
+        incoming.outage.copy(),
         incoming.unchanged,
     )
     if starts.size == 0:
@@ -116,4 +121,5 @@ def updated_states(
     out.last_power[touched] = rp[ends]
     out.energy[touched] = cum[ends]
     out.count[touched] += ends - starts + 1
+    out.outage[touched] = False  # a later sample closed any outage (the caller sets new ones)
     return out

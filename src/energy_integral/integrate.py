@@ -205,6 +205,8 @@ def integrate(
         dt_ns=dt_ns,
         low=low,
     )
+    if state.outage:  # the state ends in an outage: its bridge adds nothing
+        increments[0], gap[0] = 0.0, True
     gap_rows = np.flatnonzero(gap)
     gaps = GapReport.from_ns(previous_times(t, start, bridge_t, gap_rows), t[gap_rows])
     # The intervals are used up: their memory takes the running sum (a fresh array
@@ -226,5 +228,6 @@ def integrate(
         last_power=float(p[-1]),
         energy=float(cumulative[-1]),
         count=state.count + n,
+        outage=False,
     )
     return IntegrationResult(as_datetime64(t), p, cumulative, increments, new_state, gaps)

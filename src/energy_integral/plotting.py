@@ -35,6 +35,7 @@ def plot(
     tz: Any = None,
     meter: Any = None,
     title: str | None = None,
+    bounds: bool = False,
     **integrate_kwargs: Any,
 ) -> Figure:
     """Draw power and cumulative energy, or energy per bucket with its coverage.
@@ -54,6 +55,10 @@ def plot(
         to draw; by default each meter gets a panel (at most 12).
     title : str, optional
         Figure title.
+    bounds : bool, optional
+        For buckets: shade from each bucket's ``energy_min`` to its
+        ``energy_max``, the energy it can hold if power moves monotonically
+        between samples.
     **integrate_kwargs
         Passed to :func:`~energy_integral.integrate` when ``data`` is timestamps
         (``method``, ``max_gap``, units, ``state``).
@@ -85,7 +90,7 @@ def plot(
     if isinstance(data, IntervalEnergy):
         if power is not None or integrate_kwargs:
             raise TypeError("plot(IntervalEnergy) takes no power or integrate arguments")
-        fig = _buckets(Figure, data, meter)
+        fig = _buckets(Figure, data, meter, bounds)
     else:
         if isinstance(data, IntegrationResult):
             if power is not None or integrate_kwargs:
@@ -97,6 +102,8 @@ def plot(
             )
         else:
             result = integrate(data, power, **integrate_kwargs)
+        if bounds:
+            raise TypeError("bounds=True shades buckets; pass an IntervalEnergy")
         fig = _series(Figure, result)
     for ax in fig.axes:
         _date_axis(ax, zone)
@@ -128,7 +135,7 @@ def _series(figure: type[Figure], result: IntegrationResult) -> Figure:
     return fig
 
 
-def _buckets(figure: type[Figure], out: IntervalEnergy, meter: Any) -> Figure:
+def _buckets(figure: type[Figure], out: IntervalEnergy, meter: Any, bounds: bool) -> Figure:
     panels: list[tuple[Any, npt.NDArray[np.bool_]]]
     if out.meter is None:
         if meter is not None:
@@ -147,13 +154,13 @@ def _buckets(figure: type[Figure], out: IntervalEnergy, meter: Any) -> Figure:
     fig = figure(figsize=(9, 1.0 + 2.5 * len(panels)), layout="constrained")
     axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
     for ax, (name, rows) in zip(axes, panels, strict=True):
-        _bucket_panel(ax, out, rows)
+        _bucket_panel(ax, out, rows, bounds)
         if name is not None:
             ax.set_title(str(name), loc="left")
     return fig
 
 
-def _bucket_panel(ax: Axes, out: IntervalEnergy, rows: npt.NDArray[np.bool_]) -> None:
+def _bucket_panel(ax: Axes, out: IntervalEnergy, rows: npt.NDArray[np.bool_], bounds: bool) -> None:
     from matplotlib.dates import date2num
 
     start, end = date2num(out.start[rows]), date2num(out.end[rows])  # type: ignore[no-untyped-call]
@@ -163,6 +170,15 @@ def _bucket_panel(ax: Axes, out: IntervalEnergy, rows: npt.NDArray[np.bool_]) ->
         if c < 1.0:
             ax.axvspan(lo, hi, color="0.5", alpha=0.35 * (1.0 - min(max(c, 0.0), 1.0)), lw=0)
     handles = ax.containers[:1]
+    if bounds:
+        low, high = out.energy_min[rows], out.energy_max[rows]
+        handles = [
+            *handles,
+            ax.bar(
+                start, high - low, bottom=low, width=end - start, align="edge", color="none",
+                edgecolor="C3", hatch="///", linewidth=0, label="energy bounds",
+            ),
+        ]  # fmt: skip
     if bool(np.any(covered < 1.0)):
         handles = [*handles, _gap_handle("incomplete coverage")]
     ax.legend(handles=handles)

@@ -10,7 +10,8 @@ reason                      meaning
                             to it (the state keeps only its last sample, so an earlier
                             re-delivered reading is ``late`` too)
 ``already-integrated``      identical (time and power) to the meter's last integrated sample:
-                            a re-delivered reading, harmless
+                            a re-delivered reading, harmless (with ``on_duplicate="step"``
+                            also a repeat of the reading before it in a step)
 ``duplicate``               a second reading of one meter at one time within a batch
                             (which one is kept depends on ``on_duplicate``)
 ``correction``              set by adapters: a source row deleted or updated after it was
@@ -53,10 +54,11 @@ REJECTION_REASONS: tuple[str, ...] = (
 #: Policies for rows at or before the meter's last integrated sample.
 ON_LATE: tuple[str, ...] = ("reject", "raise")
 #: Policies for several rows of one meter at one time: keep the first, keep the last,
-#: average their power, or raise.
-ON_DUPLICATE: tuple[str, ...] = ("reject", "last", "mean", "raise")
-#: Policies for rows with a missing meter or time, or invalid power.
-ON_INVALID: tuple[str, ...] = ("reject", "raise")
+#: average their power, take them as a step (every one integrated, in input order), or raise.
+ON_DUPLICATE: tuple[str, ...] = ("reject", "last", "mean", "step", "raise")
+#: Policies for rows with a missing meter or time, or invalid power: reject, reject and
+#: mark an outage (invalid power only: the intervals on both sides add no energy), or raise.
+ON_INVALID: tuple[str, ...] = ("reject", "gap", "raise")
 
 # Reason codes used inside the engine: 0 is "accepted", i + 1 is REJECTION_REASONS[i].
 ACCEPTED = 0
@@ -131,6 +133,12 @@ class Rejections:
         for k, row in enumerate(rows.tolist() if details else ()):
             detail[k] = details.get(row, "") if details else ""
         return cls(rows.astype(np.int64), meter, as_datetime64(t[rows]), p[rows], labels, detail)
+
+    @classmethod
+    def concat(cls, parts: list[Rejections]) -> Rejections:
+        """The rows of ``parts``, one after the other (``row`` as each part has it)."""
+        names = cls.__dataclass_fields__
+        return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in names))
 
     def __len__(self) -> int:
         return int(self.row.size)

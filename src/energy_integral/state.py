@@ -66,6 +66,9 @@ class CumulativeState:
         Energy integrated from ``first_ts`` to ``last_ts``.
     count : int
         Number of samples integrated.
+    outage : bool
+        An invalid reading followed the last sample (``on_invalid="gap"``): the
+        interval from it to the next sample is an outage and adds no energy.
 
     Examples
     --------
@@ -86,6 +89,7 @@ class CumulativeState:
     last_power: float | None = None
     energy: float = 0.0
     count: int = 0
+    outage: bool = False
 
     def __post_init__(self) -> None:
         _check_fields(self)
@@ -131,9 +135,10 @@ class CumulativeState:
     def bridge_energy(self, ts: int, power: float, max_gap_ns: int | None = None) -> float:
         """Energy of the interval from this state's last sample to ``(ts, power)``.
 
-        0 when the state is empty or the interval is longer than ``max_gap_ns``.
+        0 when the state is empty, ends in an outage, or the interval is longer
+        than ``max_gap_ns``.
         """
-        if self.last_ts is None or self.last_power is None:
+        if self.last_ts is None or self.last_power is None or self.outage:
             return 0.0
         gap = ts - self.last_ts
         if max_gap_ns is not None and gap > max_gap_ns:
@@ -181,11 +186,15 @@ class CumulativeState:
             last_power=other.last_power,
             energy=self.energy + bridge + other.energy,
             count=self.count + other.count,
+            outage=other.outage,
         )
 
     # -- serialisation ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (``"version": 1``); times are int nanoseconds since the epoch.
+
+        ``outage`` is written only when set, so states of series without
+        outage markers read exactly as before.
 
         >>> CumulativeState.from_dict(CumulativeState().to_dict()) == CumulativeState()
         True
@@ -193,6 +202,8 @@ class CumulativeState:
         out: dict[str, Any] = {"version": STATE_VERSION}
         for field in dataclasses.fields(self):
             out[field.name] = getattr(self, field.name)
+        if not self.outage:
+            del out["outage"]
         return out
 
     @classmethod
@@ -297,14 +308,18 @@ def _check_fields(state: CumulativeState) -> None:
                 f"({type(value).__name__}); expected a finite number"
             )
         object.__setattr__(state, name, number)
+    if not isinstance(state.outage, bool):
+        raise StateFormatError(f"state outage={state.outage!r} must be True or False")
 
 
 def _check_invariants(state: CumulativeState) -> None:
     """The fields agree: no samples without a count, one sample is first and last, …"""
     samples = (state.first_ts, state.first_power, state.last_ts, state.last_power)
     if state.count == 0:
-        if any(v is not None for v in samples) or state.energy != 0.0:
-            raise StateFormatError("an empty state (count=0) cannot hold samples or energy")
+        if any(v is not None for v in samples) or state.energy != 0.0 or state.outage:
+            raise StateFormatError(
+                "an empty state (count=0) cannot hold samples, energy or an outage"
+            )
         return
     if any(v is None for v in samples):
         raise StateFormatError(
@@ -320,9 +335,4 @@ def _check_invariants(state: CumulativeState) -> None:
             "a state with count=1 holds one sample: first_ts/first_power must equal "
             f"last_ts/last_power; got ({state.first_ts}, {state.first_power}) and "
             f"({state.last_ts}, {state.last_power})"
-        )
-    if state.count > 1 and one_sample:
-        raise StateFormatError(
-            f"a state with count={state.count} holds samples at distinct times, but "
-            f"first_ts=last_ts={state.last_ts}"
         )

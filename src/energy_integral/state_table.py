@@ -40,6 +40,7 @@ class StateTable(Mapping[Hashable, CumulativeState]):
     last_power: npt.NDArray[np.float64]
     energy: npt.NDArray[np.float64]
     count: npt.NDArray[np.int64]
+    outage: npt.NDArray[np.bool_]  # see CumulativeState.outage
     unchanged: Mapping[Hashable, CumulativeState] = field(default_factory=dict)
 
     @classmethod
@@ -68,6 +69,7 @@ class StateTable(Mapping[Hashable, CumulativeState]):
             np.full(n, np.nan),
             np.zeros(n),
             np.zeros(n, np.int64),
+            np.zeros(n, bool),
             {},
         )
         if states is not None and not isinstance(states, Mapping):
@@ -88,7 +90,8 @@ class StateTable(Mapping[Hashable, CumulativeState]):
             found = [(position[m], i) for m, i in states._position.items() if m in position]
             if found:
                 to, frm = (np.array(x, dtype=np.intp) for x in zip(*found, strict=True))
-                for name in ("first_ts", "first_power", "last_ts", "last_power", "energy", "count"):
+                names = ("first_ts", "first_power", "last_ts", "last_power", "energy", "count")
+                for name in (*names, "outage"):
                     getattr(table, name)[to] = getattr(states, name)[frm]
             unchanged.update({m: states[m] for m in states._position if m not in position})
             objects = states.unchanged
@@ -109,6 +112,7 @@ class StateTable(Mapping[Hashable, CumulativeState]):
                 table.first_ts[i], table.first_power[i] = state.first_ts, state.first_power
                 table.last_ts[i], table.last_power[i] = state.last_ts, state.last_power
                 table.energy[i], table.count[i] = state.energy, state.count
+                table.outage[i] = state.outage
         object.__setattr__(table, "unchanged", unchanged)
         return table
 
@@ -148,6 +152,7 @@ class StateTable(Mapping[Hashable, CumulativeState]):
             float(self.last_power[i]),
             float(self.energy[i]),
             int(self.count[i]),
+            bool(self.outage[i]),
         )
 
     def __iter__(self) -> Iterator[Hashable]:

@@ -15,6 +15,7 @@ import numpy as np
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from .. import quality as q
 from ..calendar import resolve_time_zone
 from ..chunked import ChunkedResult, integrate_chunks
 from ..errors import (
@@ -27,7 +28,8 @@ from ..errors import (
     UnreadableFileError,
 )
 from ..filereader import DEFAULT_CHUNK_ROWS, open_readings
-from ..intervals import IntervalEnergy
+from ..interval_result import IntervalEnergy
+from ..intervals import EXTRAPOLATE
 from ..quality import Rejections
 from ..registry import get_strategy
 from ..timestamps import as_datetime64, to_duration_ns
@@ -64,6 +66,47 @@ def _check_options(method: str, power_unit: str, energy_unit: str, **durations: 
             check()
         except (EnergyIntegralError, ValueError, TypeError) as exc:
             raise typer.BadParameter(str(exc), param_hint=option) from None
+
+
+def _choice(option: str, value: str | None, choices: tuple[str, ...]) -> None:
+    if value is not None and value not in choices:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}", param_hint=option)
+
+
+def _instant(option: str, text: str | None) -> np.datetime64 | None:
+    """``--start``/``--end`` as UTC ``datetime64[ns]``: ISO 8601, naive is UTC."""
+    if text is None:
+        return None
+    import pandas as pd
+
+    try:
+        when = pd.Timestamp(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r} is not a time: {exc}", param_hint=option) from None
+    if pd.isna(when):
+        raise typer.BadParameter(f"{text!r} is not a time", param_hint=option)
+    if when.tzinfo is not None:
+        when = when.tz_convert("UTC").tz_localize(None)
+    return np.datetime64(int(when.value), "ns")
+
+
+def _check_window(
+    every: str | None,
+    start: str | None,
+    end: str | None,
+    extrapolate: str | None,
+) -> tuple[np.datetime64 | None, np.datetime64 | None]:
+    """The interval window's options, checked against each other before any reading."""
+    for option, value in (("--start", start), ("--end", end), ("--extrapolate", extrapolate)):
+        if value is not None and every is None:
+            raise typer.BadParameter("needs --every (it shapes the intervals)", param_hint=option)
+    _choice("--extrapolate", extrapolate, EXTRAPOLATE)
+    if extrapolate is not None and start is None and end is None:
+        raise typer.BadParameter("needs --start or --end to extend to", param_hint="--extrapolate")
+    lo, hi = _instant("--start", start), _instant("--end", end)
+    if lo is not None and hi is not None and hi <= lo:
+        raise typer.BadParameter(f"{end!r} is not after --start {start!r}", param_hint="--end")
+    return lo, hi
 
 
 def _rejections_table(bad: Rejections) -> Any:
@@ -136,15 +179,14 @@ def _summary_frame(result: ChunkedResult, energy_unit: str) -> Any:
     )
 
 
-def _interval_frame(result: ChunkedResult, energy_unit: str, tz: str | None) -> Any:
-    intervals = result.intervals
-    if intervals is None:  # no rows at all (a header-only file): no buckets
-        empty = as_datetime64(np.empty(0, dtype=np.int64))
-        intervals = IntervalEnergy(
-            empty, empty, np.zeros(0), np.zeros(0, np.int64), np.zeros(0),
-            np.zeros(0, "timedelta64[ns]"), np.empty(0, object), energy_unit,
-        )  # fmt: skip
-    frame = intervals.to_pandas().rename(columns={"energy": f"energy_{energy_unit}"})
+def _interval_frame(
+    result: ChunkedResult, energy_unit: str, power_unit: str, tz: str | None
+) -> Any:
+    # No rows at all (a header-only file): no buckets, but the columns all the same.
+    intervals = result.intervals or IntervalEnergy.empty(energy_unit, power_unit)
+    units = {name: f"{name}_{energy_unit}" for name in ("energy", "energy_min", "energy_max")}
+    units["mean_power"] = f"mean_power_{power_unit}"
+    frame = intervals.to_pandas().rename(columns=units)
     if tz is not None:  # edges on the wall clock the buckets were cut by
         frame["start"] = frame["start"].dt.tz_convert(tz)
         frame["end"] = frame["end"].dt.tz_convert(tz)
@@ -192,6 +234,27 @@ def integrate(
     tz: Annotated[
         str | None, typer.Option(help="IANA time zone for --every edges, e.g. Europe/Berlin.")
     ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(help="With --every: intervals from this time (ISO 8601; naive is UTC)."),
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="With --every: intervals up to this time (excluded).")
+    ] = None,
+    extrapolate: Annotated[
+        str | None,
+        typer.Option(
+            help="Extend each meter to --start/--end: locf (hold the last power) or linear."
+        ),
+    ] = None,
+    on_invalid: Annotated[
+        str,
+        typer.Option(help="Invalid rows: reject, or gap (also no energy around invalid power)."),
+    ] = "reject",
+    on_duplicate: Annotated[
+        str,
+        typer.Option(help="Rows of one meter at one time: reject, last, mean or step."),
+    ] = "reject",
     out: Annotated[
         Path | None, typer.Option(help="Write results to .csv/.parquet instead of a table.")
     ] = None,
@@ -220,6 +283,14 @@ def integrate(
             "needs --every (the time zone places the interval edges)", param_hint="--tz"
         )
     _check_options(method, power_unit, energy_unit, max_gap=max_gap, every=every, tz=tz)
+    _choice("--on-invalid", on_invalid, tuple(c for c in q.ON_INVALID if c != "raise"))
+    _choice("--on-duplicate", on_duplicate, tuple(c for c in q.ON_DUPLICATE if c != "raise"))
+    if every is not None and on_duplicate == "mean":
+        raise typer.BadParameter(
+            "mean merges rows into one sample that --every cannot split; use reject, last or step",
+            param_hint="--on-duplicate",
+        )
+    window_start, window_end = _check_window(every, start, end, extrapolate)
     try:
         source = open_readings(readings, meter=None, time=time, power=power, chunk_rows=chunk_rows)
         if meter is not None or _DEFAULT_METER in source.columns:
@@ -237,7 +308,9 @@ def integrate(
         with _progress(show) as update:
             result = integrate_chunks(
                 source.chunks(), method=method, power_unit=power_unit, energy_unit=energy_unit,
-                max_gap=max_gap, every=every, tz=tz, on_progress=update,
+                max_gap=max_gap, every=every, tz=tz, start=window_start, end=window_end,
+                extrapolate=extrapolate, on_invalid=on_invalid, on_duplicate=on_duplicate,
+                on_progress=update,
                 on_rejected=None if writer is None else lambda bad: _write(writer, bad),
             )  # fmt: skip
     except BucketLimitError as exc:
@@ -256,7 +329,7 @@ def integrate(
     frame = (
         _summary_frame(result, energy_unit)
         if every is None
-        else _interval_frame(result, energy_unit, tz)
+        else _interval_frame(result, energy_unit, power_unit, tz)
     )
     if out is None:
         what = "Energy per meter" if every is None else f"Energy per {every}"

@@ -1,0 +1,197 @@
+"""What :func:`~energy_integral.energy_by_interval` returns, and how batches' results merge."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ._factorize import factorize
+from .errors import InvalidArgumentError
+from .quality import Rejections
+from .state import CumulativeState
+from .state_table import StateTable
+from .timestamps import NS_PER_HOUR, as_datetime64
+from .units import energy_factor
+
+__all__ = ["IntervalEnergy"]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Columns added up bucket by bucket when batches' results merge.
+_ADDED = ("energy", "energy_min", "energy_max", "samples", "covered", "extrapolated")
+
+
+@dataclass(frozen=True)
+class IntervalEnergy:
+    """What :func:`energy_by_interval` returns: one row per bucket (per meter), in time order.
+
+    Attributes
+    ----------
+    start, end : ndarray of datetime64[ns]
+        The bucket's edges (UTC); the bucket is ``[start, end)``.
+    energy : ndarray of float64
+        Energy integrated inside the bucket, in ``energy_unit``.
+    energy_min, energy_max : ndarray of float64
+        The least and the most energy the bucket can hold if power moves
+        monotonically between consecutive samples: each piece of an interval
+        from :math:`p_0` to :math:`p_1` that lies in the bucket, of length
+        :math:`\\delta`, holds between :math:`\\min(p_0, p_1)\\,\\delta` and
+        :math:`\\max(p_0, p_1)\\,\\delta`. Every strategy's energy lies between
+        them; for constant power all three agree.
+    samples : ndarray of int64
+        Samples of this batch inside the bucket (a state's carried sample is not counted).
+    covered : ndarray of float64
+        Fraction (0..1) of the bucket's time covered by integrated intervals,
+        extrapolated ones included; time before the first sample, after the
+        last and inside gaps is not covered.
+    extrapolated : ndarray of float64
+        Fraction (0..1) of the bucket's time covered by extrapolation only
+        (``extrapolate=``): a provisional figure.
+    largest_gap : ndarray of timedelta64[ns]
+        Length of the longest gap (an interval longer than ``max_gap``, or an
+        outage) that overlaps the bucket, 0 where none does.
+    meter : ndarray or None
+        The meter of each bucket when ``meter_ids`` was given.
+    energy_unit, power_unit : str
+        Units of ``energy`` and of :attr:`mean_power`.
+    state : CumulativeState or StateTable or None
+        The state(s) after the batch, to pass as ``states`` to the next call.
+    rejected : Rejections
+        Rows not integrated, with their reason (only with a policy that rejects;
+        ``row`` is the position in the call's input).
+    """
+
+    start: npt.NDArray[np.datetime64]
+    end: npt.NDArray[np.datetime64]
+    energy: FloatArray
+    energy_min: FloatArray
+    energy_max: FloatArray
+    samples: npt.NDArray[np.int64]
+    covered: FloatArray
+    extrapolated: FloatArray
+    largest_gap: npt.NDArray[np.timedelta64]
+    meter: npt.NDArray[Any] | None = None
+    energy_unit: str = "kWh"
+    power_unit: str = "kW"
+    state: CumulativeState | StateTable | None = None
+    rejected: Rejections = field(default_factory=Rejections.empty)
+
+    def __len__(self) -> int:
+        return int(self.start.size)
+
+    @classmethod
+    def empty(cls, energy_unit: str = "kWh", power_unit: str = "kW") -> IntervalEnergy:
+        """No buckets at all, per meter (what a file of no rows gives).
+
+        >>> len(IntervalEnergy.empty()), IntervalEnergy.empty().total
+        (0, 0.0)
+        """
+        times = np.empty(0, dtype="datetime64[ns]")
+        zeros = np.zeros(0)
+        return cls(
+            times, times.copy(), zeros, zeros.copy(), zeros.copy(), np.zeros(0, np.int64),
+            zeros.copy(), zeros.copy(), np.zeros(0, "timedelta64[ns]"), np.empty(0, object),
+            energy_unit, power_unit,
+        )  # fmt: skip
+
+    @property
+    def total(self) -> float:
+        """Energy of all buckets."""
+        return float(self.energy.sum())
+
+    @property
+    def mean_power(self) -> FloatArray:
+        """Time-weighted mean power in each bucket, in ``power_unit``; NaN where nothing is covered.
+
+        .. math:: \\bar p = \\frac{E}{\\mathrm{covered} \\cdot (\\mathrm{end} - \\mathrm{start})}
+
+        The covered time includes extrapolated time, so with ``extrapolate="locf"``
+        to the end of a day this is TimescaleDB Toolkit's ``average``.
+        """
+        length = (self.end - self.start).astype(np.int64) / NS_PER_HOUR
+        hours = self.covered * length * energy_factor(self.power_unit, self.energy_unit)
+        out = np.full(self.energy.size, np.nan)
+        np.divide(self.energy, hours, out=out, where=hours > 0)
+        return out
+
+    def to_pandas(self) -> Any:
+        """A DataFrame with columns (``meter``,) ``start``, ``end``, ``energy``,
+        ``energy_min``, ``energy_max``, ``mean_power``, ``samples``, ``covered``,
+        ``extrapolated``, ``largest_gap``; ``start`` and ``end`` are tz-aware UTC."""
+        import pandas as pd
+
+        columns: dict[str, Any] = {} if self.meter is None else {"meter": self.meter}
+        columns.update(
+            start=pd.DatetimeIndex(self.start).tz_localize("UTC"),
+            end=pd.DatetimeIndex(self.end).tz_localize("UTC"),
+            energy=self.energy,
+            energy_min=self.energy_min,
+            energy_max=self.energy_max,
+            mean_power=self.mean_power,
+            samples=self.samples,
+            covered=self.covered,
+            extrapolated=self.extrapolated,
+            largest_gap=self.largest_gap,
+        )
+        return pd.DataFrame(columns)
+
+    @classmethod
+    def merge(cls, parts: Sequence[IntervalEnergy]) -> IntervalEnergy:
+        """Combine the outputs of consecutive batches into one, bucket by bucket.
+
+        Rows with the same meter and start are one bucket: energy, its bounds,
+        samples, covered and extrapolated add up (the batches' intervals do not
+        overlap) and the largest gap is the larger one. Since a batch boundary
+        never moves energy between buckets, merging per-batch outputs equals one
+        call over all rows. The state is the last part's; the rejected rows are
+        every part's, one after the other.
+        """
+        if not parts:
+            raise InvalidArgumentError("parts must hold at least one IntervalEnergy")
+        units = {(p.energy_unit, p.power_unit) for p in parts}
+        if len(units) > 1:
+            raise InvalidArgumentError(f"parts mix (energy, power) units: {sorted(units)}")
+        has_meter = {p.meter is not None for p in parts}
+        if len(has_meter) > 1:
+            raise InvalidArgumentError("parts mix per-meter and single-series results")
+
+        def cat(name: str) -> npt.NDArray[Any]:
+            return np.concatenate([getattr(p, name) for p in parts])
+
+        start, end = cat("start").view(np.int64), cat("end").view(np.int64)
+        if has_meter == {True}:
+            code, meters = factorize(cat("meter"), "meter")
+        else:
+            code, meters = np.zeros(start.size, dtype=np.int64), None
+        order = np.lexsort((start, code))
+        code, start, end = code[order], start[order], end[order]
+        new = np.ones(start.size, dtype=bool)
+        new[1:] = (code[1:] != code[:-1]) | (start[1:] != start[:-1])
+        firsts = np.flatnonzero(new)
+        if np.any(end != end[firsts][np.cumsum(new) - 1]):
+            raise InvalidArgumentError(
+                "parts disagree on a bucket's end; were they made with one every/tz?"
+            )
+        gaps = cat("largest_gap").view(np.int64)[order]
+        added = {
+            name: np.add.reduceat(cat(name)[order], firsts) if start.size else cat(name)
+            for name in _ADDED
+        }
+        rejected = [p.rejected for p in parts if len(p.rejected)]
+        return cls(
+            start=as_datetime64(start[firsts]),
+            end=as_datetime64(end[firsts]),
+            largest_gap=(np.maximum.reduceat(gaps, firsts) if start.size else gaps).view(
+                "timedelta64[ns]"
+            ),
+            meter=None if meters is None else meters[code[firsts]],
+            energy_unit=parts[0].energy_unit,
+            power_unit=parts[0].power_unit,
+            state=parts[-1].state,
+            rejected=Rejections.concat(rejected) if rejected else Rejections.empty(),
+            **added,
+        )
