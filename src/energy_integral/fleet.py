@@ -22,7 +22,8 @@ import numpy.typing as npt
 
 from . import quality as q
 from ._clean_batch import integrate_clean
-from ._factorize import as_ids, factorize, sorted_runs
+from ._column_codes import column_codes
+from ._factorize import as_ids, factorize, grouped_runs, sorted_runs
 from ._inputs import all_plausible, as_power, check_choice, check_same_length
 from ._kernel import interval_increments
 from ._segments import segment_ids, segment_starts, segmented_argsort, segmented_cumsum
@@ -202,14 +203,18 @@ def integrate_meters(
     if max_power is not None and not max_power > 0:
         raise ValueError(f"max_power={max_power!r} must be a positive number or None")
     max_gap_ns = None if max_gap is None else to_duration_ns(max_gap, "max_gap")
-    ids = as_ids(meter_ids)
+    coded = column_codes(meter_ids)  # a string or categorical column: never unwrapped
+    ids = as_ids(meter_ids) if coded is None else coded[0]
     t = to_ns(timestamps)
     p = as_power(power)
     n = check_same_length(meter_ids=ids, timestamps=t, power=p)
-    runs = sorted_runs(ids)
+    runs = sorted_runs(ids) if coded is None else None
     if runs is None:
-        codes, meters = factorize(ids)
-    else:
+        codes, meters = factorize(ids) if coded is None else coded
+        grouped = grouped_runs(codes, meters.size)
+        if grouped is not None:  # grouped in an order of its own: meters in that order
+            runs = meters[codes[grouped]], grouped
+    if runs is not None:
         meters, starts = runs
     incoming = StateTable.lookup(states, meters, strategy.name, power_unit, energy_unit)
     if runs is not None:  # already grouped by meter: the fast path, if the batch is clean
