@@ -26,7 +26,13 @@ from ._column_codes import column_codes
 from ._factorize import as_ids, factorize, grouped_runs, sorted_runs
 from ._inputs import all_plausible, as_power, check_choice, check_same_length
 from ._kernel import interval_increments
-from ._segments import segment_ids, segment_starts, segmented_argsort, segmented_cumsum
+from ._segments import (
+    grouping_order,
+    segment_ids,
+    segment_starts,
+    segmented_argsort,
+    segmented_cumsum,
+)
 from .errors import OrderError, OverlapError
 from .fleet_result import FleetResult, updated_states
 from .gaps import GapReport
@@ -85,27 +91,34 @@ def _order(
     c, tt = (codes, t) if valid is None else (codes[valid], t[valid])
     if _is_grouped_sorted(c, tt):
         return valid, c, tt
-    # Group by meter (numpy's stable sort of 16-bit keys is a radix sort), then sort
-    # each meter's times in short per-meter sorts, which beat one global sort.
-    small = int(c.max()) <= np.iinfo(np.int16).max
-    order = np.argsort(c.astype(np.int16) if small else c, kind="stable")
-    tt = tt[order]
+    # Group by meter in one sort of packed values, then sort each meter's times in short
+    # per-meter sorts, which beat one global sort. A batch in time order (as a stream
+    # delivers) is sorted within each meter once grouped, and skips the second step.
+    order = grouping_order(c)
+    tt = np.take(tt, order)  # np.take gathers ~20 % faster than indexing
     sizes = np.bincount(c)  # the grouped codes, written in order rather than gathered
     c = np.repeat(np.arange(sizes.size, dtype=c.dtype), sizes)
     starts = (np.cumsum(sizes) - sizes)[sizes > 0]
     if not _is_grouped_sorted(c, tt):
         within = segmented_argsort(tt, starts)  # moves rows inside their meter only,
-        order, tt = order[within], tt[within]  # so the codes stay as they are
+        order, tt = np.take(order, within), np.take(tt, within)  # codes stay as they are
     return (order if valid is None else valid[order]), c, tt
 
 
 def _is_grouped_sorted(c: npt.NDArray[Any], t: npt.NDArray[np.int64]) -> bool:
     """True when ``c`` is non-decreasing and ``t`` non-decreasing within each run of ``c``."""
-    return bool(np.all((c[1:] > c[:-1]) | ((c[1:] == c[:-1]) & (t[1:] >= t[:-1]))))
+    head_c, head_t = c[:1024], t[:1024]  # a shuffled batch gives itself away at once
+    if not _grouped_sorted_mask(head_c, head_t).all():
+        return False
+    return bool(_grouped_sorted_mask(c, t).all())
+
+
+def _grouped_sorted_mask(c: npt.NDArray[Any], t: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    return np.asarray((c[1:] > c[:-1]) | ((c[1:] == c[:-1]) & (t[1:] >= t[:-1])))
 
 
 def _take(arr: npt.NDArray[Any], rows: IntArray | None) -> npt.NDArray[Any]:
-    return arr if rows is None else arr[rows]
+    return arr if rows is None else np.take(arr, rows)
 
 
 def _resolve_duplicates(
