@@ -102,10 +102,14 @@ def _pyarrow(values: Any) -> Codes | None:
     if not isinstance(values, pa.Array | pa.ChunkedArray) or not _arrow_string(values.type):
         return None
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    if len(chunks) == 1 and not pa.types.is_dictionary(chunks[0].type):
+        # Encoded here: the dictionary is distinct, null-free and every entry used.
+        encoded = chunks[0].dictionary_encode()
+        return _indices(encoded), encoded.dictionary.to_numpy(zero_copy_only=False)
     raws, tables, offset = [], [], 0
     for chunk in chunks:
         encoded = chunk if pa.types.is_dictionary(chunk.type) else chunk.dictionary_encode()
-        raw = encoded.indices.cast(pa.int64()).fill_null(-1).to_numpy()
+        raw = _indices(encoded)
         raws.append(np.where(raw >= 0, raw + offset, -1) if offset else raw)
         tables.append(encoded.dictionary.to_numpy(zero_copy_only=False))
         offset += len(encoded.dictionary)
@@ -113,6 +117,15 @@ def _pyarrow(values: Any) -> Codes | None:
     mapped, distinct = _distinct(np.concatenate(tables) if tables else np.empty(0, object))
     raw = np.concatenate(raws) if raws else np.empty(0, dtype=np.int64)
     return used_codes(np.append(mapped, -1)[raw], distinct)  # index -1 reads the appended -1
+
+
+def _indices(encoded: Any) -> npt.NDArray[np.int64]:
+    """A dictionary array's indices as int64, ``-1`` where null."""
+    import pyarrow as pa
+
+    if encoded.null_count == 0:
+        return np.asarray(encoded.indices.to_numpy(), dtype=np.int64)
+    return np.asarray(encoded.indices.cast(pa.int64()).fill_null(-1).to_numpy(), dtype=np.int64)
 
 
 def _polars(values: Any) -> Codes | None:
@@ -124,17 +137,30 @@ def _polars(values: Any) -> Codes | None:
         values = values.cast(pl.Categorical)  # polars hashes the strings once, natively
     elif not isinstance(values.dtype, pl.Categorical | pl.Enum):
         return None
-    physical = values.to_physical().cast(pl.Int64).fill_null(-1).to_numpy()
-    present = values.drop_nulls().unique()
-    present_physical = present.to_physical().cast(pl.Int64).to_numpy()
-    order = np.argsort(present_physical)
-    names = np.asarray(present.cast(pl.String).to_list(), dtype=object)[order]
-    present_physical = present_physical[order]
-    # Physical codes index the process-wide category list: look them up among those present.
-    if present_physical.size and int(present_physical[-1]) < max(1 << 20, 4 * physical.size):
-        lookup = np.full(int(present_physical[-1]) + 2, -1, dtype=np.int64)
-        lookup[present_physical + 1] = np.arange(present_physical.size)
-        return lookup[physical + 1], names
-    codes = np.searchsorted(present_physical, physical)
-    codes[physical < 0] = -1
-    return codes.astype(np.int64, copy=False), names
+    physical_series = values.to_physical()
+    if values.null_count():
+        physical = physical_series.cast(pl.Int64).fill_null(-1).to_numpy()
+    else:
+        physical = physical_series.to_numpy()  # unsigned, without a copy
+    rows = np.arange(physical.size)
+    if values.null_count():
+        rows = rows[physical >= 0]
+    known = physical[rows] if values.null_count() else physical
+    # Physical codes index the process-wide category list: renumber those present densely.
+    top = int(known.max()) if known.size else -1
+    if top >= max(1 << 20, 4 * physical.size):
+        present, inverse = np.unique(known, return_inverse=True)
+        codes = np.full(physical.size, -1, dtype=np.int64)
+        codes[rows] = inverse
+        first = np.zeros(present.size, dtype=np.intp)
+        first[inverse[::-1]] = rows[::-1]
+    else:
+        row_of = np.full(top + 1, -1, dtype=np.intp)
+        row_of[known] = rows  # a row of each present code (the last writer wins)
+        present = np.flatnonzero(row_of >= 0)
+        renumber = np.full(top + 2, -1, dtype=np.int64)  # the last entry keeps -1 missing
+        renumber[present] = np.arange(present.size)
+        codes = np.take(renumber, physical)
+        first = row_of[present]
+    names = np.asarray(values.gather(first).cast(pl.String).to_list(), dtype=object)
+    return codes, names

@@ -53,16 +53,19 @@ def _words(arr: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
     """
     n = arr.size
     arr = np.ascontiguousarray(arr)
-    if arr.dtype.kind == "U":
-        units: npt.NDArray[Any] = arr.view(np.uint32).reshape(n, -1)
-        if int(units.max(initial=0)) < 256:  # Latin-1 text: one byte a character
-            units = units.astype(np.uint8)
-    else:
-        units = arr.view(np.uint8).reshape(n, -1)
-    width = -(-units.shape[1] * units.itemsize // 8)
-    words = np.zeros((n, max(width, 1)), dtype=np.uint64)
-    words.view(units.dtype)[:, : units.shape[1]] = units
-    return np.ascontiguousarray(words.T)
+    units: npt.NDArray[Any] = arr.view(np.uint8 if arr.dtype.kind == "S" else np.uint32)
+    units = units.reshape(n, -1)
+    unit = units.dtype
+    if unit == np.uint32 and int(units.max(initial=0)) < 256:
+        unit = np.dtype(np.uint8)  # Latin-1 text: one byte a character
+    per_word = 8 // unit.itemsize
+    width = max(-(-units.shape[1] // per_word), 1)
+    words = np.zeros((width, n), dtype=np.uint64)
+    lanes = words.view(unit).reshape(width, n, per_word)
+    for j in range(width):  # each word's units, narrowed as they are copied
+        part = units[:, j * per_word : (j + 1) * per_word]
+        lanes[j, :, : part.shape[1]] = part
+    return words
 
 
 def _hash(words: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
