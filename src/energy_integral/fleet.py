@@ -101,7 +101,8 @@ def _order(
     starts = (np.cumsum(sizes) - sizes)[sizes > 0]
     if not _is_grouped_sorted(c, tt):
         within = segmented_argsort(tt, starts)  # moves rows inside their meter only,
-        order, tt = np.take(order, within), np.take(tt, within)  # codes stay as they are
+        order = np.take(order, within)  # codes stay as they are; one gather at a time
+        tt = np.take(tt, within)  # keeps a single stale copy alive
     return (order if valid is None else valid[order]), c, tt
 
 
@@ -256,6 +257,7 @@ def integrate_meters(
 
     # Each meter's first sample bridges from the meter's state.
     first_codes = c[starts]
+    del c  # the segments' codes say it all from here on (one batch-sized array fewer)
     rep_inc, gap, dt_ns = interval_increments(
         strategy,
         ts,
@@ -267,24 +269,32 @@ def integrate_meters(
         factor,
         max_gap_ns,
     )
+    gap_rows = np.flatnonzero(gap)
+    gap_meters = meters[first_codes[np.searchsorted(starts, gap_rows, side="right") - 1]]
+    gaps = GapReport.from_ns(ts[gap_rows] - dt_ns[gap_rows], ts[gap_rows], gap_meters)
     energy0 = incoming.energy[first_codes]
-    rep_cum = segmented_cumsum(rep_inc, starts, energy0 if energy0.any() else None)
+    # The interval lengths are used up: their buffer takes the running sums (a batch-sized
+    # array fewer at the peak, which a shuffled batch reaches here).
+    rep_cum = segmented_cumsum(
+        rep_inc, starts, energy0 if energy0.any() else None, out=dt_ns.view(np.float64)
+    )
+    states_after = updated_states(incoming, starts, first_codes, ts, rep_power, rep_cum)
+    del dt_ns, gap, ts, ps, rep_power  # sorted copies no longer needed before the scatter
 
     if rows is None and reps is None:
         cumulative, increments = rep_cum, rep_inc
     else:
         cumulative, increments = _scatter(n, rows, reason, reps, rep_of, rep_cum, rep_inc)
-    gaps = GapReport.from_ns(ts[gap] - dt_ns[gap], ts[gap], meters[c[gap]])
     return FleetResult(
         cumulative,
         increments,
         reason == q.ACCEPTED,
         reason,
         meters,
-        codes,
+        codes if reason.any() else None,  # only rejected rows need their meter's code
         t,
         p,
-        updated_states(incoming, starts, c[starts], ts, rep_power, rep_cum),
+        states_after,
         gaps,
     )
 
