@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_factorize import assert_factorizes
 
-from energy_integral import _hash_codes, integrate_meters
+from energy_integral import _column_codes, _hash_codes, integrate_meters
 from energy_integral._column_codes import used_codes
 from energy_integral._factorize import factorize, grouped_runs
 from energy_integral._segments import grouping_order
@@ -101,6 +101,19 @@ def test_every_container_groups_as_before(container: str, ids: list[str | None])
     values = CONTAINERS[container](ids)
     assert_same_grouping(values, ids)
     assert_factorizes(ids, *factorize(values))
+
+
+@settings(max_examples=60, deadline=None)
+@given(ids=maybe_texts)
+@pytest.mark.parametrize("kind", ["polars String", "polars Categorical"])
+def test_polars_codes_beyond_a_lookup_table(kind: str, ids: list[str | None]) -> None:
+    # A process that has seen many strings hands out large physical codes: sort, not a table.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_column_codes, "_LOOKUP_ROWS", 0)
+        patch.setattr(_column_codes, "_LOOKUP_PER_ROW", 0)
+        values = CONTAINERS[kind](ids)
+        assert_same_grouping(values, ids)
+        assert_factorizes(ids, *factorize(values))
 
 
 @settings(max_examples=100, deadline=None)

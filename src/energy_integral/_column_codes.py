@@ -20,6 +20,9 @@ import numpy.typing as npt
 __all__ = ["column_codes"]
 
 Codes = tuple[npt.NDArray[np.int64], npt.NDArray[Any]]
+# A lookup table over polars' physical codes when the largest is below both bounds' maximum.
+_LOOKUP_ROWS = 1 << 20
+_LOOKUP_PER_ROW = 4
 
 
 def column_codes(values: Any) -> Codes | None:
@@ -148,7 +151,7 @@ def _polars(values: Any) -> Codes | None:
     known = physical[rows] if values.null_count() else physical
     # Physical codes index the process-wide category list: renumber those present densely.
     top = int(known.max()) if known.size else -1
-    if top >= max(1 << 20, 4 * physical.size):
+    if top >= max(_LOOKUP_ROWS, _LOOKUP_PER_ROW * physical.size):
         present, inverse = np.unique(known, return_inverse=True)
         codes = np.full(physical.size, -1, dtype=np.int64)
         codes[rows] = inverse
