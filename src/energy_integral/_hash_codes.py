@@ -104,16 +104,19 @@ def hash_groups(
 
 
 def _table_bits(words: npt.NDArray[np.uint64], h: npt.NDArray[np.uint64]) -> int:
-    """Table size (log2) for about four slots a key, the keys counted in a leading sample.
+    """Table size (log2) for about four slots a key, the keys counted in a sample.
 
-    A batch that repeats few meters shows them all in its first rows; one whose
-    sample is mostly distinct gets a table sized for every row.
+    The sample is spread over the whole batch (a batch grouped by meter shows
+    only its first few meters in its first rows). One whose sample is mostly
+    distinct gets a table sized for every row; a table that still fills up
+    grows (:func:`hash_groups`).
     """
     n = words.shape[1]
-    sample = min(n, 1 << 16)
-    counted = _probe(words[:, :sample], h[:sample], (2 * sample).bit_length())
-    keys = sample if counted is None else int(np.count_nonzero(counted[0] >= 0))
-    estimate = n if 4 * keys > sample else keys
+    step = max(n >> 16, 1)
+    sample = words[:, ::step]
+    counted = _probe(sample, h[::step], (2 * sample.shape[1]).bit_length())
+    keys = sample.shape[1] if counted is None else int(np.count_nonzero(counted[0] >= 0))
+    estimate = n if 4 * keys > sample.shape[1] else keys
     return max(10, (4 * estimate).bit_length())
 
 
