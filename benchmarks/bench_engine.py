@@ -276,7 +276,7 @@ def main() -> None:
         1,
     )
     report(rates, n, args.meters)
-    print_memory(m, t, p, orders["shuffled"], n)
+    print_floors(m, t, p, orders, n)
 
 
 def report(rates: dict[tuple[str, str], float], n: int, meters: int) -> None:
@@ -315,18 +315,32 @@ def report(rates: dict[tuple[str, str], float], n: int, meters: int) -> None:
         print(f"  {order}: " + ", ".join(extra))
 
 
-def print_memory(m: np.ndarray, t: np.ndarray, p: np.ndarray, shuffle: np.ndarray, n: int) -> None:
-    ms, ts, ps = m[shuffle], t[shuffle], p[shuffle]
+def print_floors(
+    m: np.ndarray, t: np.ndarray, p: np.ndarray, orders: dict[str, np.ndarray], n: int
+) -> None:
+    """What numpy's data movement alone costs, and the engine's peak memory."""
+    arrival = orders["time order"]
+    by_meter = np.argsort(m[arrival], kind="stable")  # a time-ordered batch, grouped
+    power = p[arrival]
+    gather_seconds, _ = best_of(3, lambda: np.take(power, by_meter))
+    print(
+        f"\none gather of a float64 column from time order into meter order: "
+        f"{n / gather_seconds / 1e6:.1f} M rows/s; the engine needs four such passes "
+        "(times and power in, running sums and increments back out)"
+    )
+    ms, ts, ps = m[orders["shuffled"]], t[orders["shuffled"]], p[orders["shuffled"]]
     # A floor for any numpy answer to a shuffled batch: sorting its times, values only
     # (no index, no meter), is numpy's cheapest sort of that many int64 keys.
     sort_seconds, _ = best_of(3, lambda: np.sort(ts.view(np.int64)))
-    print(f"\nnp.sort of the shuffled times alone: {n / sort_seconds / 1e6:.1f} M rows/s")
+    print(f"np.sort of the shuffled times alone: {n / sort_seconds / 1e6:.1f} M rows/s")
     peak = peak_memory(lambda: ei.integrate_meters(ms, ts, ps))
     inputs = ms.nbytes + ts.nbytes + ps.nbytes
     print(
         f"peak memory of integrate_meters on the shuffled batch: {peak / 2**20:.0f} MiB "
         f"({peak / n:.0f} bytes per row; the inputs alone are {inputs / 2**20:.0f} MiB)"
     )
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average at the end: {load}")
 
 
 if __name__ == "__main__":
