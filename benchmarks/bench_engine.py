@@ -7,9 +7,11 @@ Run by hand (not part of the test suite; needs the ``bench`` extra)::
 
 Every figure is measured in the same run, best of ``--repeat``; ratios are
 throughput relative to bare numpy cumulative trapezoid over ONE sorted series
-of the same length (the fastest thing that can be called "integration"). The
-machine's load (``os.getloadavg``) is printed with the results: on a shared
-machine single timings are noisy, ratios from one run are what to compare.
+of the same length (the fastest thing that can be called "integration"),
+timed right before every call of the engine measured, so that a load that
+drifts during the run cancels out. The machine's load (``os.getloadavg``) is
+printed with the results: on a shared machine single timings are noisy,
+ratios are what to compare.
 
 The fleet comes in three row orders: grouped by meter and sorted by time (a
 file or query ordered by meter), time order with meters interleaved (as a
@@ -49,6 +51,23 @@ def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
         result = fn()
         times.append(time.perf_counter() - start)
     return min(times), result
+
+
+def best_beside(
+    repeat: int, fn: Callable[[], Any], baseline: Callable[[], Any]
+) -> tuple[float, float, Any]:
+    """Best times of ``fn`` and of ``baseline``, each ``fn`` call right after a baseline call.
+
+    On a shared machine the load drifts over a run of many minutes; a ratio
+    of two times taken side by side cancels the drift that a ratio to one
+    baseline timed at the start would not.
+    """
+    base_seconds, _ = best_of(1, baseline)
+    seconds, result = best_of(1, fn)
+    for _ in range(repeat - 1):
+        base_seconds = min(base_seconds, best_of(1, baseline)[0])
+        seconds = min(seconds, best_of(1, fn)[0])
+    return seconds, base_seconds, result
 
 
 def peak_memory(fn: Callable[[], Any]) -> int:
@@ -222,10 +241,15 @@ def main() -> None:
 
     reference = engine_totals(ei.integrate_meters(m, t, p))[1]
     rates: dict[tuple[str, str], float] = {}  # (engine, order) -> rows per second
+    ratios: dict[tuple[str, str], float] = {}  # (engine, order) -> rate / baseline beside it
+
+    def baseline() -> Any:
+        return numpy_trapezoid(one_t, p)
 
     def measure(label: str, order: str, rows: int, fn: Callable[[], Any], repeat: int) -> Any:
-        seconds, result = best_of(repeat, fn)
+        seconds, base_seconds, result = best_beside(repeat, fn, baseline)
         rates[label, order] = rows / seconds
+        ratios[label, order] = (rows / seconds) / (n / base_seconds)
         print(f"  measured {label}, {order}: {seconds:.3f} s", flush=True)
         return result
 
@@ -275,15 +299,23 @@ def main() -> None:
         lambda: home_assistant_loop(one_t[:k], p[:k]),
         1,
     )
-    report(rates, n, args.meters)
+    report(rates, ratios, n, args.meters)
     print_floors(m, t, p, orders, n)
 
 
-def report(rates: dict[tuple[str, str], float], n: int, meters: int) -> None:
+def report(
+    rates: dict[tuple[str, str], float],
+    ratios: dict[tuple[str, str], float],
+    n: int,
+    meters: int,
+) -> None:
     base = rates["numpy cumulative trapezoid", "one sorted series"]
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"\n{n:,} rows, {meters:,} meters; load average {load}; {os.cpu_count()} cores")
-    print(f"bare numpy baseline: {base / 1e6:.1f} M rows/s; cells are M rows/s (ratio to it)\n")
+    print(
+        f"bare numpy baseline: {base / 1e6:.1f} M rows/s (best of the run); cells are "
+        "M rows/s (ratio to the baseline timed beside that row)\n"
+    )
     labels = list(dict.fromkeys(label for label, _ in rates))
     columns = ["one sorted series", *ORDERS]
     print(f"| engine | {' | '.join(columns)} |")
@@ -291,25 +323,25 @@ def report(rates: dict[tuple[str, str], float], n: int, meters: int) -> None:
     for label in labels:
         cells = []
         for order in columns:
-            rate = rates.get((label, order))
-            cells.append("" if rate is None else f"{rate / 1e6:.1f} ({rate / base:.3f}×)")
+            rate, ratio = rates.get((label, order)), ratios.get((label, order))
+            cells.append("" if rate is None else f"{rate / 1e6:.1f} ({ratio:.3f}×)")
         print(f"| {label} | {' | '.join(cells)} |")
     print("\nintegrate_meters against the faster of DuckDB and polars on the same ids:")
     for kind, ours in (("int64", "int64"), ("string", "pyarrow string")):
         cells = []
         for order in ORDERS:
             anchor = max(
-                rates[f"DuckDB window SQL, {kind}", order],
-                rates[f"polars sort+over, {kind}", order],
+                ratios[f"DuckDB window SQL, {kind}", order],
+                ratios[f"polars sort+over, {kind}", order],
             )
-            cells.append(f"{order} {rates[f'integrate_meters, {ours}', order] / anchor:.1f}×")
+            cells.append(f"{order} {ratios[f'integrate_meters, {ours}', order] / anchor:.1f}×")
         print(f"  {kind} ids ({ours}): " + ", ".join(cells))
     print("\nstring ids: cost over int64 ids in the same order (time ratio - 1):")
     for order in ORDERS:
-        ints = rates["integrate_meters, int64", order]
+        ints = ratios["integrate_meters, int64", order]
         extra = [
             f"{label.split(', ', 1)[1]} {ints / rate - 1:+.0%}"
-            for (label, o), rate in rates.items()
+            for (label, o), rate in ratios.items()
             if o == order and label.startswith("integrate_meters, ") and "int64" not in label
         ]
         print(f"  {order}: " + ", ".join(extra))

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["fixed_width_codes"]
+__all__ = ["fixed_width_codes", "hash_groups"]
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: Fibonacci hashing
 _MAX_ROUNDS = 64  # far beyond what a table at most half full needs
@@ -35,8 +35,8 @@ def fixed_width_codes(arr: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt
     >>> codes, uniques
     (array([2, 1, 2, 0]), array(['m1', 'm10', 'm2'], dtype='<U3'))
     """
-    if arr.size == 0:
-        return np.empty(0, dtype=np.int64), arr[:0].copy()
+    if arr.size == 0 or arr.dtype.itemsize == 0:  # no rows, or only empty strings
+        return np.zeros(arr.size, dtype=np.int64), arr[:1].copy()
     slot_codes, representatives = hash_groups(_words(arr))
     uniques = arr[representatives]
     order = np.argsort(uniques, kind="stable")
