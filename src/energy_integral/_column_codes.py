@@ -57,8 +57,9 @@ def used_codes(raw: npt.NDArray[Any], table: npt.NDArray[Any]) -> Codes:
     (array([ 1, -1,  1,  0]), array(['x', 'z'], dtype=object))
     """
     raw = raw.astype(np.int64, copy=False)
-    counts = np.bincount(raw + 1, minlength=table.size + 1)[1:]
-    used = counts > 0
+    seen = np.zeros(table.size + 1, dtype=bool)
+    seen[raw] = True  # a missing row (-1) marks the extra last entry
+    used = seen[:-1]
     if used.all():
         return raw, table
     renumber = np.full(table.size + 1, -1, dtype=np.int64)  # entry 0 keeps -1 missing
