@@ -9,10 +9,20 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._segments import segment_ids
+from ._column_codes import column_codes
+from ._hash_codes import fixed_width_codes
+from ._segments import segment_ids, segment_starts
 from .errors import InvalidArgumentError, InvalidTypeError, MeterIdError
 
-__all__ = ["as_ids", "factorize", "id_kind", "ids_kind", "sorted_runs"]
+__all__ = [
+    "as_ids",
+    "column_ids",
+    "factorize",
+    "grouped_runs",
+    "id_kind",
+    "ids_kind",
+    "sorted_runs",
+]
 
 
 def as_ids(values: Any, name: str = "meter_ids") -> npt.NDArray[Any]:
@@ -111,16 +121,61 @@ def sorted_runs(ids: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[np
     return uniques, starts
 
 
+def grouped_runs(codes: npt.NDArray[np.int64], n_uniques: int) -> npt.NDArray[np.intp] | None:
+    """Where each code's run starts, when every code forms one contiguous run (in any order).
+
+    A file grouped by meter but not sorted by meter id, or string ids grouped
+    in any order, need no reordering either. None when some code is split
+    over several runs, or some row is missing (``-1``).
+
+    >>> grouped_runs(np.array([2, 2, 0, 1, 1]), 3)
+    array([0, 2, 3])
+    >>> grouped_runs(np.array([2, 0, 2]), 2) is None
+    True
+    """
+    if codes.size == 0:
+        return None
+    head = codes[:1024]  # a batch in time or random order gives itself away at once
+    if np.count_nonzero(head[1:] != head[:-1]) >= np.unique(head).size:
+        return None
+    if np.count_nonzero(codes[1:] != codes[:-1]) != n_uniques - 1 or int(codes.min()) < 0:
+        return None
+    return segment_starts(codes)
+
+
+def column_ids(
+    values: Any, name: str = "meter_ids"
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]] | None:
+    """:func:`~._column_codes.column_codes`, with a column's ids held to one kind.
+
+    A pandas object column is hashed as it stands, so ``"1"`` and ``1`` in it
+    would be two meters: refused like the same ids in a list.
+
+    >>> import pandas as pd
+    >>> column_ids(pd.Series(["1", 1]))
+    Traceback (most recent call last):
+    ...
+    energy_integral.errors.MeterIdError: meter_ids mixes ids of different types: ...
+    """
+    coded = column_codes(values)
+    if coded is not None and coded[1].dtype == object:
+        _check_one_kind(coded[1].tolist(), name)  # the distinct ids only: one per meter
+    return coded
+
+
 def factorize(
     values: Any, name: str = "meter_ids"
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
     """Codes (``-1`` for a missing id) and the unique ids they index.
 
     Already-grouped numeric ids (the common case: a fleet file sorted by meter)
-    take an O(n) path; other numeric or string ids are sorted once by numpy.
-    Object arrays (mixed, or with ``None``) use pandas' hash table when pandas
-    is installed, else a dictionary. Uniques come out sorted except on the
-    pandas path, where they are in order of appearance.
+    take an O(n) path; other numeric ids are sorted once by numpy. Fixed-width
+    strings and bytes are hashed (:mod:`._hash_codes`). String and categorical
+    columns of pandas, pyarrow and polars use the codes they hold or their own
+    hash (:mod:`._column_codes`). Object arrays (mixed, or with ``None``) use
+    pandas' hash table when pandas is installed, else a dictionary. Uniques
+    come out sorted for numeric ids and numpy strings; for columns and object
+    arrays they are in the column's category order or in order of appearance.
 
     >>> codes, uniques = factorize(np.array(["b", "a", "b"]))
     >>> codes, uniques
@@ -128,14 +183,16 @@ def factorize(
     >>> factorize(np.array([3.0, np.nan]))[0]
     array([ 0, -1])
     """
+    coded = column_ids(values, name)
+    if coded is not None:
+        return coded
     arr = as_ids(values, name)
     if arr.dtype.kind in "iub":
         return _numeric(arr, np.zeros(arr.size, dtype=bool))
     if arr.dtype.kind == "f":
         return _numeric(arr, np.isnan(arr))
     if arr.dtype.kind in "US":
-        uniques, codes = np.unique(arr, return_inverse=True)
-        return codes.astype(np.int64), uniques
+        return fixed_width_codes(arr)
     if arr.dtype == object:
         return _objects(arr, name)
     raise InvalidTypeError(f"{name} has dtype {arr.dtype}; expected strings or integers")

@@ -7,7 +7,13 @@ from collections.abc import Iterator
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["segment_ids", "segment_starts", "segmented_argsort", "segmented_cumsum"]
+__all__ = [
+    "grouping_order",
+    "segment_ids",
+    "segment_starts",
+    "segmented_argsort",
+    "segmented_cumsum",
+]
 
 
 def segment_starts(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
@@ -19,6 +25,30 @@ def segment_starts(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
     if codes.size == 0:
         return np.empty(0, dtype=np.intp)
     return np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
+
+
+def grouping_order(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+    """Positions that stably sort non-negative ``codes``: ``np.argsort(codes, kind="stable")``.
+
+    numpy sorts values several times faster than it argsorts them, so when
+    code and position fit in 64 bits together each row becomes the value
+    :math:`(c \\ll b) \\,|\\, i` with :math:`b` bits for the position :math:`i`:
+    one value sort orders by code and, among equal codes, by position (which
+    is stability), and the low bits give the position back.
+
+    >>> grouping_order(np.array([2, 0, 2, 1, 0]))
+    array([1, 4, 3, 0, 2])
+    """
+    n = codes.size
+    bits = max(n - 1, 1).bit_length()
+    if n == 0 or int(codes.max()) >> (63 - bits):
+        return np.argsort(codes, kind="stable")
+    packed = codes.astype(np.uint64)
+    packed <<= np.uint64(bits)
+    packed |= np.arange(n, dtype=np.uint64)
+    packed.sort()
+    packed &= np.uint64((1 << bits) - 1)
+    return packed.view(np.intp)
 
 
 def segment_ids(starts: npt.NDArray[np.intp], n: int) -> npt.NDArray[np.intp]:

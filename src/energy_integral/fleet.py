@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from . import quality as q
 from ._clean_batch import integrate_clean
-from ._factorize import as_ids, factorize, sorted_runs
+from ._factorize import as_ids, column_ids, factorize, grouped_runs, sorted_runs
 from ._inputs import (
     as_power,
     check_choice,
@@ -33,7 +33,13 @@ from ._inputs import (
 from ._invalid_rows import describe, first_row, flag_invalid, overflowed
 from ._kernel import interval_increments, previous_times
 from ._outages import mark_outages
-from ._segments import segment_ids, segment_starts, segmented_argsort, segmented_cumsum
+from ._segments import (
+    grouping_order,
+    segment_ids,
+    segment_starts,
+    segmented_argsort,
+    segmented_cumsum,
+)
 from .errors import InvalidSampleError, OrderError, OverlapError
 from .fleet_result import FleetResult, updated_states
 from .gaps import GapReport
@@ -60,27 +66,35 @@ def _order(
     c, tt = (codes, t) if valid is None else (codes[valid], t[valid])
     if _is_grouped_sorted(c, tt):
         return valid, c, tt
-    # Group by meter (numpy's stable sort of 16-bit keys is a radix sort), then sort
-    # each meter's times in short per-meter sorts, which beat one global sort.
-    small = int(c.max()) <= np.iinfo(np.int16).max
-    order = np.argsort(c.astype(np.int16) if small else c, kind="stable")
-    tt = tt[order]
+    # Group by meter in one sort of packed values, then sort each meter's times in short
+    # per-meter sorts, which beat one global sort. A batch in time order (as a stream
+    # delivers) is sorted within each meter once grouped, and skips the second step.
+    order = grouping_order(c)
+    tt = np.take(tt, order)  # np.take gathers ~20 % faster than indexing
     sizes = np.bincount(c)  # the grouped codes, written in order rather than gathered
     c = np.repeat(np.arange(sizes.size, dtype=c.dtype), sizes)
     starts = (np.cumsum(sizes) - sizes)[sizes > 0]
     if not _is_grouped_sorted(c, tt):
         within = segmented_argsort(tt, starts)  # moves rows inside their meter only,
-        order, tt = order[within], tt[within]  # so the codes stay as they are
+        order = np.take(order, within)  # codes stay as they are; one gather at a time
+        tt = np.take(tt, within)  # keeps a single stale copy alive
     return (order if valid is None else valid[order]), c, tt
 
 
 def _is_grouped_sorted(c: npt.NDArray[Any], t: npt.NDArray[np.int64]) -> bool:
     """True when ``c`` is non-decreasing and ``t`` non-decreasing within each run of ``c``."""
-    return bool(np.all((c[1:] > c[:-1]) | ((c[1:] == c[:-1]) & (t[1:] >= t[:-1]))))
+    head_c, head_t = c[:1024], t[:1024]  # a shuffled batch gives itself away at once
+    if not _grouped_sorted_mask(head_c, head_t).all():
+        return False
+    return bool(_grouped_sorted_mask(c, t).all())
+
+
+def _grouped_sorted_mask(c: npt.NDArray[Any], t: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    return np.asarray((c[1:] > c[:-1]) | ((c[1:] == c[:-1]) & (t[1:] >= t[:-1])))
 
 
 def _take(arr: npt.NDArray[Any], rows: IntArray | None) -> npt.NDArray[Any]:
-    return arr if rows is None else arr[rows]
+    return arr if rows is None else np.take(arr, rows)
 
 
 def _resolve_duplicates(
@@ -197,7 +211,8 @@ def integrate_meters(
     check_choice("on_invalid", on_invalid, q.ON_INVALID)
     max_power = check_max_power(max_power)
     max_gap_ns = None if max_gap is None else to_duration_ns(max_gap, "max_gap")
-    ids = as_ids(meter_ids)
+    coded = column_ids(meter_ids)  # a string or categorical column: never unwrapped
+    ids = as_ids(meter_ids) if coded is None else coded[0]
     # A time outside int64 ns is data like a missing one: an invalid-time row, unless told to raise.
     if on_invalid != "raise":
         t, far = to_ns_flagged(timestamps)
@@ -205,10 +220,13 @@ def integrate_meters(
         t, far = to_ns(timestamps), None
     p = as_power(power)
     n = check_same_length(meter_ids=ids, timestamps=t, power=p)
-    runs = sorted_runs(ids)
+    runs = sorted_runs(ids) if coded is None else None
     if runs is None:
-        codes, meters = factorize(ids)
-    else:
+        codes, meters = factorize(ids) if coded is None else coded
+        grouped = grouped_runs(codes, meters.size)
+        if grouped is not None:  # grouped in an order of its own: meters in that order
+            runs = meters[codes[grouped]], grouped
+    if runs is not None:
         meters, starts = runs
     incoming = StateTable.lookup(states, meters, strategy.name, power_unit, energy_unit)
     if runs is not None:  # already grouped by meter: the fast path, if the batch is clean
@@ -284,17 +302,6 @@ def _integrate_rows(
 
     # Each meter's first sample bridges from the meter's state.
     first_codes = c[starts]
-    rep_inc, gap, _ = interval_increments(
-        strategy,
-        ts,
-        rep_power,
-        starts,
-        incoming.last_ts[first_codes],
-        incoming.last_power[first_codes],
-        incoming.has_state[first_codes],
-        factor,
-        max_gap_ns,
-    )
     marked, open_after, sample_rows = None, None, None
     if on_invalid == "gap" or incoming.outage.any():
         sample_rows = _take(np.arange(n), rows)
@@ -305,24 +312,45 @@ def _integrate_rows(
             c, ts, sample_rows, starts, codes[bad], t[bad], bad, incoming.last_ts,
             incoming.has_state, incoming.outage,
         )  # fmt: skip
+    del c  # the segments' codes say it all from here on (one batch-sized array fewer)
+    rep_inc, gap, dt_ns = interval_increments(
+        strategy,
+        ts,
+        rep_power,
+        starts,
+        incoming.last_ts[first_codes],
+        incoming.last_power[first_codes],
+        incoming.has_state[first_codes],
+        factor,
+        max_gap_ns,
+    )
+    if marked is not None:
         rep_inc[marked] = 0.0
         gap = gap | marked
+    gap_rows = np.flatnonzero(gap)
+    gap_meters = meters[first_codes[np.searchsorted(starts, gap_rows, side="right") - 1]]
+    gap_starts = previous_times(ts, starts, incoming.last_ts[first_codes], gap_rows)
+    gaps = GapReport.from_ns(gap_starts, ts[gap_rows], gap_meters)
     energy0 = incoming.energy[first_codes]
-    rep_cum = segmented_cumsum(rep_inc, starts, energy0 if energy0.any() else None)
+    # The interval lengths are used up: their buffer takes the running sums (a batch-sized
+    # array fewer at the peak, which a shuffled batch reaches here).
+    rep_cum = segmented_cumsum(
+        rep_inc, starts, energy0 if energy0.any() else None, out=dt_ns.view(np.float64)
+    )
     ends = np.append(starts[1:], ts.size) - 1
     if starts.size and not np.isfinite(rep_cum[ends]).all():  # once inf or NaN, always
+        c = first_codes[segment_ids(starts, ts.size)]
         return overflowed(reason, codes, t, c, ts, rep_cum, starts, ends, meters.size)
+    states_after = updated_states(incoming, starts, first_codes, ts, rep_power, rep_cum)
+    del dt_ns, gap, ts, ps, rep_power  # sorted copies no longer needed before the scatter
 
     if rows is None and reps is None:
         cumulative, increments = rep_cum, rep_inc
     else:
         cumulative, increments = _scatter(n, rows, reason, reps, rep_of, rep_cum, rep_inc)
-    gap_rows = np.flatnonzero(gap)
-    gap_starts = previous_times(ts, starts, incoming.last_ts[first_codes], gap_rows)
-    states = updated_states(incoming, starts, c[starts], ts, rep_power, rep_cum)
     outage_rows = None
     if marked is not None and open_after is not None and sample_rows is not None:
-        states.outage[open_after] = True
+        states_after.outage[open_after] = True
         outage_rows = np.zeros(n, dtype=bool)
         outage_rows[sample_rows[marked]] = True
     return FleetResult(
@@ -331,11 +359,11 @@ def _integrate_rows(
         reason == q.ACCEPTED,
         reason,
         meters,
-        codes,
+        codes if reason.any() else None,  # only rejected rows need their meter's code
         t,
         p,
-        states,
-        GapReport.from_ns(gap_starts, ts[gap_rows], meters[c[gap_rows]]),
+        states_after,
+        gaps,
         outage=outage_rows,
     )
 

@@ -1,0 +1,210 @@
+"""String ids from every container: the hashed and column-code paths against the sort they replace.
+
+The reference is what ``factorize`` did before: ``np.unique`` for
+fixed-width strings and ``pandas.factorize`` for the object array a column
+unwrapped to, here built from the drawn ids themselves (pyarrow's own
+unwrapping of a chunked dictionary array with nulls fails or, worse, turns a
+null into a neighbour's id). A new path may number the meters differently,
+but must give the same grouping: the same rows missing, and every other row
+decoded to the same id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_factorize import assert_factorizes
+
+from energy_integral import _column_codes, _hash_codes, integrate_meters
+from energy_integral._column_codes import used_codes
+from energy_integral._factorize import factorize, grouped_runs
+from energy_integral._segments import grouping_order
+
+# Arrow and polars hold UTF-8: no lone surrogates. No NUL either (see test_factorize).
+utf8 = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+texts = st.text(utf8, max_size=6)
+maybe_texts = st.lists(st.one_of(texts, st.none()), max_size=40)
+
+
+def old_factorize(ids: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    codes, uniques = pd.factorize(np.array([*ids, None], dtype=object)[: len(ids)])
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def assert_same_grouping(values: Any, ids: list[str | None]) -> None:
+    codes, uniques = factorize(values)
+    old_codes, old_uniques = old_factorize(ids)
+    np.testing.assert_array_equal(codes < 0, old_codes < 0)
+    present = codes >= 0
+    new_ids = np.asarray(uniques, dtype=object)[codes[present]].tolist()
+    old_ids = np.asarray(old_uniques, dtype=object)[old_codes[present]].tolist()
+    assert new_ids == old_ids
+    assert len(uniques) == len(old_uniques)
+
+
+def _chunked(ids: list[str | None]) -> pa.ChunkedArray:
+    half = len(ids) // 2  # two chunks, each with a dictionary of its own
+    return pa.chunked_array([pa.array(ids[:half], pa.string()), pa.array(ids[half:], pa.string())])
+
+
+def _chunked_dictionaries(ids: list[str | None]) -> pa.ChunkedArray:
+    half = len(ids) // 2
+    first = pa.array(ids[:half], pa.string()).dictionary_encode()
+    second = pa.array(ids[half:], pa.string()).dictionary_encode()
+    return pa.chunked_array([first, second], type=first.type)
+
+
+def _categorical_with_unused(ids: list[str | None]) -> pd.Series:
+    categories = sorted({v for v in ids if v is not None} | {"never-seen"})
+    return pd.Series(pd.Categorical(ids, categories=categories))
+
+
+def _enum_with_unused(ids: list[str | None]) -> pl.Series:
+    categories = sorted({v for v in ids if v is not None} | {"never-seen"})
+    return pl.Series(ids, dtype=pl.Enum(categories))
+
+
+CONTAINERS: dict[str, Callable[[list[str | None]], Any]] = {
+    "numpy object": lambda ids: np.array([*ids, None], dtype=object)[: len(ids)],
+    "pandas object": lambda ids: pd.Series(ids, dtype=object),
+    "pandas string": lambda ids: pd.Series(ids, dtype="string"),
+    "pandas Categorical": lambda ids: pd.Series(pd.Categorical(ids)),
+    "pandas Categorical, unused category": _categorical_with_unused,
+    "bare pandas Categorical": pd.Categorical,
+    "pandas ArrowDtype": lambda ids: pd.Series(ids, dtype=pd.ArrowDtype(pa.string())),
+    "pandas ArrowDtype large": lambda ids: pd.Series(ids, dtype=pd.ArrowDtype(pa.large_string())),
+    "pyarrow string": lambda ids: pa.array(ids, pa.string()),
+    "pyarrow large_string": lambda ids: pa.array(ids, pa.large_string()),
+    "pyarrow dictionary": lambda ids: pa.array(ids, pa.string()).dictionary_encode(),
+    "pyarrow chunked": _chunked,
+    "pyarrow chunked dictionaries": _chunked_dictionaries,
+    "polars String": lambda ids: pl.Series(ids, dtype=pl.String),
+    "polars Categorical": lambda ids: pl.Series(ids, dtype=pl.Categorical),
+    "polars Enum, unused category": _enum_with_unused,
+}
+if hasattr(pa, "string_view"):
+    CONTAINERS["pyarrow string_view"] = lambda ids: pa.array(ids, pa.string_view())
+
+
+@settings(max_examples=60, deadline=None)
+@given(ids=maybe_texts)
+@pytest.mark.parametrize("container", list(CONTAINERS))
+def test_every_container_groups_as_before(container: str, ids: list[str | None]) -> None:
+    values = CONTAINERS[container](ids)
+    assert_same_grouping(values, ids)
+    assert_factorizes(ids, *factorize(values))
+
+
+@settings(max_examples=60, deadline=None)
+@given(ids=maybe_texts)
+@pytest.mark.parametrize("kind", ["polars String", "polars Categorical"])
+def test_polars_codes_beyond_a_lookup_table(kind: str, ids: list[str | None]) -> None:
+    # A process that has seen many strings hands out large physical codes: sort, not a table.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_column_codes, "_LOOKUP_ROWS", 0)
+        patch.setattr(_column_codes, "_LOOKUP_PER_ROW", 0)
+        values = CONTAINERS[kind](ids)
+        assert_same_grouping(values, ids)
+        assert_factorizes(ids, *factorize(values))
+
+
+@settings(max_examples=100, deadline=None)
+@given(ids=st.lists(texts, max_size=40), as_bytes=st.booleans())
+def test_numpy_strings_hash_to_the_sorted_uniques(ids: list[str], as_bytes: bool) -> None:
+    arr = np.array(ids, dtype=str)
+    if as_bytes:
+        arr = np.char.encode(arr, "utf-8")
+    codes, uniques = factorize(arr)
+    want_uniques, want_codes = np.unique(arr, return_inverse=True)
+    np.testing.assert_array_equal(uniques, want_uniques)
+    np.testing.assert_array_equal(codes, want_codes)
+
+
+@settings(max_examples=50, deadline=None)
+@given(ids=st.lists(texts, min_size=1, max_size=40))
+def test_hash_collisions_cost_rounds_not_merged_meters(ids: list[str]) -> None:
+    # Every key hashes to one slot: each is found only by probing past all the others.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_hash_codes, "_hash", lambda words: np.zeros(words.shape[1], np.uint64))
+        codes, uniques = factorize(np.array(ids, dtype=str))
+    want_uniques, want_codes = np.unique(np.array(ids, dtype=str), return_inverse=True)
+    np.testing.assert_array_equal(uniques, want_uniques)
+    np.testing.assert_array_equal(codes, want_codes)
+
+
+def test_a_table_that_fills_up_grows() -> None:
+    # Distinct keys beyond the leading sample: the sampled estimate is far too small.
+    ids = np.array([f"m{i % 7}" for i in range(1 << 16)] + [f"x{i}" for i in range(50_000)])
+    codes, uniques = factorize(ids)
+    want_uniques, want_codes = np.unique(ids, return_inverse=True)
+    np.testing.assert_array_equal(uniques, want_uniques)
+    np.testing.assert_array_equal(codes, want_codes)
+
+
+@settings(max_examples=100)
+@given(codes=st.lists(st.integers(0, 40), max_size=60))
+def test_grouping_order_is_the_stable_argsort(codes: list[int]) -> None:
+    arr = np.array(codes, dtype=np.int64)
+    np.testing.assert_array_equal(grouping_order(arr), np.argsort(arr, kind="stable"))
+
+
+def test_grouping_order_beyond_packing_falls_back() -> None:
+    arr = np.array([2**62, 0, 2**62, 5], dtype=np.int64)  # code and position need > 63 bits
+    np.testing.assert_array_equal(grouping_order(arr), np.argsort(arr, kind="stable"))
+
+
+@settings(max_examples=100)
+@given(codes=st.lists(st.integers(-1, 5), max_size=30))
+def test_grouped_runs_finds_exactly_the_grouped_batches(codes: list[int]) -> None:
+    arr = np.array(codes, dtype=np.int64)
+    k = len(set(codes) - {-1})
+    starts = grouped_runs(arr, k)
+    runs = [c for i, c in enumerate(codes) if i == 0 or codes[i - 1] != c]
+    grouped = bool(codes) and -1 not in codes and len(runs) == len(set(runs))
+    assert (starts is not None) == grouped
+    if starts is not None:
+        assert [codes[i] for i in starts] == runs
+
+
+@settings(max_examples=100)
+@given(raw=st.lists(st.integers(-1, 5), max_size=30))
+def test_used_codes_drops_entries_no_row_uses(raw: list[int]) -> None:
+    table = np.array([f"id{j}" for j in range(6)], dtype=object)
+    codes, uniques = used_codes(np.array(raw, dtype=np.int8), table)
+    ids = [None if r < 0 else table[r] for r in raw]
+    assert_factorizes(ids, codes, uniques)
+    assert uniques.tolist() == [v for v in table.tolist() if v in ids]  # table order kept
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    meter_of_row=st.lists(st.integers(0, 4), min_size=1, max_size=30),
+    order=st.sampled_from(["grouped", "as drawn"]),
+)
+@pytest.mark.parametrize("container", ["numpy <U", *CONTAINERS])
+def test_engine_gives_every_container_the_same_answer(
+    container: str, meter_of_row: list[int], order: str
+) -> None:
+    """Bit for bit the per-row results and states of the same meters given as integers."""
+    if order == "grouped":
+        meter_of_row = sorted(meter_of_row, key=lambda m: (m * 7) % 5)  # grouped, unsorted ids
+    ids = [f"meter-{m}" for m in meter_of_row]
+    n = len(ids)
+    t = np.arange(n).astype("datetime64[m]")
+    power = np.linspace(1.0, 2.0, n)
+    expected = integrate_meters(np.array(meter_of_row), t, power)
+    values = np.array(ids) if container == "numpy <U" else CONTAINERS[container](list(ids))
+    got = integrate_meters(values, t, power)
+    np.testing.assert_array_equal(got.cumulative, expected.cumulative)
+    np.testing.assert_array_equal(got.increments, expected.increments)
+    meters = set(meter_of_row)
+    assert {m: got.states[f"meter-{m}"] for m in meters} == {m: expected.states[m] for m in meters}
+    assert len(got.states) == len(meters)
