@@ -7,9 +7,10 @@ harmless: it recomputes the very same rows.
 
 Stream actions are reconciled before the library sees anything:
 
-* ``DELETE`` rows (a source row deleted, or the old half of an UPDATE) are
-  never integrated; they are quarantined as ``correction``, so the change is
-  visible instead of silently ignored.
+* ``DELETE`` rows are never integrated: a deleted source row is quarantined
+  as ``correction``, the old half of an UPDATE as ``replaced`` — so the change
+  is visible instead of silently ignored, and the two halves of one UPDATE
+  (which share a ``ROW_ID``) have distinct quarantine keys.
 * the new half of an UPDATE (``INSERT`` with ``IS_UPDATE``) goes through the
   library like any reading; if the library finds it late or already
   integrated, it is quarantined as ``correction`` (the integrated value stands).
@@ -39,6 +40,9 @@ import energy_integral as ei
 from ._values import Rows, py_scalar, py_times
 
 __all__ = [
+    "CORRECTION",
+    "REPLACED",
+    "RESTATABLE",
     "BatchOutcome",
     "Policy",
     "integrate_batch",
@@ -55,6 +59,12 @@ _DETAIL = {
     "already-integrated": "identical to the meter's last integrated reading (re-delivered)",
     "duplicate": "a second reading of the meter at the same TIMESTAMP in this batch",
 }
+#: Quarantine ``REASON`` of a deleted source row, or of an update's new value the library
+#: found late or already integrated; and of the value an update replaced.
+CORRECTION, REPLACED = "correction", "replaced"
+#: The reasons a reconciliation restates (see :mod:`.reconcile`).
+RESTATABLE = ("late", CORRECTION, REPLACED)
+
 _DELETED = "the source row was deleted after it was read; its energy stays counted"
 _UPDATED_OLD = "the old value of an updated source row; its energy stays counted"
 _UPDATED_NEW = "an update of an already integrated reading; the integrated value stands"
@@ -245,13 +255,14 @@ def integrate_batch(
         reason = str(res.reason[i])
         detail = _DETAIL.get(reason, reason)
         if live_update[i] and reason in ("late", "already-integrated"):
-            reason, detail = "correction", _UPDATED_NEW
+            reason, detail = CORRECTION, _UPDATED_NEW
         quarantine.append(_quarantine_row(live.iloc[i], t, reason, detail, batch_id, now))
     gone = landed[is_delete]
     gone_times = py_times(gone["TIMESTAMP"].to_numpy(dtype="datetime64[ns]"))
     for (_, row), t in zip(gone.iterrows(), gone_times, strict=True):
-        detail = _UPDATED_OLD if bool(row["IS_UPDATE"]) else _DELETED
-        quarantine.append(_quarantine_row(row, t, "correction", detail, batch_id, now))
+        replaced = bool(row["IS_UPDATE"])
+        reason, detail = (REPLACED, _UPDATED_OLD) if replaced else (CORRECTION, _DELETED)
+        quarantine.append(_quarantine_row(row, t, reason, detail, batch_id, now))
     batch_meters = sorted({m for m in meters.tolist() if isinstance(m, str)})
     state_rows = [
         (m, policy.method, state_to_json(res.states[m]), batch_id, now) for m in batch_meters

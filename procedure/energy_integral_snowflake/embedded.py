@@ -47,8 +47,8 @@ import sqlglot
 from sqlglot import exp
 
 from ._values import bind
-from .emulation import CATALOG, advance_streams, emulate, rewrite, run_task, stream_names
-from .schema import DEFAULT_NAMES, ObjectNames, Table
+from .emulation import CATALOG, advance_streams, emulate, run_task, stream_names
+from .schema import DEFAULT_NAMES, ObjectNames, Table, quote_identifier
 from .sql import DEFAULT_STAGE, statements
 
 __all__ = ["EmbeddedSession", "Row", "connect", "describe", "setup", "tick", "translate"]
@@ -122,6 +122,42 @@ def _fix(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def _rewrite(tree: exp.Expression) -> exp.Expression:
+    """``SYSTEM$STREAM_HAS_DATA`` and ``TASK_HISTORY`` in a parsed statement, for DuckDB."""
+
+    def replace(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Anonymous) and node.name.upper() == "SYSTEM$STREAM_HAS_DATA":
+            stream = node.expressions[0].name  # DuckDB resolves names case-insensitively
+            return exp.Exists(this=sqlglot.parse_one(f"SELECT 1 FROM {quote_identifier(stream)}"))
+        if isinstance(node, exp.TableFromRows):
+            call = node.this.expression if isinstance(node.this, exp.Dot) else node.this
+            if isinstance(call, exp.Anonymous) and call.name.upper() == "TASK_HISTORY":
+                return _task_history(call, node.alias or "TASK_HISTORY")
+        return node
+
+    return tree.transform(replace)
+
+
+def _task_history(call: exp.Anonymous, alias: str) -> exp.Expression:
+    """The emulated ``TASK_HISTORY`` table function: the catalog's history rows, newest first."""
+    options = {
+        a.this.name.upper(): a.expression for a in call.expressions if isinstance(a, exp.Kwarg)
+    }
+    where = ""
+    if "TASK_NAME" in options:
+        task = options["TASK_NAME"].name.replace("'", "''")
+        where = f"WHERE UPPER(\"NAME\") = UPPER('{task}')"
+    limit = int(options["RESULT_LIMIT"].name) if "RESULT_LIMIT" in options else 100
+    inner = (
+        f'SELECT * FROM "__EI_TASK_HISTORY" {where} ORDER BY "SCHEDULED_TIME" DESC LIMIT {limit}'
+    )
+    query = sqlglot.parse_one(
+        f"SELECT * FROM ({inner}) AS {quote_identifier(alias)}", read="duckdb"
+    )
+    table: exp.Expression = query.args["from_"].this
+    return table
+
+
 @functools.lru_cache(maxsize=1024)
 def translate(text: str) -> Statement:
     """A Snowflake statement as DuckDB runs it (cached: the store repeats its statements).
@@ -138,7 +174,7 @@ def translate(text: str) -> Statement:
     kind = kinds.get(type(tree))
     if kind is not None:
         return Statement({"begin": "BEGIN TRANSACTION"}.get(kind, kind.upper()), kind, frozenset())
-    tree = rewrite(tree.transform(_fix))
+    tree = _rewrite(tree.transform(_fix))
     dml = isinstance(tree, (exp.Insert, exp.Merge, exp.Update, exp.Delete))
     names = frozenset(t.name.upper() for t in tree.find_all(exp.Table))
     return Statement(tree.sql("duckdb"), "dml" if dml else "other", names)

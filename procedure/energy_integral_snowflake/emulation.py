@@ -22,7 +22,9 @@ statement                                       emulation
                                                 row either way
 ``SHOW TASKS`` / ``DROP TASK``                  the catalog row
 ``SYSTEM$CURRENT_USER_TASK_NAME()``             the task whose body is running, else NULL
-``TABLE(INFORMATION_SCHEMA.TASK_HISTORY(..))``  the history rows, newest first
+``TABLE(INFORMATION_SCHEMA.TASK_HISTORY(..))``  the history rows, newest first (both this and
+                                                ``SYSTEM$STREAM_HAS_DATA`` are rewritten where
+                                                they stand, by :func:`.embedded.translate`)
 ==============================================  ==============================================
 
 The stream is a *standard* stream, computed the way Snowflake defines one:
@@ -62,7 +64,7 @@ from .sql import (
     words,
 )
 
-__all__ = ["CATALOG", "advance_streams", "emulate", "rewrite", "run_task", "stream_names"]
+__all__ = ["CATALOG", "advance_streams", "emulate", "run_task", "stream_names"]
 
 #: The catalog tables, created by every new connection when missing.
 CATALOG = (
@@ -389,40 +391,3 @@ def _show(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
     keep = like_matcher(match.group(2))
     columns, rows = session.execute(_SHOW[match.group(1).upper()], [session.database_name])
     return columns, [r for r in rows if keep(r[1])]
-
-
-# -- functions inside ordinary statements ---------------------------------------------------
-def rewrite(tree: exp.Expression) -> exp.Expression:
-    """``SYSTEM$STREAM_HAS_DATA`` and ``TASK_HISTORY`` in a parsed statement, for DuckDB."""
-    import sqlglot
-
-    def replace(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Anonymous) and node.name.upper() == "SYSTEM$STREAM_HAS_DATA":
-            stream = node.expressions[0].name  # DuckDB resolves names case-insensitively
-            return exp.Exists(this=sqlglot.parse_one(f"SELECT 1 FROM {_quote(stream)}"))
-        if isinstance(node, exp.TableFromRows):
-            call = node.this.expression if isinstance(node.this, exp.Dot) else node.this
-            if isinstance(call, exp.Anonymous) and call.name.upper() == "TASK_HISTORY":
-                return _task_history(call, node.alias or "TASK_HISTORY")
-        return node
-
-    return tree.transform(replace)
-
-
-def _task_history(call: exp.Anonymous, alias: str) -> exp.Expression:
-    import sqlglot
-
-    options = {
-        a.this.name.upper(): a.expression for a in call.expressions if isinstance(a, exp.Kwarg)
-    }
-    where = ""
-    if "TASK_NAME" in options:
-        task = options["TASK_NAME"].name.replace("'", "''")
-        where = f"WHERE UPPER(\"NAME\") = UPPER('{task}')"
-    limit = int(options["RESULT_LIMIT"].name) if "RESULT_LIMIT" in options else 100
-    inner = (
-        f'SELECT * FROM "__EI_TASK_HISTORY" {where} ORDER BY "SCHEDULED_TIME" DESC LIMIT {limit}'
-    )
-    query = sqlglot.parse_one(f"SELECT * FROM ({inner}) AS {_quote(alias)}", read="duckdb")
-    table: exp.Expression = query.args["from_"].this
-    return table

@@ -1,4 +1,4 @@
-"""Reconcile: re-integrate the meters that quarantined rows as ``late`` or ``correction``.
+"""Reconcile: re-integrate the meters whose rows were quarantined as late or corrected.
 
 Such rows are not a dead end. For every open one (quarantined, not yet in
 ``RESOLVED_READINGS``):
@@ -104,7 +104,7 @@ def plan_reconcile(
 
 
 def run_reconcile(warehouse: SqlWarehouse, policy: Policy | None = None) -> ScaleOutSummary:
-    """Resolve every open ``late``/``correction`` row, restating the meters they affect.
+    """Resolve every open ``late``/``correction``/``replaced`` row, restating their meters.
 
     Parameters
     ----------

@@ -34,7 +34,7 @@ import pandas as pd
 
 import energy_integral as ei
 
-from .batch import Policy, state_from_json, state_to_json
+from .batch import RESTATABLE, Policy, state_from_json, state_to_json
 from .partition import MERGED, in_process
 from .schema import DEFAULT_NAMES, STATUS_LANDED, Column, ObjectNames, Table, tables
 from .statements import (
@@ -261,15 +261,15 @@ class SqlWarehouse:
         return out
 
     def open_quarantine(self) -> pd.DataFrame:
-        """Quarantined ``late``/``correction`` rows not resolved yet."""
+        """Open quarantine rows a reconciliation restates (:data:`.batch.RESTATABLE`)."""
         q, r = self.tables.quarantine.quoted, self.tables.resolved.quoted
         return frame(
             self.session,
             f'SELECT q."BATCH_ID", q."ROW_ID", q."ID", q."METER_ID", q."TIMESTAMP", q."KW", '
-            f'q."REASON" FROM {q} AS q WHERE q."REASON" IN (?, ?) AND NOT EXISTS (SELECT 1 '
+            f'q."REASON" FROM {q} AS q WHERE q."REASON" IN (?, ?, ?) AND NOT EXISTS (SELECT 1 '
             f'FROM {r} AS r WHERE r."QUARANTINE_BATCH_ID" = q."BATCH_ID" AND r."REASON" = '
             'q."REASON" AND EQUAL_NULL(r."ROW_ID", q."ROW_ID")) ORDER BY q."BATCH_ID", q."ID"',
-            ["late", "correction"],
+            list(RESTATABLE),
         )
 
     def stored_matches(self, method: str, rows: pd.DataFrame) -> np.ndarray[Any, Any]:

@@ -51,7 +51,9 @@ def test_deletes_and_updates_of_integrated_readings_are_corrections() -> None:
     ]
     out = integrate_batch(_landed(rows), {"m": before}, 2, Policy(), NOW)
     reasons = sorted((q[2], q[6]) for q in out.quarantine)
-    assert reasons == [(1, "correction"), (2, "correction"), (2, "correction")]
+    assert reasons == [(1, "correction"), (2, "correction"), (2, "replaced")]
+    keys = [(q[0], q[1], q[6]) for q in out.quarantine]  # (BATCH_ID, ROW_ID, REASON)
+    assert len(set(keys)) == len(keys)  # the update's two halves: two distinct keys
     assert out.rows_integrated == 1
     # only the new reading adds energy: 10 minutes at 4 kW
     assert out.kwh_added == pytest.approx(4.0 / 6, rel=1e-12)

@@ -47,7 +47,8 @@ def _correct(store: SqlStore) -> None:
     quarantine = store.session.table("QUARANTINED_READINGS").to_pandas()
     mine = quarantine[quarantine["BATCH_ID"] == summary.consumed_batch]
     assert sorted(mine["ID"]) == sorted([int(updated["ID"])] * 2 + [int(deleted["ID"])])
-    assert set(mine["REASON"]) == {"correction"}
+    assert sorted(mine["REASON"]) == ["correction", "correction", "replaced"]
+    assert not mine.duplicated(["BATCH_ID", "ROW_ID", "REASON"]).any()  # its natural key
 
 
 def _clean(store: SqlStore, policy: Policy = POLICY) -> SqlStore:
@@ -97,7 +98,8 @@ def test_reconcile_restates_late_rows_and_corrections_like_a_clean_run() -> None
     before = _energies(store)
     summary = run_reconcile(SqlWarehouse(store.session), POLICY)
     assert summary.status == "ok", summary.message
-    assert summary.rows_resolved == int(quarantine["REASON"].isin(["late", "correction"]).sum())
+    restatable = ["late", "correction", "replaced"]
+    assert summary.rows_resolved == int(quarantine["REASON"].isin(restatable).sum())
     clean = _clean(store)
     _assert_results_equal(_results(store), _results(clean))
     after = _energies(store)
