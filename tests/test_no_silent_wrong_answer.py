@@ -326,6 +326,22 @@ def test_buckets_near_the_limits_still_work() -> None:
     np.testing.assert_allclose(energy, [0.25, 0.25, 1 / 6], rtol=1e-12)
 
 
+def test_buckets_of_powers_near_the_float64_limit_are_finite() -> None:
+    """1e308 kW falling linearly to -1e308 kW over an hour: p1 - p0 overflows float64, the
+    energy in each quarter does not (hand-derived: the mean power of the quarter × 0.25 h)."""
+    t = np.datetime64("2026-01-01T00:00", "ns") + np.array([0, 60], "timedelta64[m]")
+    out = ei.energy_by_interval(t, [1e308, -1e308], "15min")
+    expected = [0.25 * 0.75e308, 0.25 * 0.25e308, -0.25 * 0.25e308, -0.25 * 0.75e308, 0.0]
+    np.testing.assert_allclose(out.energy, expected, rtol=1e-12)
+
+
+def test_the_mean_of_huge_duplicates_is_not_an_overflow() -> None:
+    res = ei.integrate_meters(["a"] * 3, hours(0, 0, 1), [1e308, 1e308, 1.0], on_duplicate="mean")
+    assert res.accepted.all()
+    assert res.states["a"].first_power == 1e308
+    assert res.states["a"].energy == 0.5 * (1e308 + 1.0)
+
+
 def test_a_grid_over_the_bucket_limit_is_refused_naming_the_count() -> None:
     with raises_exactly(ei.BucketLimitError, "every='1ns'", "MAX_BUCKETS=50,000,000"):
         ei.energy_by_interval(hours(0, 1), [1.0, 1.0], "1ns")

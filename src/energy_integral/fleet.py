@@ -130,7 +130,10 @@ def _resolve_duplicates(
     group_of = np.cumsum(new_group) - 1
     if on_duplicate == "mean":
         sizes = np.diff(np.append(firsts, n))
-        power = np.add.reduceat(p, firsts) / sizes
+        with np.errstate(over="ignore", invalid="ignore"):
+            power = np.add.reduceat(p, firsts) / sizes
+        if not np.isfinite(power).all():  # the sum of huge powers overflowed, not their mean
+            power = np.add.reduceat(p / np.repeat(sizes, sizes), firsts)
         return firsts, firsts[group_of], power, np.empty(0, dtype=np.intp)
     reps = np.append(firsts[1:] - 1, n - 1) if on_duplicate == "last" else firsts
     losers = np.setdiff1d(np.arange(n), reps, assume_unique=True)

@@ -102,8 +102,19 @@ class TrapezoidStrategy(Strategy):
     ) -> FloatArray:
         """Energy up to ``f·dt``: the power there is :math:`p_f = p_0 + f(p_1 - p_0)`, so
         :math:`E_f = \\tfrac{1}{2}(p_0 + p_f)\\, f\\,\\Delta t`."""
-        p_at = p0 + fraction * (p1 - p0)
-        return 0.5 * (p0 + p_at) * (fraction * dt)
+        with np.errstate(over="ignore", invalid="ignore"):
+            p_at = p0 + fraction * (p1 - p0)
+            energy = 0.5 * (p0 + p_at) * (fraction * dt)
+        if np.all(np.isfinite(energy)):
+            return energy
+        # p1 - p0 or p0 + p_at beyond float64 (powers near ±1.8e308): the same line in an
+        # order whose every step stays finite, where the energy itself is finite.
+        bad = ~np.isfinite(energy)
+        b0, b1, f = (np.broadcast_to(x, energy.shape)[bad] for x in (p0, p1, fraction))
+        at = b0 * (1 - f) + b1 * f
+        with np.errstate(over="ignore", invalid="ignore"):
+            energy[bad] = (0.5 * b0 + 0.5 * at) * (f * np.broadcast_to(dt, energy.shape)[bad])
+        return energy
 
     def zero_crossing(self, p0: FloatArray, p1: FloatArray) -> FloatArray:
         """The line from ``p0`` to ``p1`` is zero at :math:`f = p_0 / (p_0 - p_1)`."""
