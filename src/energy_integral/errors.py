@@ -13,6 +13,7 @@ from __future__ import annotations
 __all__ = [
     "EnergyIntegralError",
     "MethodMismatchError",
+    "MissingExtraError",
     "OrderError",
     "OverlapError",
     "StateFormatError",
@@ -47,3 +48,7 @@ class OverlapError(EnergyIntegralError, ValueError):
 
 class StateFormatError(EnergyIntegralError, ValueError):
     """A serialised state that cannot be read (unknown version, missing field)."""
+
+
+class MissingExtraError(EnergyIntegralError, ImportError):
+    """An optional package that is not installed; the message names the extra to install."""
