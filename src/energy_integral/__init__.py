@@ -11,7 +11,8 @@ in parallel pieces and a series integrated at once all give the same kWh.
 1.0
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: it would bind the name `annotations`
+# in the package namespace (`ei.annotations`), and nothing here needs it.
 
 from .errors import (
     EnergyIntegralError,
