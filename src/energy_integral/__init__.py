@@ -17,6 +17,7 @@ in parallel pieces and a series integrated at once all give the same kWh.
 from .errors import (
     EnergyIntegralError,
     MethodMismatchError,
+    MissingExtraError,
     OrderError,
     OverlapError,
     StateFormatError,
@@ -57,6 +58,7 @@ __all__ = [
     "IntegrationResult",
     "IntervalEnergy",
     "MethodMismatchError",
+    "MissingExtraError",
     "OrderError",
     "OverlapError",
     "Readings",
