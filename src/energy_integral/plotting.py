@@ -153,6 +153,8 @@ def plot_meters(
     table): nothing is integrated again. Rows may come in any order; each
     meter's line follows its time order.
 
+    Examples
+    --------
     >>> t = np.array(["2026-01-01T00:00", "2026-01-01T01:00"] * 2, dtype="datetime64[m]")
     >>> fig = plot_meters(["a", "a", "b", "b"], t, [1.0, 1.0, 2.0, 2.0], [0.0, 1.0, 0.0, 2.0])
     >>> [line.get_label() for line in fig.axes[1].get_lines()]
