@@ -255,8 +255,17 @@ class ReadingsFile:
             reader = pcsv.open_csv(
                 raw, read_options=pcsv.ReadOptions(block_size=block), convert_options=convert
             )
-            for batch in reader:
-                yield batch, min(raw.tell() / size, 1.0)
+            # The reader reads ahead, so the file position runs ahead of the rows handed
+            # out (the whole file at the first batch when it fits a block): count blocks
+            # instead, each batch being one block, and say 1.0 only at the last one.
+            batches = iter(reader)
+            current = next(batches, None)
+            blocks = 0
+            while current is not None:
+                following = next(batches, None)
+                blocks += 1
+                yield current, 1.0 if following is None else min(blocks * block / size, 0.999)
+                current = following
 
     def _parquet_batches(self) -> Iterator[tuple[Any, float]]:
         import pyarrow.parquet as pq
@@ -274,19 +283,21 @@ class ReadingsFile:
     def chunks(self) -> Iterator[Chunk]:
         """Yield the file's rows as :class:`Chunk` s of at most ``chunk_rows`` rows, in order."""
         batches = self._csv_batches() if self.kind == "csv" else self._parquet_batches()
-        row = 0
+        row, before = 0, 0.0
         for batch, progress in batches:
             for start in range(0, batch.num_rows, self.chunk_rows):
                 part = batch.slice(start, self.chunk_rows)
-                last = start + self.chunk_rows >= batch.num_rows
+                # A batch larger than a chunk: its share of the progress, by rows.
+                share = (start + part.num_rows) / batch.num_rows
                 yield Chunk(
                     None if self.meter is None else _meters(part.column(self.meter)),
                     _times(part.column(self.time), self.time, row),
                     _power(part.column(self.power), self.power, row),
                     row,
-                    progress if last else progress * 0.999,
+                    progress if share == 1.0 else before + (progress - before) * share,
                 )
                 row += part.num_rows
+            before = progress
 
     def __repr__(self) -> str:
         return f"<ReadingsFile {str(self.path)!r} ({self.kind})>"
