@@ -138,7 +138,7 @@ def test_unparseable_timestamp_names_the_row(tmp_path: Path) -> None:
     path.write_text("TIMESTAMP,KW\n2026-01-01T00:00,1\n2026-01-01T00:01,1\nlater,1\n")
     code, _, err = _run("integrate", path)
     assert code == 1
-    assert "row 2 is 'later', not a timestamp" in err
+    assert "row 2 (line 4 of the file) is 'later', not a timestamp" in err
     assert "Traceback" not in err
 
 

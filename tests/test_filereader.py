@@ -133,7 +133,8 @@ def test_unparseable_timestamp_names_the_row(tmp_path: Path, chunk_rows: int) ->
     path.write_text("TIMESTAMP,KW\n" + "\n".join(rows) + "\n")
     source = open_readings(path, meter=None, chunk_rows=chunk_rows)
     with pytest.raises(
-        ReadingsFileError, match=r"time='TIMESTAMP' at row 5 is 'soon', not a timestamp"
+        ReadingsFileError,
+        match=r"time='TIMESTAMP' at row 5 \(line 7 of the file\) is 'soon', not a timestamp",
     ):
         list(source.chunks())
 
@@ -148,7 +149,16 @@ def test_mixing_naive_and_offset_times_is_named(tmp_path: Path) -> None:
 def test_unparseable_power_names_the_row(tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
     path.write_text("TIMESTAMP,KW\n2026-01-01T00:00,1\n2026-01-01T00:01,1 kW\n")
-    with pytest.raises(ReadingsFileError, match=r"power='KW' at row 1 is '1 kW', not a number"):
+    with pytest.raises(
+        ReadingsFileError, match=r"power='KW' at row 1 \(line 3 of the file\) is '1 kW', not a"
+    ):
+        list(open_readings(path, meter=None).chunks())
+
+
+def test_a_parquet_file_has_rows_not_lines(tmp_path: Path) -> None:
+    path = tmp_path / "r.parquet"
+    pq.write_table(pa.table({"TIMESTAMP": ["2026-01-01T00:00", "soon"], "KW": [1.0, 1.0]}), path)
+    with pytest.raises(ReadingsFileError, match=r"at row 1 is 'soon', not a timestamp"):
         list(open_readings(path, meter=None).chunks())
 
 

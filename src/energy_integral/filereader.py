@@ -133,7 +133,16 @@ def _plain(array: Any) -> Any:
     return array
 
 
-def _times(array: Any, column: str, first_row: int) -> npt.NDArray[np.datetime64]:
+def _at(first_row: int, i: int, first_line: int | None) -> str:
+    """Where value ``i`` of a chunk sits: its 0-based data row, and in a CSV its 1-based line."""
+    if first_line is None:
+        return f"row {first_row + i}"
+    return f"row {first_row + i} (line {first_line + i} of the file)"
+
+
+def _times(
+    array: Any, column: str, first_row: int, first_line: int | None = None
+) -> npt.NDArray[np.datetime64]:
     import pyarrow as pa
 
     array = _plain(array)
@@ -170,12 +179,15 @@ def _times(array: Any, column: str, first_row: int) -> npt.NDArray[np.datetime64
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     raise ReadingsFileError(
-        f"time={column!r} at row {first_row + i} is {value!r}, not a timestamp{mixed}; "
+        f"time={column!r} at {_at(first_row, i, first_line)} is {value!r}, "
+        f"not a timestamp{mixed}; "
         f"expected {_TIME_EXAMPLE}"
     )
 
 
-def _power(array: Any, column: str, first_row: int) -> npt.NDArray[np.float64]:
+def _power(
+    array: Any, column: str, first_row: int, first_line: int | None = None
+) -> npt.NDArray[np.float64]:
     import pyarrow as pa
 
     array = _plain(array)
@@ -187,7 +199,8 @@ def _power(array: Any, column: str, first_row: int) -> npt.NDArray[np.float64]:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         i = _first_failing(array, pa.float64())
         raise ReadingsFileError(
-            f"power={column!r} at row {first_row + i} is {array[i].as_py()!r}, not a number"
+            f"power={column!r} at {_at(first_row, i, first_line)} is "
+            f"{array[i].as_py()!r}, not a number"
         ) from None
     return np.asarray(values.fill_null(np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
 
@@ -284,6 +297,7 @@ class ReadingsFile:
         """Yield the file's rows as :class:`Chunk` s of at most ``chunk_rows`` rows, in order."""
         batches = self._csv_batches() if self.kind == "csv" else self._parquet_batches()
         row, before = 0, 0.0
+        line = 2 if self.kind == "csv" else None  # a CSV's first data row is its line 2
         for batch, progress in batches:
             for start in range(0, batch.num_rows, self.chunk_rows):
                 part = batch.slice(start, self.chunk_rows)
@@ -291,8 +305,15 @@ class ReadingsFile:
                 share = (start + part.num_rows) / batch.num_rows
                 yield Chunk(
                     None if self.meter is None else _meters(part.column(self.meter)),
-                    _times(part.column(self.time), self.time, row),
-                    _power(part.column(self.power), self.power, row),
+                    _times(
+                        part.column(self.time), self.time, row, None if line is None else line + row
+                    ),
+                    _power(
+                        part.column(self.power),
+                        self.power,
+                        row,
+                        None if line is None else line + row,
+                    ),
                     row,
                     progress if share == 1.0 else before + (progress - before) * share,
                 )
