@@ -33,9 +33,11 @@ from .. import __version__
 from .._extras import DISTRIBUTION, extra_installed, install_hint
 from ..errors import MissingExtraError
 
-__all__ = ["app", "load_plugins", "main"]
+__all__ = ["ENTRY_POINT_GROUP", "app", "load_plugins", "main"]
 
 _PROG = "energy-integral"
+#: Where other packages add commands (see ``_plugins``); here, so a bare install can list them.
+ENTRY_POINT_GROUP = "energy_integral.commands"
 # The commands this package defines, shown by the bare install's --help.
 _OWN_COMMANDS = {
     "integrate": "Integrate a readings file per meter: total energy, or energy per interval.",
@@ -62,13 +64,14 @@ def _command(args: Sequence[str]) -> str | None:
     return next((a for a in args if not a.startswith("-")), None)
 
 
-def _without_typer(args: Sequence[str], hint: str) -> NoReturn:
+def _without_typer(args: Sequence[str], module: str) -> NoReturn:
     """The bare install: ``--version`` and ``--help`` answer, every command gets the hint."""
     if args and args[0] in ("--version", "-V"):
         print(f"{_PROG} {__version__}")
         raise SystemExit(0)
+    hint = install_hint(module, prefer="cli")
     command = _command(args)
-    plugins = sorted(ep.name for ep in entry_points(group="energy_integral.commands"))
+    plugins = sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
     if command is None or args[0] in ("--help", "-h"):
         print(f"Usage: {_PROG} [--version] [-h] COMMAND [ARGS]...\n")
         print("Power readings (kW) in, energy (kWh) out: integrate CSV/Parquet files per meter.\n")
@@ -80,7 +83,7 @@ def _without_typer(args: Sequence[str], hint: str) -> NoReturn:
         raise SystemExit(0)
     if command not in _OWN_COMMANDS and plugins:  # perhaps a plug-in's: name its extra too
         hint += "".join(f"; the {name} commands: '{DISTRIBUTION}[{name}]'" for name in plugins)
-    _error(f"{_PROG} {command} needs typer, which is not installed: {hint}")
+    _error(f"{_PROG} {command} needs {module}, which is not installed: {hint}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -94,9 +97,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         from ._app import app
         from ._plugins import extra_of, load_plugins
     except ModuleNotFoundError as exc:
-        if exc.name not in ("typer", "rich", "click"):
+        module = (exc.name or "").split(".")[0]
+        if module not in ("typer", "rich", "click"):
             raise
-        _without_typer(args, install_hint(exc.name, prefer="cli"))
+        _without_typer(args, module)
     load_plugins(app)
     command = _command(args)
     extra = extra_of(app, command) if command else None

@@ -20,11 +20,11 @@ from importlib.metadata import EntryPoint, entry_points
 import typer
 
 from .._extras import DISTRIBUTION, extra_installed, extras
+from . import ENTRY_POINT_GROUP
 from ._output import warn
 
 __all__ = ["ENTRY_POINT_GROUP", "extra_of", "load_plugins", "mark_extra"]
 
-ENTRY_POINT_GROUP = "energy_integral.commands"
 _loaded: set[int] = set()
 _extra_of: dict[tuple[int, str], str] = {}
 
