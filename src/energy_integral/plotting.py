@@ -93,34 +93,28 @@ def plot(
     """
     figure = _figure_class()
     zone = resolve_time_zone(tz)
-    if isinstance(data, IntervalEnergy | FleetResult | ImportExport) and (
-        power is not None or integrate_kwargs
-    ):
+    results = IntegrationResult | IntervalEnergy | FleetResult | ImportExport
+    if isinstance(data, results) and (power is not None or integrate_kwargs):
         raise TypeError(f"plot({type(data).__name__}) takes no power or integrate arguments")
     if isinstance(data, IntervalEnergy):
         fig = _buckets(figure, data, meter)
     elif isinstance(data, ImportExport):
         fig = _import_export(figure, data)
-    elif isinstance(data, FleetResult | Readings):
-        fleet = data
-        if isinstance(data, Readings):
-            if power is not None:
-                raise TypeError("plot(Readings) takes no power: the readings hold it")
-            fleet = integrate_meters(data.meter, data.timestamp, data.power, **integrate_kwargs)
-        assert isinstance(fleet, FleetResult)
+    elif isinstance(data, FleetResult):
+        fig = _fleet(figure, data, meter)
+    elif isinstance(data, Readings):
+        if power is not None:
+            raise TypeError("plot(Readings) takes no power: the readings hold it")
+        fleet = integrate_meters(data.meter, data.timestamp, data.power, **integrate_kwargs)
         fig = _fleet(figure, fleet, meter)
+    elif isinstance(data, IntegrationResult):
+        fig = _series(figure, data)
+    elif power is None:
+        raise TypeError(
+            f"plot needs power when data is timestamps; got data of type {type(data).__name__}"
+        )
     else:
-        if isinstance(data, IntegrationResult):
-            if power is not None or integrate_kwargs:
-                raise TypeError("plot(IntegrationResult) takes no power or integrate arguments")
-            result = data
-        elif power is None:
-            raise TypeError(
-                f"plot needs power when data is timestamps; got data of type {type(data).__name__}"
-            )
-        else:
-            result = integrate(data, power, **integrate_kwargs)
-        fig = _series(figure, result)
+        fig = _series(figure, integrate(data, power, **integrate_kwargs))
     _finish(fig, zone, title)
     return fig
 
