@@ -290,3 +290,58 @@ def test_window_and_policy_flags_are_checked_before_reading(
     assert code == 2
     assert named in err
     assert says in err
+
+
+# -- the terminal table -------------------------------------------------------------------
+narrow = CliRunner(env={"COLUMNS": "80"})
+
+
+def test_interval_table_fits_80_columns_and_says_what_it_left_out(tmp_path: Path) -> None:
+    path, _ = _generated(tmp_path, "r.csv")
+    result = narrow.invoke(app, ["integrate", str(path), "--every", "15min", "--tz",
+                                 "Europe/Berlin"])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in "".join(line for line in lines if "│" in line)  # no cell cut short
+    said = " ".join(result.stdout.split())
+    hidden = said.partition("Not shown at 80 columns: ")[2].partition(";")[0].split(", ")
+    assert hidden == ["end", "energy_min_kWh", "energy_max_kWh", "mean_power_kW",
+                      "extrapolated", "largest_gap"]  # fmt: skip
+    assert "energy_kWh" in lines[2] or any("energy_kWh" in line for line in lines)
+    # Local wall-clock edges: Berlin is UTC+1 in January, the file starts at 00:00 UTC.
+    assert "2026-01-01 01:00+0100" in result.stdout
+
+
+def _table_rows(stdout: str) -> list[list[str]]:
+    return [[cell.strip() for cell in line.split("│")[1:-1]] for line in stdout.splitlines()
+            if line.startswith("│")]  # fmt: skip
+
+
+def test_meters_are_sorted_and_each_number_column_has_one_precision(tmp_path: Path) -> None:
+    frame = generate_readings(3, periods=30, seed=2).to_pandas()
+    frame = frame.iloc[::-1].sort_values("TIMESTAMP", kind="stable")  # meter-002 comes first
+    path = tmp_path / "r.csv"
+    frame.to_csv(path, index=False)
+    code, out, _ = _run("integrate", path)
+    assert code == 0
+    rows = _table_rows(out)
+    assert [row[0] for row in rows] == ["meter-000", "meter-001", "meter-002"]
+    decimals = {len(row[-1].partition(".")[2]) for row in rows}
+    assert len(decimals) == 1  # e.g. 16.048 / 18.761 / -6.661, not 16.0482 / 18.761 / -6.66052
+    code, _, _ = _run("integrate", path, "--out", tmp_path / "o.csv")
+    assert pd.read_csv(tmp_path / "o.csv")["meter"].tolist() == [r[0] for r in rows]
+
+
+def test_one_meter_is_not_one_meters(tmp_path: Path) -> None:
+    path = tmp_path / "one.csv"
+    assert _run("generate", path, "--meters", "1", "--periods", "5")[0] == 0
+    code, _, err = _run("integrate", path)
+    assert code == 0
+    assert "from 1 meter:" in err
+
+
+def test_help_explains_largest_gap() -> None:
+    code, out, _ = _run("integrate", "--help")
+    assert code == 0
+    assert "0:00:00 without --max-gap" in " ".join(out.split()).replace("│ ", "")

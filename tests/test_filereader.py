@@ -157,6 +157,15 @@ def test_unparseable_power_names_the_row(tmp_path: Path) -> None:
         list(open_readings(path, meter=None).chunks())
 
 
+def test_a_parquet_file_has_rows_not_lines(tmp_path: Path) -> None:
+    path = tmp_path / "r.parquet"
+    pq.write_table(pa.table({"TIMESTAMP": ["2026-01-01T00:00", "soon"], "KW": [1.0, 1.0]}), path)
+    with pytest.raises(
+        ReadingsFileError, match=r"r\.parquet row 1: time='TIMESTAMP' is 'soon', not a timestamp"
+    ):
+        list(open_readings(path, meter=None).chunks())
+
+
 def test_power_of_the_wrong_type_is_named(tmp_path: Path) -> None:
     path = tmp_path / "r.parquet"
     pq.write_table(
@@ -186,3 +195,20 @@ def test_chunk_rows_must_be_positive(tmp_path: Path) -> None:
     path.write_text("TIMESTAMP,KW\n")
     with pytest.raises(ValueError, match="chunk_rows=0 must be a positive integer"):
         open_readings(path, meter=None, chunk_rows=0)
+
+
+@pytest.mark.parametrize("chunk_rows", [500, 4_000, 1_000_000])
+def test_csv_progress_follows_the_rows_read(tmp_path: Path, chunk_rows: int) -> None:
+    """The reader reads ahead; the bar must still say how much of the file was handed out."""
+    frame = generate_readings(20, periods=1_000, seed=1).to_pandas()  # 20,000 rows, ~0.9 MB
+    path = tmp_path / "r.csv"
+    frame.to_csv(path, index=False)
+    chunks = list(open_readings(path, chunk_rows=chunk_rows).chunks())
+    rows = np.cumsum([len(c) for c in chunks]) / len(frame)
+    progress = np.array([c.progress for c in chunks])
+    assert progress[-1] == 1.0
+    assert np.all(progress[:-1] < 1.0)  # 100 % only once everything was read
+    assert np.all(np.diff(progress) >= 0)
+    # Within a block of the file (a block is 64 bytes a chunk row, at least 64 KiB).
+    block = max(chunk_rows * 64, 1 << 16) / path.stat().st_size
+    assert np.all(np.abs(progress - rows) <= block + 0.02)

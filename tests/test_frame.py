@@ -25,7 +25,7 @@ def _pandas(batch: FleetBatch) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "METER_ID": pd.Series(batch.meters, dtype=object),
-            "TS": as_datetime64(batch.t),
+            "TIMESTAMP": as_datetime64(batch.t),
             "KW": batch.p,
             "NOTE": np.arange(len(batch)),  # a column the engine does not use, kept as is
         }
@@ -33,7 +33,9 @@ def _pandas(batch: FleetBatch) -> pd.DataFrame:
 
 
 def _aware(df: pd.DataFrame) -> pd.DataFrame:
-    return df.assign(TS=df["TS"].dt.tz_localize("UTC").dt.tz_convert("America/New_York"))
+    return df.assign(
+        TIMESTAMP=df["TIMESTAMP"].dt.tz_localize("UTC").dt.tz_convert("America/New_York")
+    )
 
 
 def _polars(df: pd.DataFrame) -> pl.DataFrame:
@@ -82,7 +84,7 @@ def test_same_numbers_as_integrate_meters(kind: str, batch: FleetBatch) -> None:
     names = out.column_names if isinstance(out, pa.Table) else list(out.columns)
     assert names == [
         "METER_ID",
-        "TS",
+        "TIMESTAMP",
         "KW",
         "NOTE",
         "INTERVAL_KWH",
@@ -118,7 +120,7 @@ def _small() -> pd.DataFrame:
 
 @pytest.mark.parametrize("kind", list(FRAMES))
 def test_hand_worked_frame_with_custom_column_names(kind: str) -> None:
-    df = _small().rename(columns={"time": "TS"})
+    df = _small().rename(columns={"time": "TIMESTAMP"})
     frame = FRAMES[kind](df)
     res = ei.integrate_frame(frame, meter="meter", power="kw", energy_unit="Wh")
     assert {m: s.energy for m, s in res.states.items()} == {"a": 2000.0, "b": 1000.0}
@@ -128,19 +130,19 @@ def test_hand_worked_frame_with_custom_column_names(kind: str) -> None:
 
 def test_aware_times_are_the_instants_they_name() -> None:
     # 01:00 in Paris (winter, UTC+1) is 00:00Z; both frames hold the same instants.
-    naive = _small().rename(columns={"time": "TS"})
+    naive = _small().rename(columns={"time": "TIMESTAMP"})
     paris = naive.assign(
-        TS=(naive["TS"] + H).dt.tz_localize("Europe/Paris"),
+        TIMESTAMP=(naive["TIMESTAMP"] + H).dt.tz_localize("Europe/Paris"),
     )
     a = ei.integrate_frame(naive, meter="meter", power="kw")
     b = ei.integrate_frame(paris, meter="meter", power="kw")
     assert a.states == b.states
-    assert b.frame["TS"].dt.tz is not None  # the input column is left as it was
+    assert b.frame["TIMESTAMP"].dt.tz is not None  # the input column is left as it was
 
 
 @pytest.mark.parametrize("kind", ["pandas", "polars", "pyarrow"])
 def test_meter_none_is_one_series(kind: str) -> None:
-    df = _small().drop(columns="meter").rename(columns={"time": "TS", "kw": "KW"})
+    df = _small().drop(columns="meter").rename(columns={"time": "TIMESTAMP", "kw": "KW"})
     res = ei.integrate_frame(FRAMES[kind](df), meter=None)
     # All rows as one series sorted by time: 00:00 (2 and 1 kW) is a duplicate, 2 kW kept;
     # 00:30 3 kW: (2 + 3) / 2 · 0.5 h = 1.25; 01:00 2 kW: (3 + 2) / 2 · 0.5 h = 1.25.
@@ -162,12 +164,23 @@ def test_missing_column_lists_the_columns(kind: str, argument: str, name: str) -
 
 def test_not_a_frame() -> None:
     with pytest.raises(TypeError, match="frame is a dict"):
-        ei.integrate_frame({"METER_ID": ["a"], "TS": [T0], "KW": [1.0]})
+        ei.integrate_frame({"METER_ID": ["a"], "TIMESTAMP": [T0], "KW": [1.0]})
 
 
 def test_policies_pass_through() -> None:
-    df = _small().rename(columns={"time": "TS"})
+    df = _small().rename(columns={"time": "TIMESTAMP"})
     with pytest.raises(ValueError, match="on_late='drop'"):
         ei.integrate_frame(df, meter="meter", power="kw", on_late="drop")
     res = ei.integrate_frame(df, meter="meter", power="kw", max_power=2.5)
     assert res.frame["REASON"].tolist() == ["", "", "", "invalid-power"]
+
+
+def test_defaults_read_the_columns_the_generator_writes() -> None:
+    """The first pandas attempt on generated data needs no column names."""
+    r = ei.generate_readings(3, periods=40, seed=2, invalid_fraction=0.05)
+    res = ei.integrate_frame(r.to_pandas())
+    whole = ei.integrate_meters(r.meter, r.timestamp, r.power)
+    assert {m: s.energy for m, s in res.states.items()} == {
+        m: s.energy for m, s in whole.states.items()
+    }
+    assert res.frame["REASON"].tolist() == whole.reason.tolist()

@@ -14,6 +14,7 @@ from matplotlib.dates import date2num, num2date
 from matplotlib.figure import Figure
 
 import energy_integral as ei
+from energy_integral.plotting import plot_meters
 
 matplotlib.use("Agg")  # the library never needs a display; savefig below renders with Agg
 
@@ -131,3 +132,78 @@ def test_bounds_are_a_hatched_bar_from_least_to_most_energy() -> None:
     assert len(ei.plot(out).axes[0].containers) == 1  # off by default
     with pytest.raises(TypeError, match="bounds=True shades buckets"):
         ei.plot(minutes(0, 20), [1.0, 2.0], bounds=True)
+
+
+# -- every result type of the README's table ----------------------------------------------
+def test_a_fleet_is_a_line_per_meter_ending_at_its_state() -> None:
+    r = ei.generate_readings(3, periods=30, seed=5, invalid_fraction=0.1)
+    result = ei.integrate_meters(r.meter, r.timestamp, r.power)
+    fig = ei.plot(result, tz="Europe/Berlin")
+    power_ax, energy_ax = fig.axes
+    labels = [line.get_label() for line in power_ax.get_lines()]
+    assert labels == ["meter-000", "meter-001", "meter-002"]  # sorted, one line each
+    for line in energy_ax.get_lines():
+        meter = labels[energy_ax.get_lines().index(line)]
+        ys = np.asarray(line.get_ydata())
+        assert ys[-1] == pytest.approx(result.states[meter].energy, rel=1e-12)
+        assert np.isfinite(ys).all()  # rejected rows are not drawn
+    assert power_ax.get_legend() is None  # the legend sits beside the axes, covering no line
+    assert fig.legends
+    assert energy_ax.get_xlabel() == "Time (Europe/Berlin)"
+    assert renders(fig)
+
+
+def test_readings_are_integrated_per_meter_first() -> None:
+    r = ei.generate_readings(2, periods=20, seed=1)
+    result = ei.integrate_meters(r.meter, r.timestamp, r.power)
+    fig = ei.plot(r)
+    ends = [float(np.asarray(line.get_ydata())[-1]) for line in fig.axes[1].get_lines()]
+    assert ends == [result.states[m].energy for m in ("meter-000", "meter-001")]
+    only = ei.plot(result, meter="meter-001")
+    assert [line.get_label() for line in only.axes[0].get_lines()] == ["meter-001"]
+
+
+def test_import_export_fills_each_side_of_zero_and_sums_each() -> None:
+    # +1 kW to -1 kW over an hour, then back: a quarter kWh each way per hour.
+    t = minutes(0, 60, 120)
+    split = ei.split_import_export(t, [1.0, -1.0, 1.0])
+    fig = ei.plot(split)
+    power_ax, energy_ax = fig.axes
+    fills = [c for c in power_ax.collections if c.get_label() in ("import", "export")]
+    assert sorted(c.get_label() for c in fills) == ["export", "import"]
+    imported, exported = (np.asarray(line.get_ydata()) for line in energy_ax.get_lines())
+    assert imported[-1] == pytest.approx(0.5)
+    assert exported[-1] == pytest.approx(0.5)
+    assert renders(fig)
+
+
+def test_plot_meters_draws_stored_columns_without_integrating() -> None:
+    t = minutes(0, 10, 0, 10)
+    fig = plot_meters(["b", "b", "a", "a"], t[[1, 0, 2, 3]], [1.0, 1.0, 2.0, 2.0],
+                      [7.0, 5.0, 0.0, 9.0], title="stored")  # fmt: skip
+    energy = {line.get_label(): np.asarray(line.get_ydata()).tolist()
+              for line in fig.axes[1].get_lines()}  # fmt: skip
+    energy = dict(zip(["a", "b"], energy.values(), strict=True))
+    assert energy == {"a": [0.0, 9.0], "b": [5.0, 7.0]}  # each in time order, as stored
+    assert fig.get_suptitle() == "stored"
+
+
+def test_results_take_no_power_argument() -> None:
+    r = ei.generate_readings(1, periods=5, seed=0)
+    for result in (ei.integrate_meters(r.meter, r.timestamp, r.power),
+                   ei.split_import_export(r.timestamp, r.power)):  # fmt: skip
+        with pytest.raises(TypeError, match="takes no power"):
+            ei.plot(result, r.power)
+
+
+def test_without_matplotlib_plot_names_the_extra() -> None:
+    code = (
+        "import sys; sys.modules['matplotlib'] = None\n"
+        "import numpy as np, energy_integral as ei\n"
+        "t = np.array(['2026-01-01T00:00', '2026-01-01T01:00'], dtype='datetime64[m]')\n"
+        "try:\n    ei.plot(t, [1.0, 1.0])\n"
+        "except ei.EnergyIntegralError as exc:\n    print(type(exc).__name__, exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("MissingExtraError plot needs matplotlib, which is not installed")
+    assert out.stdout.strip().endswith("[plot]'")

@@ -11,7 +11,8 @@ in parallel pieces and a series integrated at once all give the same kWh.
 1.0
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: it would bind the name `annotations`
+# in the package namespace (`ei.annotations`), and nothing here needs it.
 
 from . import ids as ids  # the checked id conversion adapters call: ei.ids.to_ids
 from . import timestamps as timestamps  # and the time one: ei.timestamps.to_ns
@@ -23,6 +24,7 @@ from .errors import (
     InvalidTypeError,
     MeterIdError,
     MethodMismatchError,
+    MissingExtraError,
     OrderError,
     OverlapError,
     ReadingsFileError,
@@ -71,6 +73,7 @@ __all__ = [
     "InvalidTypeError",
     "MeterIdError",
     "MethodMismatchError",
+    "MissingExtraError",
     "OrderError",
     "OverlapError",
     "Readings",

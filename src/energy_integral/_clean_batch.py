@@ -104,4 +104,5 @@ def integrate_clean(
         p,
         updated_states(incoming, starts, np.arange(starts.size), t, p, cumulative),
         gaps,
+        _run_starts=starts,
     )

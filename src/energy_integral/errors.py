@@ -36,6 +36,7 @@ __all__ = [
     "InvalidTypeError",
     "MeterIdError",
     "MethodMismatchError",
+    "MissingExtraError",
     "OrderError",
     "OverlapError",
     "ReadingsFileError",
@@ -110,3 +111,7 @@ class ReadingsFileError(EnergyIntegralError, ValueError):
 class UnreadableFileError(ReadingsFileError):
     """A file whose content is broken: not UTF-8, a corrupt Parquet file, or the files of a
     directory that disagree on their columns or types. The data's fault, not the call's."""
+
+
+class MissingExtraError(EnergyIntegralError, ImportError):
+    """An optional package that is not installed; the message names the extra to install."""

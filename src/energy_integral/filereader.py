@@ -241,10 +241,20 @@ class ReadingsFile:
                 reader = pcsv.open_csv(
                     raw, read_options=pcsv.ReadOptions(block_size=block), convert_options=convert
                 )
-                for batch in reader:
+                # The reader reads ahead, so the file position runs ahead of the rows handed
+                # out (the whole file at the first batch when it fits a block): count blocks
+                # instead, each batch being one block, and say 1.0 only at the last one.
+                batches = iter(reader)
+                current = next(batches, None)
+                blocks = 0
+                while current is not None:
+                    following = next(batches, None)
+                    blocks += 1
+                    progress = 1.0 if following is None else min(blocks * block / size, 0.999)
                     # Line 1 is the header, so row r (from 0) is line r + 2 (one line per row).
-                    yield batch, min(raw.tell() / size, 1.0), self._csv_where(row)
-                    row += batch.num_rows
+                    yield current, progress, self._csv_where(row)
+                    row += current.num_rows
+                    current = following
             except pa.ArrowInvalid as exc:
                 if "UTF8" in str(exc):
                     line = _first_bad_utf8_line(self.path)
@@ -280,11 +290,12 @@ class ReadingsFile:
     def chunks(self) -> Iterator[Chunk]:
         """Yield the file's rows as :class:`Chunk` s of at most ``chunk_rows`` rows, in order."""
         batches = self._csv_batches() if self.kind == "csv" else self._parquet_batches()
-        row = 0
+        row, before = 0, 0.0
         for batch, progress, batch_where in batches:
             for start in range(0, batch.num_rows, self.chunk_rows):
                 part = batch.slice(start, self.chunk_rows)
-                last = start + self.chunk_rows >= batch.num_rows
+                # A batch larger than a chunk: its share of the progress, by rows.
+                share = (start + part.num_rows) / batch.num_rows
 
                 def where(i: int, start: int = start, batch_where: Where = batch_where) -> str:
                     return batch_where(start + i)
@@ -295,10 +306,11 @@ class ReadingsFile:
                     when,
                     power_values(part.column(self.power), self.power, where),
                     row,
-                    progress if last else progress * 0.999,
+                    progress if share == 1.0 else before + (progress - before) * share,
                     far if far.any() else None,
                 )
                 row += part.num_rows
+            before = progress
 
     def __repr__(self) -> str:
         return f"<ReadingsFile {str(self.path)!r} ({self.kind})>"

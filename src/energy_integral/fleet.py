@@ -362,7 +362,7 @@ def _integrate_rows(
         reason == q.ACCEPTED,
         reason,
         meters,
-        codes if reason.any() else None,  # only rejected rows need their meter's code
+        codes,
         t,
         p,
         states_after,

@@ -59,6 +59,21 @@ class FleetResult:
     frame: Any = None
     outage: npt.NDArray[np.bool_] | None = None
     _details: Mapping[int, str] = field(default_factory=dict)  # row -> detail, rejected rows
+    _run_starts: npt.NDArray[np.intp] | None = None  # with _codes None: where each meter starts
+
+    @property
+    def meter(self) -> npt.NDArray[np.object_]:
+        """Each row's meter id, in input order (None where the row had none)."""
+        codes = self._codes
+        if codes is None:  # every row accepted, grouped by meter: the runs give the codes
+            from ._segments import segment_ids
+
+            starts = self._run_starts if self._run_starts is not None else np.zeros(1, np.intp)
+            codes = segment_ids(starts, self.accepted.size)
+        out = np.full(codes.size, None, dtype=object)
+        known = codes >= 0
+        out[known] = self._meters[codes[known]]
+        return out
 
     @property
     def reason(self) -> npt.NDArray[np.object_]:

@@ -67,7 +67,7 @@ def integrate_frame(
     frame: Any,
     *,
     meter: str | None = "METER_ID",
-    time: str = "TS",
+    time: str = "TIMESTAMP",
     power: str = "KW",
     energy_unit: str = "kWh",
     **kwargs: Any,
@@ -76,11 +76,13 @@ def integrate_frame(
     table (same library) with four columns added: ``INTERVAL_<UNIT>``,
     ``CUMULATIVE_<UNIT>`` (e.g. ``INTERVAL_KWH``), ``ACCEPTED`` and ``REASON``.
 
+    The column names default to those of :func:`generate_readings`, the CLI
+    and the Snowflake tables: ``METER_ID``, ``TIMESTAMP``, ``KW``.
     ``meter=None`` treats the whole table as one series (meter id ``"default"``).
     Other keyword arguments go to :func:`integrate_meters`.
 
     >>> import pandas as pd
-    >>> df = pd.DataFrame({"TS": pd.to_datetime(["2026-01-01 00:00", "2026-01-01 01:00"]),
+    >>> df = pd.DataFrame({"TIMESTAMP": pd.to_datetime(["2026-01-01 00:00", "2026-01-01 01:00"]),
     ...                    "KW": [2.0, 2.0]})
     >>> integrate_frame(df, meter=None).frame["CUMULATIVE_KWH"].tolist()
     [0.0, 2.0]

@@ -14,22 +14,28 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from ._extras import missing
 from .calendar import resolve_time_zone
+from .errors import InvalidArgumentError, InvalidTypeError
+from .fleet import integrate_meters
+from .fleet_result import FleetResult
+from .import_export import ImportExport
 from .integrate import IntegrationResult, integrate
 from .intervals import IntervalEnergy
+from .synthetic import Readings
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["plot"]
+__all__ = ["plot", "plot_meters"]
 
 _STEPS = {"left": "steps-post", "right": "steps-pre"}  # how each strategy holds power
 _MAX_PANELS = 12
 
 
 def plot(
-    data: IntegrationResult | IntervalEnergy | Any,
+    data: IntegrationResult | FleetResult | IntervalEnergy | ImportExport | Readings | Any,
     power: Any = None,
     *,
     tz: Any = None,
@@ -42,17 +48,23 @@ def plot(
 
     Parameters
     ----------
-    data : IntegrationResult, IntervalEnergy or array_like of datetimes
-        What :func:`~energy_integral.integrate` or
-        :func:`~energy_integral.energy_by_interval` returned, or timestamps
-        (then ``power`` is required and the series is integrated first).
+    data : IntegrationResult, FleetResult, IntervalEnergy, ImportExport, Readings or datetimes
+        What :func:`~energy_integral.integrate`,
+        :func:`~energy_integral.integrate_meters` (or ``integrate_frame``),
+        :func:`~energy_integral.energy_by_interval` or
+        :func:`~energy_integral.split_import_export` returned, readings from
+        :func:`~energy_integral.generate_readings` (integrated per meter
+        first), or timestamps (then ``power`` is required and the series is
+        integrated first).
     power : array_like of float, optional
         Power at each timestamp, when ``data`` is timestamps.
     tz : str, optional
         IANA time zone in which to label the time axis (UTC when omitted).
     meter : optional
         For a per-meter :class:`~energy_integral.IntervalEnergy`, the one meter
-        to draw; by default each meter gets a panel (at most 12).
+        to draw; by default each meter gets a panel (at most 12). For a
+        :class:`~energy_integral.FleetResult` or readings, the one meter to
+        draw; by default every meter is a line (at most 12).
     title : str, optional
         Figure title.
     bounds : bool, optional
@@ -68,9 +80,12 @@ def plot(
     matplotlib.figure.Figure
         For a series: a power panel (the line follows the strategy — straight
         for ``trapezoid``, steps for ``left``/``right`` — with gaps shaded) above
-        a cumulative energy panel. For buckets: one bar per bucket spanning it,
-        and a grey band over every bucket not fully covered by data, darker
-        the less it is covered.
+        a cumulative energy panel. For many meters: the same two panels with a
+        line per meter, the legend beside them. For an import/export split:
+        power filled above zero (import) and below (export), over the
+        cumulative import and export. For buckets: one bar per bucket spanning
+        it, and a grey band over every bucket not fully covered by data,
+        darker the less it is covered.
 
     Examples
     --------
@@ -82,35 +97,93 @@ def plot(
     >>> len(fig.axes[0].patches)   # the gap from 00:30 to 03:00
     1
     """
+    figure = _figure_class()
+    zone = resolve_time_zone(tz)
+    results = IntegrationResult | IntervalEnergy | FleetResult | ImportExport
+    if isinstance(data, results) and (power is not None or integrate_kwargs):
+        raise InvalidTypeError(f"plot({type(data).__name__}) takes no power or integrate arguments")
+    if bounds and not isinstance(data, IntervalEnergy):
+        raise InvalidTypeError("bounds=True shades buckets; pass an IntervalEnergy")
+    if isinstance(data, IntervalEnergy):
+        fig = _buckets(figure, data, meter, bounds)
+    elif isinstance(data, ImportExport):
+        fig = _import_export(figure, data)
+    elif isinstance(data, FleetResult):
+        fig = _fleet(figure, data, meter)
+    elif isinstance(data, Readings):
+        if power is not None:
+            raise InvalidTypeError("plot(Readings) takes no power: the readings hold it")
+        fleet = integrate_meters(data.meter, data.timestamp, data.power, **integrate_kwargs)
+        fig = _fleet(figure, fleet, meter)
+    elif isinstance(data, IntegrationResult):
+        fig = _series(figure, data)
+    elif power is None:
+        raise InvalidTypeError(
+            f"plot needs power when data is timestamps; got data of type {type(data).__name__}"
+        )
+    else:
+        fig = _series(figure, integrate(data, power, **integrate_kwargs))
+    _finish(fig, zone, title)
+    return fig
+
+
+def _figure_class() -> type[Figure]:
     try:
         from matplotlib.figure import Figure
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError("plot needs matplotlib: pip install 'energy-integral[plot]'") from None
-    zone = resolve_time_zone(tz)
-    if isinstance(data, IntervalEnergy):
-        if power is not None or integrate_kwargs:
-            raise TypeError("plot(IntervalEnergy) takes no power or integrate arguments")
-        fig = _buckets(Figure, data, meter, bounds)
-    else:
-        if isinstance(data, IntegrationResult):
-            if power is not None or integrate_kwargs:
-                raise TypeError("plot(IntegrationResult) takes no power or integrate arguments")
-            result = data
-        elif power is None:
-            raise TypeError(
-                f"plot needs power when data is timestamps; got data of type {type(data).__name__}"
-            )
-        else:
-            result = integrate(data, power, **integrate_kwargs)
-        if bounds:
-            raise TypeError("bounds=True shades buckets; pass an IntervalEnergy")
-        fig = _series(Figure, result)
+    except ModuleNotFoundError as exc:  # depends on the environment
+        if (exc.name or "").split(".")[0] != "matplotlib":
+            raise
+        raise missing("plot", "matplotlib", prefer="plot") from None
+    return Figure
+
+
+def plot_meters(
+    meter_ids: Any,
+    timestamps: Any,
+    power: Any,
+    cumulative: Any,
+    *,
+    tz: Any = None,
+    title: str | None = None,
+    power_unit: str = "kW",
+    energy_unit: str = "kWh",
+) -> Figure:
+    """Power and cumulative energy of many meters, a line each, from columns already computed.
+
+    What :func:`plot` draws for a :class:`~energy_integral.FleetResult`, for
+    a table that holds its cumulative energy already (the Snowflake results
+    table): nothing is integrated again. Rows may come in any order; each
+    meter's line follows its time order.
+
+    Examples
+    --------
+    >>> t = np.array(["2026-01-01T00:00", "2026-01-01T01:00"] * 2, dtype="datetime64[m]")
+    >>> fig = plot_meters(["a", "a", "b", "b"], t, [1.0, 1.0, 2.0, 2.0], [0.0, 1.0, 0.0, 2.0])
+    >>> [line.get_label() for line in fig.axes[1].get_lines()]
+    ['a', 'b']
+    """
+    figure = _figure_class()
+    ids = np.asarray(meter_ids, dtype=object)
+    fig = _meter_lines(
+        figure,
+        ids,
+        np.asarray(timestamps, dtype="datetime64[ns]"),
+        np.asarray(power, dtype=np.float64),
+        np.asarray(cumulative, dtype=np.float64),
+        np.ones(ids.size, dtype=bool),
+        power_unit,
+        energy_unit,
+    )
+    _finish(fig, resolve_time_zone(tz), title)
+    return fig
+
+
+def _finish(fig: Figure, zone: Any, title: str | None) -> None:
     for ax in fig.axes:
         _date_axis(ax, zone)
     fig.axes[-1].set_xlabel(f"Time ({'UTC' if zone is None else zone.key})")
     if title is not None:
         fig.suptitle(title)
-    return fig
 
 
 def _series(figure: type[Figure], result: IntegrationResult) -> Figure:
@@ -135,21 +208,82 @@ def _series(figure: type[Figure], result: IntegrationResult) -> Figure:
     return fig
 
 
+def _fleet(figure: type[Figure], result: FleetResult, meter: Any) -> Figure:
+    ids = result.meter
+    keep = result.accepted & (ids == meter if meter is not None else True)
+    if meter is not None and not keep.any():
+        raise InvalidArgumentError(f"meter={meter!r} has no integrated rows")
+    units = (result.states.power_unit, result.states.energy_unit)
+    t = result._t.view("datetime64[ns]")
+    return _meter_lines(figure, ids, t, result._p, result.cumulative, keep, *units)
+
+
+def _meter_lines(
+    figure: type[Figure],
+    ids: npt.NDArray[Any],
+    t: npt.NDArray[np.datetime64],
+    power: npt.NDArray[np.float64],
+    cumulative: npt.NDArray[np.float64],
+    keep: npt.NDArray[np.bool_],
+    power_unit: str,
+    energy_unit: str,
+) -> Figure:
+    meters = sorted(set(ids[keep].tolist()), key=str)
+    if len(meters) > _MAX_PANELS:
+        raise InvalidArgumentError(
+            f"{len(meters)} meters are too many lines; pick one with meter=..."
+        )
+    fig = figure(figsize=(9, 5.5), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    for name in meters:
+        rows = np.flatnonzero(keep & (ids == name))
+        rows = rows[np.argsort(t[rows], kind="stable")]
+        (line,) = top.plot(t[rows], power[rows], linewidth=1, label=str(name))
+        bottom.plot(t[rows], cumulative[rows], linewidth=1, color=line.get_color(), label=str(name))
+    top.set_ylabel(f"Power ({power_unit})")
+    bottom.set_ylabel(f"Energy ({energy_unit})")
+    if meters:  # beside the panels, where it covers no line
+        fig.legend(handles=top.get_lines(), loc="outside right upper", title="meter")
+    return fig
+
+
+def _import_export(figure: type[Figure], split: ImportExport) -> Figure:
+    result = split.result
+    fig = figure(figsize=(9, 5.5), layout="constrained")
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    t, p = result.timestamps, result.power
+    top.plot(t, p, color="0.3", linewidth=1, label="power")
+    top.fill_between(t, p, 0.0, where=p >= 0, interpolate=True, color="C0", alpha=0.4,
+                     label="import")  # fmt: skip
+    top.fill_between(t, p, 0.0, where=p <= 0, interpolate=True, color="C2", alpha=0.4,
+                     label="export")  # fmt: skip
+    top.axhline(0.0, color="0.5", linewidth=0.8)
+    top.set_ylabel(f"Power ({result.state.power_unit})")
+    top.legend(loc="best")
+    bottom.plot(t, np.cumsum(split.imported), color="C0", label="imported")
+    bottom.plot(t, np.cumsum(split.exported), color="C2", label="exported")
+    bottom.set_ylabel(f"Energy ({result.state.energy_unit})")
+    bottom.legend(loc="best")
+    return fig
+
+
 def _buckets(figure: type[Figure], out: IntervalEnergy, meter: Any, bounds: bool) -> Figure:
     panels: list[tuple[Any, npt.NDArray[np.bool_]]]
     if out.meter is None:
         if meter is not None:
-            raise ValueError(f"meter={meter!r} given, but the buckets are not per meter")
+            raise InvalidArgumentError(f"meter={meter!r} given, but the buckets are not per meter")
         panels = [(None, np.ones(len(out), dtype=bool))]
     elif meter is not None:
         rows = out.meter == meter
         if not rows.any():
-            raise ValueError(f"meter={meter!r} has no buckets")
+            raise InvalidArgumentError(f"meter={meter!r} has no buckets")
         panels = [(meter, rows)]
     else:
-        meters = list(dict.fromkeys(out.meter.tolist()))
+        meters = sorted(dict.fromkeys(out.meter.tolist()), key=str)
         if len(meters) > _MAX_PANELS:
-            raise ValueError(f"{len(meters)} meters are too many panels; pick one with meter=...")
+            raise InvalidArgumentError(
+                f"{len(meters)} meters are too many panels; pick one with meter=..."
+            )
         panels = [(m, out.meter == m) for m in meters]
     fig = figure(figsize=(9, 1.0 + 2.5 * len(panels)), layout="constrained")
     axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]

@@ -9,7 +9,7 @@ import typer
 
 from ..errors import EnergyIntegralError, TimeRangeError
 from ..synthetic import generate_readings
-from ._output import check_out_path, err_console, fail, write_frame
+from ._output import check_out_path, err_console, fail, plural, write_frame
 
 __all__ = ["generate", "register"]
 
@@ -49,7 +49,9 @@ def generate(
     except EnergyIntegralError as exc:
         raise fail(str(exc), 2) from None
     write_frame(readings.to_pandas(meter=meter, time=time, power=power), out)
-    err_console.print(f"Wrote {len(readings):,} readings of {meters} meters to {out}")
+    err_console.print(
+        f"Wrote {plural(len(readings), 'reading')} of {plural(meters, 'meter')} to {out}"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -39,6 +39,7 @@ from ._output import (
     check_out_path,
     err_console,
     fail,
+    plural,
     show_frame,
     warn,
     write_frame,
@@ -197,7 +198,7 @@ def _report(result: ChunkedResult, energy_unit: str) -> None:
     reasons = ", ".join(f"{reason} {n:,}" for reason, n in sorted(result.rejected.items()))
     err_console.print(
         f"Integrated {result.rows - result.n_rejected:,} of {result.rows:,} rows "
-        f"from {len(result.states):,} meters: {result.total:,.6g} {energy_unit}.",
+        f"from {plural(len(result.states), 'meter')}: {result.total:,.6g} {energy_unit}.",
         highlight=False,
     )
     err_console.print(
@@ -229,7 +230,12 @@ def integrate(
         str | None, typer.Option(help="Longer intervals add no energy, e.g. 15min.")
     ] = None,
     every: Annotated[
-        str | None, typer.Option(help="Energy per interval of this length, e.g. 15min, 1h, 1D.")
+        str | None,
+        typer.Option(
+            help="Energy per interval of this length, e.g. 15min, 1h, 1D. Per bucket: energy, "
+            "samples, covered (share of the bucket with data) and largest_gap (its longest "
+            "interval over --max-gap, which adds no energy; 0:00:00 without --max-gap)."
+        ),
     ] = None,
     tz: Annotated[
         str | None, typer.Option(help="IANA time zone for --every edges, e.g. Europe/Berlin.")

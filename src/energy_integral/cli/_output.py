@@ -11,10 +11,12 @@ from rich.table import Table
 
 __all__ = [
     "TableWriter",
+    "by_meter",
     "check_out_path",
     "err_console",
     "fail",
     "out_console",
+    "plural",
     "show_frame",
     "warn",
     "write_frame",
@@ -61,7 +63,7 @@ def write_frame(frame: Any, path: Path) -> None:
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
-    table = _arrow_table(frame)
+    table = _arrow_table(by_meter(frame))
     if path.suffix.lower() == ".csv":
         pcsv.write_csv(table, path)
     else:
@@ -95,26 +97,89 @@ class TableWriter:
         self._open().close()
 
 
-def _cell(value: Any) -> str:
+def plural(n: int, word: str) -> str:
+    """``1 meter``, ``3 meters``: a count with its noun."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def by_meter(frame: Any) -> Any:
+    """The rows sorted by their ``meter`` column (if any), each meter's rows kept in order."""
+    if "meter" not in frame.columns or frame.empty:
+        return frame
+    order = frame["meter"].astype(str).argsort(kind="stable")
+    return frame.iloc[order.to_numpy()].reset_index(drop=True)
+
+
+def _decimals(values: Any) -> int:
+    """One number of decimals for a whole column: about five significant digits at its largest."""
+    import numpy as np
+
+    finite = np.abs(values[np.isfinite(values)])
+    largest = float(finite.max()) if finite.size else 0.0
+    return 3 if largest == 0.0 else int(np.clip(4 - np.floor(np.log10(largest)), 0, 6))
+
+
+def _cells(column: Any) -> list[str]:
+    """A column's values as text, formatted alike so that they line up."""
     import pandas as pd
 
-    if isinstance(value, pd.Timestamp):  # full precision goes to --out; a table is for reading
-        return value.strftime("%Y-%m-%d %H:%M:%S%z" if value.tzinfo else "%Y-%m-%d %H:%M:%S")
-    if isinstance(value, pd.Timedelta):
-        return str(value.to_pytimedelta())
-    if isinstance(value, float):
-        return f"{value:,.6g}" if abs(value) < 1e6 else f"{value:,.1f}"
-    return str(value)
+    kind = column.dtype.kind
+    if kind == "M":  # full precision goes to --out; a table is for reading
+        fmt = "%Y-%m-%d %H:%M:%S" if bool((column.dt.second != 0).any()) else "%Y-%m-%d %H:%M"
+        fmt += "%z" if column.dt.tz is not None else ""
+        return [v.strftime(fmt) if v is not pd.NaT else "" for v in column]
+    if kind == "m":
+        return [str(v.to_pytimedelta()) if v is not pd.NaT else "" for v in column]
+    if kind == "f":
+        decimals = _decimals(column.to_numpy())
+        return [f"{v:,.{decimals}f}" for v in column]
+    if kind in "iu":
+        return [f"{v:,}" for v in column]
+    return [str(v) for v in column]
+
+
+#: Columns a narrow terminal may leave out, the first first (a name stands for itself and
+#: for itself with a unit, e.g. ``energy_min_kWh``); --out always writes all.
+_DROPPABLE = (
+    "end", "extrapolated", "largest_gap", "energy_min", "energy_max", "mean_power", "covered",
+    "samples", "first",
+)  # fmt: skip
+
+
+def _fitting(columns: dict[str, list[str]], width: int) -> list[str]:
+    """The columns that fit ``width`` (rich's box: 3 characters a column, 1 more)."""
+    names = list(columns)
+
+    def needed(shown: list[str]) -> int:
+        return sum(max([len(n), *map(len, columns[n])]) + 3 for n in shown) + 1
+
+    for droppable in _DROPPABLE:
+        if needed(names) <= width:
+            break
+        for name in [n for n in names if n == droppable or n.startswith(f"{droppable}_")]:
+            names.remove(name)
+    return names
 
 
 def show_frame(frame: Any, title: str) -> None:
-    """Print a DataFrame as a rich table (the first rows only when it is long)."""
+    """Print a DataFrame as a rich table: sorted by meter, the first rows only when it is long,
+    and without the less needed columns when the terminal is too narrow for all of them."""
+    frame = by_meter(frame)
+    head = frame.head(_SHOWN_ROWS)
+    columns = {str(name): _cells(head[name]) for name in head.columns}
+    shown = _fitting(columns, out_console.width)
     table = Table(title=title, title_justify="left")
-    for name in frame.columns:
-        numeric = frame[name].dtype.kind in "fiu"
-        table.add_column(str(name), justify="right" if numeric else "left")
-    for row in frame.head(_SHOWN_ROWS).itertuples(index=False):
-        table.add_row(*(_cell(v) for v in row))
+    for name in shown:
+        numeric = head[name].dtype.kind in "fiu"
+        table.add_column(name, justify="right" if numeric else "left", no_wrap=True)
+    for row in zip(*(columns[name] for name in shown), strict=True):
+        table.add_row(*row)
     out_console.print(table)
     if len(frame) > _SHOWN_ROWS:
         out_console.print(f"… {len(frame) - _SHOWN_ROWS:,} more rows; write them all with --out")
+    hidden = [name for name in columns if name not in shown]
+    if hidden:
+        out_console.print(
+            f"Not shown at {out_console.width} columns: {', '.join(hidden)}; "
+            "a wider terminal or --out shows them."
+        )
