@@ -207,3 +207,19 @@ def test_without_matplotlib_plot_names_the_extra() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("MissingExtraError plot needs matplotlib, which is not installed")
     assert out.stdout.strip().endswith("[plot]'")
+
+
+def test_buckets_cut_in_a_zone_are_drawn_and_listed_in_it() -> None:
+    # Two Berlin days in winter (UTC+1): the local day starts at 23:00 UTC the day before.
+    t = np.array(["2026-01-01T12:00", "2026-01-02T12:00"], dtype="datetime64[m]")
+    out = ei.energy_by_interval(t, [1.0, 1.0], "1d", tz="Europe/Berlin")
+    assert out.tz == "Europe/Berlin"
+    starts = out.to_pandas()["start"]
+    assert [str(s) for s in starts] == ["2026-01-01 00:00:00+01:00", "2026-01-02 00:00:00+01:00"]
+    fig = ei.plot(out)
+    assert fig.axes[-1].get_xlabel() == "Time (Europe/Berlin)"
+    assert ei.plot(out, tz="UTC").axes[-1].get_xlabel() == "Time (UTC)"
+    merged = ei.IntervalEnergy.merge([out, out])
+    assert merged.tz == "Europe/Berlin"
+    with pytest.raises(ei.InvalidArgumentError, match="different time zones"):
+        ei.IntervalEnergy.merge([out, ei.energy_by_interval(t, [1.0, 1.0], "1d")])

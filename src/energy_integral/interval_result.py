@@ -60,6 +60,10 @@ class IntervalEnergy:
         Units of ``energy`` and of :attr:`mean_power`.
     state : CumulativeState or StateTable or None
         The state(s) after the batch, to pass as ``states`` to the next call.
+    tz : str or None
+        The IANA time zone the buckets were cut in (``tz=``), which
+        :meth:`to_pandas` and :func:`~energy_integral.plot` show their edges in;
+        None for UTC.
     rejected : Rejections
         Rows not integrated, with their reason (only with a policy that rejects;
         ``row`` is the position in the call's input).
@@ -79,6 +83,7 @@ class IntervalEnergy:
     power_unit: str = "kW"
     state: CumulativeState | StateTable | None = None
     rejected: Rejections = field(default_factory=Rejections.empty)
+    tz: str | None = None
 
     def __len__(self) -> int:
         return int(self.start.size)
@@ -121,13 +126,20 @@ class IntervalEnergy:
     def to_pandas(self) -> Any:
         """A DataFrame with columns (``meter``,) ``start``, ``end``, ``energy``,
         ``energy_min``, ``energy_max``, ``mean_power``, ``samples``, ``covered``,
-        ``extrapolated``, ``largest_gap``; ``start`` and ``end`` are tz-aware UTC."""
+        ``extrapolated``, ``largest_gap``; ``start`` and ``end`` are tz-aware, in :attr:`tz`
+        (UTC when None): the wall clock the buckets were cut by.
+
+        >>> t = np.array(["2026-01-01T00:00", "2026-01-01T02:00"], dtype="datetime64[m]")
+        >>> import energy_integral as ei
+        >>> ei.energy_by_interval(t, [1.0, 1.0], "1h", tz="Europe/Berlin").to_pandas()["start"][0]
+        Timestamp('2026-01-01 01:00:00+0100', tz='Europe/Berlin')
+        """
         import pandas as pd
 
         columns: dict[str, Any] = {} if self.meter is None else {"meter": self.meter}
         columns.update(
-            start=pd.DatetimeIndex(self.start).tz_localize("UTC"),
-            end=pd.DatetimeIndex(self.end).tz_localize("UTC"),
+            start=pd.DatetimeIndex(self.start).tz_localize("UTC").tz_convert(self.tz or "UTC"),
+            end=pd.DatetimeIndex(self.end).tz_localize("UTC").tz_convert(self.tz or "UTC"),
             energy=self.energy,
             energy_min=self.energy_min,
             energy_max=self.energy_max,
@@ -158,6 +170,9 @@ class IntervalEnergy:
         has_meter = {p.meter is not None for p in parts}
         if len(has_meter) > 1:
             raise InvalidArgumentError("parts mix per-meter and single-series results")
+        zones = {p.tz for p in parts}
+        if len(zones) > 1:
+            raise InvalidArgumentError(f"parts were cut in different time zones: {zones}")
 
         def cat(name: str) -> npt.NDArray[Any]:
             return np.concatenate([getattr(p, name) for p in parts])
@@ -193,5 +208,6 @@ class IntervalEnergy:
             power_unit=parts[0].power_unit,
             state=parts[-1].state,
             rejected=Rejections.concat(rejected) if rejected else Rejections.empty(),
+            tz=parts[0].tz,
             **added,
         )

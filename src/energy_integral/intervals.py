@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Hashable, Mapping
 from typing import Any
 
@@ -216,7 +217,8 @@ def _by_interval(
     strategy = get_strategy(method)
     factor = energy_factor(power_unit, energy_unit)
     every_ns(every)
-    resolve_time_zone(tz)
+    resolved = resolve_time_zone(tz)
+    zone = None if resolved is None else resolved.key
     _check_states(states, meter_ids)
     check_choice("on_invalid", on_invalid, ON_INVALID)
     check_choice("on_duplicate", on_duplicate, ON_DUPLICATE)
@@ -246,7 +248,7 @@ def _by_interval(
         )  # fmt: skip
     ts, starts = batch.ts, batch.starts
     if ts.size == 0:
-        return _no_buckets(batch, energy_unit, power_unit)
+        return _no_buckets(batch, energy_unit, power_unit, zone)
     iv = intervals(
         ts, batch.ps, batch.increments, starts, batch.bridge_t, batch.bridge_p, batch.bridged,
         max_gap_ns, batch.outage,
@@ -265,7 +267,7 @@ def _by_interval(
         span_hi = np.full(starts.size, end_ns - 1)  # the window ends before end
     present = span_hi >= span_lo
     if not present.any():
-        return _no_buckets(batch, energy_unit, power_unit)
+        return _no_buckets(batch, energy_unit, power_unit, zone)
     edges = bucket_edges(int(span_lo[present].min()), int(span_hi[present].max()), every, tz)
     window = (NAT if start_ns is None else start_ns, _NEVER if end_ns is None else end_ns)
     b = bucketize(iv, ts, starts, span_lo, span_hi, edges, strategy, factor, window)
@@ -285,16 +287,13 @@ def _by_interval(
         power_unit=power_unit,
         state=batch.state,
         rejected=batch.rejected,
+        tz=zone,
     )
 
 
-def _no_buckets(batch: Batch, energy_unit: str, power_unit: str) -> IntervalEnergy:
-    empty = as_datetime64(np.empty(0, dtype=np.int64))
-    zeros = np.zeros(0)
-    return IntervalEnergy(
-        start=empty, end=empty.copy(), energy=zeros, energy_min=zeros.copy(),
-        energy_max=zeros.copy(), samples=np.zeros(0, dtype=np.int64), covered=zeros.copy(),
-        extrapolated=zeros.copy(), largest_gap=np.zeros(0, dtype="timedelta64[ns]"),
-        meter=None if batch.labels is None else batch.labels[:0], energy_unit=energy_unit,
-        power_unit=power_unit, state=batch.state, rejected=batch.rejected,
+def _no_buckets(batch: Batch, energy_unit: str, power_unit: str, tz: str | None) -> IntervalEnergy:
+    none = IntervalEnergy.empty(energy_unit, power_unit)
+    return dataclasses.replace(
+        none, meter=None if batch.labels is None else batch.labels[:0], state=batch.state,
+        rejected=batch.rejected, tz=tz,
     )  # fmt: skip

@@ -59,7 +59,8 @@ def plot(
     power : array_like of float, optional
         Power at each timestamp, when ``data`` is timestamps.
     tz : str, optional
-        IANA time zone in which to label the time axis (UTC when omitted).
+        IANA time zone in which to label the time axis (UTC when omitted; for
+        buckets, the zone they were cut in).
     meter : optional
         For a per-meter :class:`~energy_integral.IntervalEnergy`, the one meter
         to draw; by default each meter gets a panel (at most 12). For a
@@ -98,6 +99,8 @@ def plot(
     1
     """
     figure = _figure_class()
+    if tz is None and isinstance(data, IntervalEnergy):
+        tz = data.tz  # the wall clock its buckets were cut by
     zone = resolve_time_zone(tz)
     results = IntegrationResult | IntervalEnergy | FleetResult | ImportExport
     if isinstance(data, results) and (power is not None or integrate_kwargs):

@@ -180,18 +180,12 @@ def _summary_frame(result: ChunkedResult, energy_unit: str) -> Any:
     )
 
 
-def _interval_frame(
-    result: ChunkedResult, energy_unit: str, power_unit: str, tz: str | None
-) -> Any:
+def _interval_frame(result: ChunkedResult, energy_unit: str, power_unit: str) -> Any:
     # No rows at all (a header-only file): no buckets, but the columns all the same.
     intervals = result.intervals or IntervalEnergy.empty(energy_unit, power_unit)
     units = {name: f"{name}_{energy_unit}" for name in ("energy", "energy_min", "energy_max")}
     units["mean_power"] = f"mean_power_{power_unit}"
-    frame = intervals.to_pandas().rename(columns=units)
-    if tz is not None:  # edges on the wall clock the buckets were cut by
-        frame["start"] = frame["start"].dt.tz_convert(tz)
-        frame["end"] = frame["end"].dt.tz_convert(tz)
-    return frame
+    return intervals.to_pandas().rename(columns=units)  # edges in the buckets' own zone
 
 
 def _report(result: ChunkedResult, energy_unit: str) -> None:
@@ -335,7 +329,7 @@ def integrate(
     frame = (
         _summary_frame(result, energy_unit)
         if every is None
-        else _interval_frame(result, energy_unit, power_unit, tz)
+        else _interval_frame(result, energy_unit, power_unit)
     )
     if out is None:
         what = "Energy per meter" if every is None else f"Energy per {every}"
