@@ -131,7 +131,7 @@ class IntervalEnergy:
 
         >>> t = np.array(["2026-01-01T00:00", "2026-01-01T02:00"], dtype="datetime64[m]")
         >>> import energy_integral as ei
-        >>> ei.energy_by_interval(t, [1.0, 1.0], "1h", tz="Europe/Berlin").to_pandas()["start"][0]
+        >>> ei.energy_by_interval(t, [1.0, 1.0], "1h", tz="Europe/Berlin").to_pandas().start.iloc[0]
         Timestamp('2026-01-01 01:00:00+0100', tz='Europe/Berlin')
         """
         import pandas as pd
