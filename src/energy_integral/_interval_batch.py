@@ -14,10 +14,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._factorize import factorize
-from ._inputs import as_power
 from ._segments import segment_starts
 from .fleet import integrate_meters
+from .fleet_result import FleetResult
 from .integrate import integrate, resolve_state
 from .quality import Rejections
 from .state import CumulativeState
@@ -25,7 +24,7 @@ from .state_table import StateTable
 from .strategies import Strategy
 from .timestamps import as_datetime64, to_ns
 
-__all__ = ["Batch", "many_meters", "one_series", "single_as_meter"]
+__all__ = ["Batch", "from_fleet", "many_meters", "one_series", "single_as_meter"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -102,10 +101,20 @@ def many_meters(
         energy_unit=energy_unit, max_gap=max_gap, on_late="raise", on_duplicate=on_duplicate,
         on_invalid=on_invalid,
     )  # fmt: skip
+    return from_fleet(res, states, strategy, power_unit, energy_unit)
+
+
+def from_fleet(
+    res: FleetResult,
+    states: Mapping[Hashable, CumulativeState] | None,
+    strategy: Strategy,
+    power_unit: str,
+    energy_unit: str,
+) -> Batch:
+    """The samples ``res`` integrated, from the states it started at, without integrating again."""
     # What the engine did not accept was rejected with its reason, or repeats a state's
     # last sample; the rest, in (meter, time) order with ties in input order, as it took them.
-    codes, meters = factorize(meter_ids)
-    t, p = to_ns(timestamps), as_power(power)
+    codes, meters, t, p = res._row_codes(), res._meters, res._t, res._p
     kept = np.flatnonzero(res.accepted)
     rows = kept[np.lexsort((t[kept], codes[kept]))]
     c = codes[rows]

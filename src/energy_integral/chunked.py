@@ -27,6 +27,7 @@ import numpy.typing as npt
 from . import quality as q
 from ._factorize import factorize
 from ._invalid_rows import OUT_OF_RANGE
+from .errors import InvalidArgumentError
 from .filereader import Chunk
 from .fleet import integrate_meters
 from .intervals import IntervalEnergy, energy_by_interval, extrapolated_by_interval
@@ -170,7 +171,7 @@ def integrate_chunks(
     (2.0, {'invalid-power': 1})
     """
     if every is not None and on_duplicate == "mean":
-        raise ValueError(
+        raise InvalidArgumentError(
             "on_duplicate='mean' merges rows into a sample no bucket can split; "
             "use 'reject', 'last' or 'step' with every"
         )
@@ -178,7 +179,7 @@ def integrate_chunks(
     ends = _Ends() if every is not None and extrapolate is not None else None
     options = dict(
         method=method, tz=tz, power_unit=power_unit, energy_unit=energy_unit, max_gap=max_gap,
-        start=start, end=end, on_duplicate="step" if on_duplicate == "step" else "raise",
+        start=start, end=end,
     )  # fmt: skip
     rows, gaps = 0, 0
     rejected: dict[str, int] = {}
@@ -195,13 +196,14 @@ def integrate_chunks(
             on_invalid=on_invalid, on_duplicate=on_duplicate,
         )  # fmt: skip
         if every is not None:
-            # Accepted rows (energy_by_interval raises on bad ones), and outage markers.
+            # Accepted rows and outage markers: what the extensions start from.
             ok = res.accepted
             if on_invalid == "gap":
                 ok = ok | (res.reason_code == q.INVALID_POWER)
+            # The buckets cut the engine's own intervals: the rows are integrated once.
             part = energy_by_interval(
-                chunk.timestamps[ok], chunk.power[ok], every, meter_ids=meter[ok],
-                states=carried, on_invalid="gap" if on_invalid == "gap" else "raise", **options,
+                chunk.timestamps, chunk.power, every, meter_ids=meter, states=carried, fleet=res,
+                on_invalid=on_invalid, on_duplicate=on_duplicate, **options,
             )  # fmt: skip
             buckets.append(dataclasses.replace(part, rejected=Rejections.empty()))  # counted above
             if ends is not None:
@@ -246,6 +248,7 @@ def integrate_chunks(
                 states=states if not single or states is None else _as_single(states),
                 extrapolate=extrapolate,
                 on_invalid="gap" if on_invalid == "gap" else "raise",
+                on_duplicate="step" if on_duplicate == "step" else "raise",
                 **options,
             )
         )

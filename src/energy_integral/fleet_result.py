@@ -64,16 +64,21 @@ class FleetResult:
     @property
     def meter(self) -> npt.NDArray[np.object_]:
         """Each row's meter id, in input order (None where the row had none)."""
-        codes = self._codes
-        if codes is None:  # every row accepted, grouped by meter: the runs give the codes
-            from ._segments import segment_ids
-
-            starts = self._run_starts if self._run_starts is not None else np.zeros(1, np.intp)
-            codes = segment_ids(starts, self.accepted.size)
+        codes = self._row_codes()
         out = np.full(codes.size, None, dtype=object)
         known = codes >= 0
         out[known] = self._meters[codes[known]]
         return out
+
+    def _row_codes(self) -> npt.NDArray[np.int64]:
+        """Each row's index into the meters (``-1`` where it had none), in input order."""
+        if self._codes is not None:
+            return self._codes
+        # Every row accepted, grouped by meter: the runs give the codes.
+        from ._segments import segment_ids
+
+        starts = self._run_starts if self._run_starts is not None else np.zeros(1, np.intp)
+        return segment_ids(starts, self.accepted.size)
 
     @property
     def reason(self) -> npt.NDArray[np.object_]:

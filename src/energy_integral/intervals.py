@@ -12,9 +12,10 @@ import numpy.typing as npt
 from ._buckets import Intervals, bucketize, intervals
 from ._extrapolate import EXTRAPOLATE, extrapolation
 from ._inputs import check_choice
-from ._interval_batch import Batch, many_meters, one_series, single_as_meter
+from ._interval_batch import Batch, from_fleet, many_meters, one_series, single_as_meter
 from .calendar import bucket_edges, every_ns, resolve_time_zone
 from .errors import InvalidArgumentError, InvalidTypeError
+from .fleet_result import FleetResult
 from .interval_result import IntervalEnergy
 from .registry import get_strategy
 from .state import CumulativeState
@@ -72,6 +73,7 @@ def energy_by_interval(
     extrapolate: str | None = None,
     on_invalid: str = "raise",
     on_duplicate: str = "raise",
+    fleet: FleetResult | None = None,
 ) -> IntervalEnergy:
     """Energy per bucket of ``every`` (per meter), each interval split exactly at the edges.
 
@@ -117,6 +119,12 @@ def energy_by_interval(
         Rows of one meter at one time: raise (default), keep the first or the
         last, or take them as a step (see
         :func:`~energy_integral.integrate_meters`).
+    fleet : FleetResult, optional
+        What :func:`~energy_integral.integrate_meters` returned for exactly
+        these rows from exactly these ``states`` (with ``meter_ids``): its
+        intervals are cut into buckets instead of integrating the rows again.
+        Rows it rejected (on any policy) are left out; ``on_invalid`` and
+        ``on_duplicate`` are then the ones it was called with.
 
     Returns
     -------
@@ -168,6 +176,7 @@ def energy_by_interval(
         timestamps, power, every, method=method, tz=tz, meter_ids=meter_ids, states=states,
         power_unit=power_unit, energy_unit=energy_unit, max_gap=max_gap, start=start, end=end,
         extrapolate=extrapolate, on_invalid=on_invalid, on_duplicate=on_duplicate, real=True,
+        fleet=fleet,
     )  # fmt: skip
 
 
@@ -212,6 +221,7 @@ def _by_interval(
     on_invalid: str = "raise",
     on_duplicate: str = "raise",
     real: bool,
+    fleet: FleetResult | None = None,
 ) -> IntervalEnergy:
     """energy_by_interval; with ``real`` False the extrapolated stretches alone."""
     strategy = get_strategy(method)
@@ -220,6 +230,8 @@ def _by_interval(
     resolved = resolve_time_zone(tz)
     zone = None if resolved is None else resolved.key
     _check_states(states, meter_ids)
+    if fleet is not None and meter_ids is None:
+        raise InvalidArgumentError("fleet= needs the meter_ids integrate_meters was given")
     check_choice("on_invalid", on_invalid, ON_INVALID)
     check_choice("on_duplicate", on_duplicate, ON_DUPLICATE)
     start_ns, end_ns = _instant(start, "start"), _instant(end, "end")
@@ -240,6 +252,14 @@ def _by_interval(
             batch = one_series(*args)
         else:  # policies only the fleet engine has
             batch = single_as_meter(*args, *policies)
+    elif fleet is not None:
+        assert states is None or isinstance(states, Mapping)
+        if fleet.accepted.size != np.size(meter_ids):
+            raise InvalidArgumentError(
+                f"fleet holds {fleet.accepted.size:,} rows but meter_ids {np.size(meter_ids):,}; "
+                "pass the result integrate_meters gave for these rows"
+            )
+        batch = from_fleet(fleet, states, strategy, power_unit, energy_unit)
     else:
         assert states is None or isinstance(states, Mapping)
         batch = many_meters(
