@@ -37,7 +37,7 @@ import pandas as pd
 
 import energy_integral as ei
 
-from ._values import Rows, py_scalar, py_times
+from ._values import Rows, checked_times, py_scalar, py_times
 
 __all__ = [
     "CORRECTION",
@@ -65,6 +65,10 @@ CORRECTION, REPLACED = "correction", "replaced"
 #: The reasons a reconciliation restates (see :mod:`.reconcile`).
 RESTATABLE = ("late", CORRECTION, REPLACED)
 
+_FAR = (
+    "outside 1677-09-21..2262-04-11, the times nanoseconds hold (a sentinel date?); "
+    "correct the source row and it is read again"
+)
 _DELETED = "the source row was deleted after it was read; its energy stays counted"
 _UPDATED_OLD = "the old value of an updated source row; its energy stays counted"
 _UPDATED_NEW = "an update of an already integrated reading; the integrated value stands"
@@ -235,7 +239,7 @@ def integrate_batch(
     is_update = landed["IS_UPDATE"].to_numpy(dtype=bool)
     live = landed[~is_delete].reset_index(drop=True)
     meters = live["METER_ID"].to_numpy(dtype=object)
-    times = live["TIMESTAMP"].to_numpy(dtype="datetime64[ns]")
+    times, far = checked_times(live["TIMESTAMP"])
     power = live["KW"].to_numpy(dtype=np.float64, na_value=np.nan)
     incoming: dict[Hashable, ei.CumulativeState] = {m: s for m, s in states.items()}
     res, acc, own, kw = integrate_rows(meters, times, power, incoming, policy)
@@ -253,12 +257,14 @@ def integrate_batch(
     rejected = np.flatnonzero(~acc)
     for i, t in zip(rejected, py_times(times[rejected]), strict=True):
         reason = str(res.reason[i])
-        detail = _DETAIL.get(reason, reason)
+        detail = str(res.detail[i]) or _DETAIL.get(reason, reason)
+        if far[i]:
+            detail = f"TIMESTAMP={live['TIMESTAMP'].iloc[i]} is {_FAR}"
         if live_update[i] and reason in ("late", "already-integrated"):
             reason, detail = CORRECTION, _UPDATED_NEW
         quarantine.append(_quarantine_row(live.iloc[i], t, reason, detail, batch_id, now))
     gone = landed[is_delete]
-    gone_times = py_times(gone["TIMESTAMP"].to_numpy(dtype="datetime64[ns]"))
+    gone_times = py_times(checked_times(gone["TIMESTAMP"])[0])
     for (_, row), t in zip(gone.iterrows(), gone_times, strict=True):
         replaced = bool(row["IS_UPDATE"])
         reason, detail = (REPLACED, _UPDATED_OLD) if replaced else (CORRECTION, _DELETED)

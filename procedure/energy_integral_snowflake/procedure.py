@@ -87,9 +87,13 @@ def check_policy(policy: Policy) -> None:
         ei.timestamps.to_duration_ns(policy.max_gap, "max_gap")
     if policy.on_duplicate not in ei.quality.ON_DUPLICATE or policy.on_duplicate == "raise":
         choices = [c for c in ei.quality.ON_DUPLICATE if c != "raise"]
-        raise ValueError(f"on_duplicate={policy.on_duplicate!r} must be one of {choices}")
+        raise ei.errors.InvalidArgumentError(
+            f"on_duplicate={policy.on_duplicate!r} must be one of {choices}"
+        )
     if policy.max_power is not None and not policy.max_power > 0:
-        raise ValueError(f"max_power={policy.max_power!r} must be a positive number or None")
+        raise ei.errors.InvalidArgumentError(
+            f"max_power={policy.max_power!r} must be a positive number or None"
+        )
 
 
 def _advice(exc: Exception) -> str:
@@ -123,7 +127,7 @@ def run_procedure(store: SqlStore, policy: Policy | None = None) -> RunSummary:
     summary = RunSummary()
     try:
         check_policy(policy)
-    except (ei.EnergyIntegralError, ValueError) as exc:
+    except ei.EnergyIntegralError as exc:
         summary.status, summary.message = "error", f"invalid argument: {exc}"
         return summary
     summary.consumed_batch = store.consume()
@@ -135,7 +139,7 @@ def run_procedure(store: SqlStore, policy: Policy | None = None) -> RunSummary:
                 version = store.states_version(batch_id, policy.method)
                 landed, states = store.load_batch(batch_id, policy.method)
                 outcome = integrate_batch(landed, states, batch_id, policy, utc_now())
-            except (ei.EnergyIntegralError, ValueError) as exc:
+            except ei.EnergyIntegralError as exc:
                 summary.status = "error"
                 summary.pending = pending[position:]
                 summary.message = (

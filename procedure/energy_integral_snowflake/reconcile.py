@@ -127,7 +127,7 @@ def run_reconcile(warehouse: SqlWarehouse, policy: Policy | None = None) -> Scal
         batch_id = warehouse.next_batch_id()
         version = warehouse.states_version(batch_id, policy.method)
         windows, resolved = plan_reconcile(warehouse, policy)
-    except (ei.EnergyIntegralError, ValueError) as exc:
+    except ei.EnergyIntegralError as exc:
         return ScaleOutSummary(status="error", kind=STATUS_RECONCILED, message=str(exc))
     if not resolved:
         return ScaleOutSummary(kind=STATUS_RECONCILED, message="no open late or correction rows")

@@ -128,7 +128,7 @@ def anchor_state(method: str, rows: pd.DataFrame) -> ei.CumulativeState:
     if rows.empty:
         return ei.CumulativeState.empty(method)
     rows = rows.sort_values("TIMESTAMP", kind="stable")
-    t = ei.timestamps.to_ns(rows["TIMESTAMP"].to_numpy(dtype="datetime64[ns]"))
+    t = ei.timestamps.to_ns(rows["TIMESTAMP"], "TIMESTAMP")
     return ei.CumulativeState(
         method=method,
         first_ts=int(t[0]),
