@@ -43,6 +43,7 @@ __all__ = [
     "CORRECTION",
     "REPLACED",
     "RESTATABLE",
+    "UNREADABLE_STATE",
     "BatchOutcome",
     "Policy",
     "integrate_batch",
@@ -62,12 +63,19 @@ _DETAIL = {
 #: Quarantine ``REASON`` of a deleted source row, or of an update's new value the library
 #: found late or already integrated; and of the value an update replaced.
 CORRECTION, REPLACED = "correction", "replaced"
+#: Quarantine ``REASON`` of the rows of a meter whose ``METER_STATE`` row cannot be read.
+UNREADABLE_STATE = "unreadable-state"
 #: The reasons a reconciliation restates (see :mod:`.reconcile`).
-RESTATABLE = ("late", CORRECTION, REPLACED)
+RESTATABLE = ("late", CORRECTION, REPLACED, UNREADABLE_STATE)
 
 _FAR = (
     "outside 1677-09-21..2262-04-11, the times nanoseconds hold (a sentinel date?); "
     "correct the source row and it is read again"
+)
+_UNREADABLE = (
+    "the meter's METER_STATE row cannot be read ({}); restore that row (Time Travel: "
+    "AT/BEFORE), then RECONCILE_READINGS integrates these rows. Deleting it would "
+    "restart the meter's CUMULATIVE_KWH at 0"
 )
 _DELETED = "the source row was deleted after it was read; its energy stays counted"
 _UPDATED_OLD = "the old value of an updated source row; its energy stays counted"
@@ -207,7 +215,7 @@ def merge_duplicates(
 
 def integrate_batch(
     landed: pd.DataFrame,
-    states: Mapping[str, ei.CumulativeState],
+    states: Mapping[str, ei.CumulativeState | ei.StateFormatError],
     batch_id: int,
     policy: Policy,
     now: dt.datetime,
@@ -219,8 +227,11 @@ def integrate_batch(
     landed : DataFrame
         The batch's rows of the landing table (any row order; sorted by ``ID`` here
         so that "the first of two duplicates" is the one that reached the source first).
-    states : mapping of str → CumulativeState
+    states : mapping of str → CumulativeState or StateFormatError
         Each meter's state after the previous batch; meters without one start empty.
+        A meter whose state could not be read (its error here) has its rows
+        quarantined as ``unreadable-state`` and its state left as it is; the
+        other meters integrate.
     batch_id : int
         The batch, written to every output row.
     policy : Policy
@@ -237,11 +248,15 @@ def integrate_batch(
     landed = landed.sort_values(["ID", "ACTION"], kind="stable", ignore_index=True)
     is_delete = landed["ACTION"].to_numpy() == "DELETE"
     is_update = landed["IS_UPDATE"].to_numpy(dtype=bool)
-    live = landed[~is_delete].reset_index(drop=True)
+    broken = {m: e for m, e in states.items() if isinstance(e, ei.StateFormatError)}
+    stuck = ~is_delete & landed["METER_ID"].isin(list(broken)).to_numpy()
+    live = landed[~is_delete & ~stuck].reset_index(drop=True)
     meters = live["METER_ID"].to_numpy(dtype=object)
     times, far = checked_times(live["TIMESTAMP"])
     power = live["KW"].to_numpy(dtype=np.float64, na_value=np.nan)
-    incoming: dict[Hashable, ei.CumulativeState] = {m: s for m, s in states.items()}
+    incoming: dict[Hashable, ei.CumulativeState] = {
+        m: s for m, s in states.items() if isinstance(s, ei.CumulativeState)
+    }
     res, acc, own, kw = integrate_rows(meters, times, power, incoming, policy)
     mine = np.flatnonzero(own)
     results = Rows(
@@ -252,7 +267,7 @@ def integrate_batch(
             "METHOD": policy.method, "BATCH_ID": batch_id, "COMPUTED_AT": pd.Timestamp(now),
         })
     )  # fmt: skip
-    live_update = is_update[~is_delete]
+    live_update = is_update[~is_delete & ~stuck]
     quarantine = []
     rejected = np.flatnonzero(~acc)
     for i, t in zip(rejected, py_times(times[rejected]), strict=True):
@@ -263,6 +278,10 @@ def integrate_batch(
         if live_update[i] and reason in ("late", "already-integrated"):
             reason, detail = CORRECTION, _UPDATED_NEW
         quarantine.append(_quarantine_row(live.iloc[i], t, reason, detail, batch_id, now))
+    for _, row in landed[stuck].iterrows():
+        t = py_times(checked_times(pd.Series([row["TIMESTAMP"]]))[0])[0]
+        detail = _UNREADABLE.format(broken[row["METER_ID"]])
+        quarantine.append(_quarantine_row(row, t, UNREADABLE_STATE, detail, batch_id, now))
     gone = landed[is_delete]
     gone_times = py_times(checked_times(gone["TIMESTAMP"])[0])
     for (_, row), t in zip(gone.iterrows(), gone_times, strict=True):

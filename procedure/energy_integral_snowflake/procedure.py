@@ -21,8 +21,11 @@ batch run in one transaction of ``MERGE`` statements on natural keys, so a
 crash at any statement leaves the batch ``LANDED`` and untouched (the
 fault-injection suite checks this on the embedded engine's real transactions).
 
-A batch the library cannot integrate (e.g. an unreadable state row) stays
-``LANDED`` and later batches wait behind it — integrating them first would
+A bad meter costs its own rows, not the batch: a meter whose state row
+cannot be read, or whose energy would overflow, has its rows quarantined with
+a reason naming the cause, and the other meters integrate. A batch the
+library cannot integrate at all (e.g. options the stored states were not
+written with) stays ``LANDED`` and later batches wait behind it — integrating them first would
 skip its energy. The run reports a message saying what to fix (and, run by
 the task, fails: see :func:`~.handler.integrate_stream`).
 
@@ -98,7 +101,10 @@ def check_policy(policy: Policy) -> None:
 
 def _advice(exc: Exception) -> str:
     if isinstance(exc, ei.StateFormatError):
-        return "a METER_STATE row is unreadable: restore it, or delete it to restart that meter"
+        return (
+            "a METER_STATE row is unreadable: restore it (Time Travel), then call "
+            "RECONCILE_READINGS; deleting it would restart that meter at 0 kWh"
+        )
     if isinstance(exc, (ei.MethodMismatchError, ei.UnitError)):
         return "the stored states were written with other options: call with the same method"
     return "fix the cause and call the procedure again"

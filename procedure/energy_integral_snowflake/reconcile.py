@@ -1,4 +1,4 @@
-"""Reconcile: re-integrate the meters whose rows were quarantined as late or corrected.
+"""Reconcile: re-integrate the meters whose rows were quarantined as late, corrected or stuck.
 
 Such rows are not a dead end. For every open one (quarantined, not yet in
 ``RESOLVED_READINGS``):
