@@ -16,12 +16,18 @@ Stream actions are reconciled before the library sees anything:
   integrated, it is quarantined as ``correction`` (the integrated value stands).
 
 Everything else — late, duplicate, invalid rows — is the library's decision
-(:func:`energy_integral.integrate_meters`). With ``on_duplicate="mean"`` it
-accepts every row of a meter at one time and integrates them as one sample
-of their mean power: such a group gets one result row — its first row's
-values with ``KW`` the mean (:func:`merge_duplicates`) — since the results'
-natural key is (meter, time, method). Its other rows count as integrated
-(``rows_merged`` of them) but have no row of their own.
+(:func:`energy_integral.integrate_meters`). Two choices accept every row of a
+meter at one time, and such a group gets one result row, since the results'
+natural key is (meter, time, method) (:func:`merge_duplicates`):
+
+* ``on_duplicate="mean"`` integrates them as one sample of their mean power:
+  the group's first row, ``KW`` the mean;
+* ``on_duplicate="step"`` takes them as a step in time order: the group's
+  last row with its own power — the power the state holds and the next
+  interval starts from — and the cumulative energy all of them share.
+
+Either way ``INTERVAL_KWH`` is the group's energy, and its other rows count
+as integrated (``rows_merged`` of them) but have no row of their own.
 """
 
 from __future__ import annotations
@@ -149,6 +155,7 @@ def integrate_rows(
     np.ndarray[Any, np.dtype[np.bool_]],
     np.ndarray[Any, np.dtype[np.bool_]],
     np.ndarray[Any, np.dtype[np.float64]],
+    np.ndarray[Any, np.dtype[np.float64]],
 ]:
     """:func:`energy_integral.integrate_meters` under ``policy``, shared by the stream and
     the restatements; returns the result, the accepted mask and :func:`merge_duplicates`."""
@@ -163,8 +170,11 @@ def integrate_rows(
         max_power=policy.max_power,
     )
     accepted = np.asarray(res.accepted, dtype=bool)
-    own, kw = merge_duplicates(meters, times, power, accepted)
-    return res, accepted, own, kw
+    increments = np.asarray(res.increments, dtype=np.float64)
+    own, kw, interval = merge_duplicates(
+        meters, times, power, accepted, increments, policy.on_duplicate
+    )
+    return res, accepted, own, kw, interval
 
 
 def merge_duplicates(
@@ -172,45 +182,65 @@ def merge_duplicates(
     times: np.ndarray[Any, Any],
     power: np.ndarray[Any, np.dtype[np.float64]],
     accepted: np.ndarray[Any, np.dtype[np.bool_]],
-) -> tuple[np.ndarray[Any, np.dtype[np.bool_]], np.ndarray[Any, np.dtype[np.float64]]]:
-    r"""Which accepted rows get a result row, and the power each one integrated.
+    increments: np.ndarray[Any, np.dtype[np.float64]],
+    on_duplicate: str,
+) -> tuple[
+    np.ndarray[Any, np.dtype[np.bool_]],
+    np.ndarray[Any, np.dtype[np.float64]],
+    np.ndarray[Any, np.dtype[np.float64]],
+]:
+    r"""Which accepted rows get a result row, the power and the energy each one stands for.
 
     Rows are in the order they were handed to :func:`energy_integral.integrate_meters`.
-    Accepted rows sharing a meter and a time (only ``on_duplicate="mean"``
-    accepts several) were integrated as one sample on the first of them, with
-    power :math:`\bar p = \tfrac1k\sum_{j=1}^{k} p_j` — summed here in the same
-    order and way as the engine, so the value is the one it integrated.
+    Accepted rows sharing a meter and a time (``on_duplicate="mean"`` or ``"step"``
+    accepts several) get one result row:
+
+    * ``"mean"``: the first of them, which the engine integrated as one sample of
+      power :math:`\bar p = \tfrac1k\sum_{j=1}^{k} p_j` — summed here in the same
+      order and way as the engine, so the value is the one it integrated;
+    * ``"step"``: the last of them, with its own power (the one the state holds);
+      all rows of a step share the cumulative energy.
 
     Returns
     -------
     own : ndarray of bool
-        ``accepted`` without the later rows of each such group.
+        ``accepted`` with one row per such group.
     kw : ndarray of float
-        ``power``, with each group's mean on its first row.
+        ``power``, with each ``"mean"`` group's mean on its first row.
+    interval : ndarray of float
+        ``increments``, with each group's sum on its own row (0 on the others).
 
     Examples
     --------
-    >>> t = np.array([0, 0, 1, 0], dtype="datetime64[m]")
-    >>> own, kw = merge_duplicates(np.array(["a", "a", "a", "b"], dtype=object), t,
-    ...                            np.array([4.0, 8.0, 1.0, 2.0]), np.ones(4, dtype=bool))
+    >>> m, t = np.array(["a", "a", "a", "b"], dtype=object), np.array([0, 0, 1, 0], "M8[m]")
+    >>> p, inc, every = np.array([4.0, 8.0, 1.0, 2.0]), np.array([0, 0, 3.0, 0]), np.ones(4, bool)
+    >>> own, kw, interval = merge_duplicates(m, t, p, every, inc, "mean")
     >>> own.tolist(), kw.tolist()
     ([True, False, True, True], [6.0, 8.0, 1.0, 2.0])
+    >>> own, kw, interval = merge_duplicates(m, t, p, every, inc, "step")
+    >>> own.tolist(), kw.tolist()
+    ([False, True, True, True], [4.0, 8.0, 1.0, 2.0])
     """
-    own, kw = accepted.copy(), power.copy()
+    own, kw, interval = accepted.copy(), power.copy(), increments.copy()
     rows = np.flatnonzero(accepted)
     keys = pd.DataFrame({"m": meters[rows], "t": times[rows]})
     shared = keys.duplicated(keep=False).to_numpy()
     if not shared.any():
-        return own, kw
+        return own, kw, interval
     rows = rows[shared]
     group = keys[shared].groupby(["m", "t"], sort=False).ngroup().to_numpy()
     rows = rows[np.argsort(group, kind="stable")]  # each group's rows together, in order
     starts = np.flatnonzero(np.diff(np.sort(group), prepend=-1))
     sizes = np.diff(np.append(starts, rows.size))
-    kw[rows[starts]] = np.add.reduceat(power[rows], starts) / sizes
+    kept = rows[starts + sizes - 1] if on_duplicate == "step" else rows[starts]
+    if on_duplicate != "step":
+        kw[kept] = np.add.reduceat(power[rows], starts) / sizes
+    sums = np.add.reduceat(increments[rows], starts)
+    interval[rows] = 0.0
+    interval[kept] = sums
     own[rows] = False
-    own[rows[starts]] = True
-    return own, kw
+    own[kept] = True
+    return own, kw, interval
 
 
 def integrate_batch(
@@ -257,12 +287,12 @@ def integrate_batch(
     incoming: dict[Hashable, ei.CumulativeState] = {
         m: s for m, s in states.items() if isinstance(s, ei.CumulativeState)
     }
-    res, acc, own, kw = integrate_rows(meters, times, power, incoming, policy)
+    res, acc, own, kw, interval = integrate_rows(meters, times, power, incoming, policy)
     mine = np.flatnonzero(own)
     results = Rows(
         pd.DataFrame({
             "METER_ID": meters[mine], "TIMESTAMP": times[mine], "KW": kw[mine],
-            "INTERVAL_KWH": np.asarray(res.increments, dtype=np.float64)[mine],
+            "INTERVAL_KWH": interval[mine],
             "CUMULATIVE_KWH": np.asarray(res.cumulative, dtype=np.float64)[mine],
             "METHOD": policy.method, "BATCH_ID": batch_id, "COMPUTED_AT": pd.Timestamp(now),
         })

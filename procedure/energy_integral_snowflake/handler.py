@@ -60,8 +60,9 @@ def integrate_stream(
         Integration strategy (``trapezoid``, ``left``, ``right``, ``scipy`` or a plugin).
     max_gap : str, optional
         Intervals longer than this (e.g. ``"15min"``) add no energy.
-    on_duplicate : {"reject", "last", "mean"}, optional
-        Which of several readings of one meter at one time counts.
+    on_duplicate : {"reject", "last", "mean", "step"}, optional
+        Which of several readings of one meter at one time counts (``"step"``:
+        all of them, as an instantaneous step in ``ID`` order).
     max_power : float, optional
         Readings with ``|KW|`` above this are quarantined as invalid.
 

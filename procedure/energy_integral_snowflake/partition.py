@@ -32,9 +32,9 @@ Two ways to integrate one meter, equal to 1e-12 relative:
 Rows are taken in ``ID`` order before integrating, so of two readings of one
 meter at one time "the first" is the one that reached the source first — as
 in the stream procedure. With ``on_duplicate="mean"`` that first row stands
-for its group, with ``KW`` the group's mean; the others are integrated into
-it and marked :data:`MERGED` instead of getting a result row of their own
-(see :func:`.batch.merge_duplicates`).
+for its group, with ``KW`` the group's mean, with ``"step"`` the last row with
+its own power; the others are integrated into it and marked :data:`MERGED`
+instead of getting a result row of their own (see :func:`.batch.merge_duplicates`).
 """
 
 from __future__ import annotations
@@ -76,8 +76,8 @@ OUTPUT_COLUMNS = ("METER_ID", "CHUNK", "ID", "TIMESTAMP", "KW", "INTERVAL_KWH",
 #: Columns :func:`chunk_offsets` returns, one row per chunk.
 CHUNK_COLUMNS = ("METER_ID", "CHUNK", "OFFSET_KWH", "BRIDGE_KWH", "STATE")
 
-#: ``REASON`` of a row merged into the result row of the first row of its meter and
-#: time (``on_duplicate="mean"``): integrated, but with no result row of its own.
+#: ``REASON`` of a row merged into the result row of its meter and time
+#: (``on_duplicate="mean"`` or ``"step"``): integrated, but with no result row of its own.
 MERGED = "merged"
 
 _NS_PER_DAY = 86_400 * 10**9
@@ -144,7 +144,7 @@ def integrate_partition(
     power = rows["KW"].to_numpy(dtype=np.float64, na_value=np.nan)
     ids = rows["METER_ID"].to_numpy(dtype=object)
     states = {meters[0]: incoming} if len(meters) else {}
-    res, accepted, own, kw = integrate_rows(ids, times, power, states, policy)
+    res, accepted, own, kw, interval = integrate_rows(ids, times, power, states, policy)
     reason = res.reason.astype(object)
     reason[accepted & ~own] = MERGED
     # One result row per time: the first row of its time (in ID order, as the engine
@@ -164,7 +164,7 @@ def integrate_partition(
             "ID": rows["ID"].to_numpy(dtype=np.int64),
             "TIMESTAMP": times,
             "KW": kw,
-            "INTERVAL_KWH": res.increments,
+            "INTERVAL_KWH": interval,
             "CUMULATIVE_KWH": res.cumulative,
             "REASON": reason,
             "IS_FIRST": is_first,

@@ -51,7 +51,7 @@ class ScaleOutSummary:
     """What a backfill or reconcile call did; returned by the procedures as JSON.
 
     ``rows_integrated`` counts source rows integrated, ``rows_merged`` of which
-    were merged into another row's result (``on_duplicate="mean"``).
+    were merged into another row's result (``on_duplicate="mean"`` or ``"step"``).
     """
 
     status: str = "ok"

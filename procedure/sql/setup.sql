@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS LANDED_READINGS (
 );
 
 -- One row per integrated reading. Natural key: (METER_ID, TIMESTAMP, METHOD): readings of a
--- meter at one time merged by ON_DUPLICATE = 'mean' share one row, KW their mean.
+-- meter at one time accepted by ON_DUPLICATE = 'mean' share one row, KW their mean; by
+-- 'step', the step's last row with its own KW.
 CREATE TABLE IF NOT EXISTS INTEGRAL_SUM_VALUES (
     "METER_ID" VARCHAR NOT NULL,
     "TIMESTAMP" TIMESTAMP_NTZ(9) NOT NULL,

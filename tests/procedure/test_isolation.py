@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 from local_scenarios import new_store, table
 
-from energy_integral_snowflake.batch import Policy, integrate_batch
+from energy_integral_snowflake.batch import Policy, integrate_batch, state_from_json
+from energy_integral_snowflake.procedure import run_procedure
 from energy_integral_snowflake.schema import tables
+from energy_integral_snowflake.statements import run
 
 NOW = dt.datetime(2026, 1, 2)
 
@@ -56,3 +58,28 @@ def test_the_embedded_engine_refuses_a_sentinel_rather_than_wrapping_it() -> Non
     with pytest.raises(Exception, match="9999-12-31"):
         store.session.sql(insert, params=[1, "b", "9999-12-31 00:00:00", 2.0]).collect()
     assert table(store.session, "RANDOM_VALUES").empty
+
+
+def test_a_step_is_one_result_row_of_its_last_power_through_the_procedure() -> None:
+    # InfluxQL's integral() case: (0 s, 20 W), (5 s, 10 W), (5 s, 30 W), (10 s, 40 W) is
+    # (20+10)/2·5 + (30+40)/2·5 = 75 + 175 = 250 W·s under a step at 5 s.
+    store = new_store()
+    insert = "INSERT INTO RANDOM_VALUES (ID, METER_ID, TIMESTAMP, KW) VALUES (?, ?, ?, ?)"
+    rows = [(0, 0.020), (5, 0.010), (5, 0.030), (10, 0.040)]  # seconds, kW
+    for i, (second, kw) in enumerate(rows, 1):
+        run(store.session, insert, [i, "m", f"2026-01-01 00:00:{second:02d}", kw])
+    summary = run_procedure(store, Policy("trapezoid", on_duplicate="step"))
+    assert summary.status == "ok"
+    [batch] = summary.integrated
+    assert (batch["rows_integrated"], batch["rows_merged"], batch["rows_rejected"]) == (4, 1, 0)
+    ws = 3_600_000.0  # W·s in a kWh
+    assert batch["kwh_added"] * ws == pytest.approx(250.0, rel=1e-12)
+    results = table(store.session, "INTEGRAL_SUM_VALUES").sort_values("TIMESTAMP")
+    assert results["KW"].tolist() == [0.020, 0.030, 0.040]  # the step's last power at 5 s
+    assert (results["INTERVAL_KWH"] * ws).tolist() == pytest.approx([0.0, 75.0, 175.0])
+    assert (results["CUMULATIVE_KWH"] * ws).tolist() == pytest.approx([0.0, 75.0, 250.0])
+    marker = table(store.session, "STREAM_CONSUMED_MARKER")
+    assert marker["STATUS"].tolist() == ["INTEGRATED"]
+    assert table(store.session, "QUARANTINED_READINGS").empty
+    [state] = table(store.session, "METER_STATE")["STATE"].tolist()
+    assert state_from_json(state).last_power == 0.040
