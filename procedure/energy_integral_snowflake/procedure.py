@@ -48,7 +48,7 @@ from ._values import utc_now
 from .batch import Policy, integrate_batch
 from .store import COMMITTED, STALE, SqlStore
 
-__all__ = ["RunSummary", "check_policy", "run_procedure"]
+__all__ = ["RunSummary", "check_method", "check_policy", "run_procedure"]
 
 #: How often a batch is computed again when its states changed before it committed.
 _ATTEMPTS = 3
@@ -99,6 +99,31 @@ def check_policy(policy: Policy) -> None:
         )
 
 
+def check_method(store: SqlStore, method: str) -> None:
+    """Refuse a ``method`` other than the one the stored states were written with.
+
+    The method is part of the pipeline: each meter's series continues its own
+    state, and a state holds one method's energy. A call with another method
+    would start every meter again from nothing beside the old series (trapezoid,
+    then left, then trapezoid gives two forked series and no error), so it is
+    refused before anything is consumed; the stream keeps its rows.
+
+    Raises
+    ------
+    MethodMismatchError
+        Naming both methods and what to do.
+    """
+    others = store.other_methods(method)
+    if others:
+        used = ", ".join(repr(m) for m in others)
+        raise ei.errors.MethodMismatchError(
+            f"METHOD={method!r} differs from {used}, the method {store.names.state}'s states "
+            f"were written with; nothing was consumed. Call with METHOD => {others[0]!r} "
+            "(a pipeline integrates with one method: see the Snowflake guide, "
+            "'One method per pipeline')"
+        )
+
+
 def _advice(exc: Exception) -> str:
     if isinstance(exc, ei.StateFormatError):
         return (
@@ -133,6 +158,7 @@ def run_procedure(store: SqlStore, policy: Policy | None = None) -> RunSummary:
     summary = RunSummary()
     try:
         check_policy(policy)
+        check_method(store, policy.method)
     except ei.EnergyIntegralError as exc:
         summary.status, summary.message = "error", f"invalid argument: {exc}"
         return summary

@@ -233,6 +233,16 @@ class SqlStore:
         )
         return landed, readable_states(self.session, t.state, method, before_batch=batch_id)
 
+    def other_methods(self, method: str) -> list[str]:
+        """The methods other than ``method`` that ``METER_STATE``'s states were written with."""
+        rows = run(
+            self.session,
+            f'SELECT DISTINCT "METHOD" FROM {self.tables.state.quoted} WHERE "METHOD" <> ? '
+            'ORDER BY "METHOD"',
+            [method],
+        )
+        return [str(r[0]) for r in rows]
+
     def states_version(self, batch_id: int, method: str) -> tuple[int, int]:
         """A fingerprint of the ``method`` states before batch ``batch_id`` (see commit_batch)."""
         [(count, total)] = run(

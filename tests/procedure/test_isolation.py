@@ -7,9 +7,13 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-from local_scenarios import new_store, table
+from local_scenarios import deliveries, new_store, snapshot, table
 
+from energy_integral_snowflake import embedded
 from energy_integral_snowflake.batch import Policy, integrate_batch, state_from_json
+from energy_integral_snowflake.demo import check_against_oneshot
+from energy_integral_snowflake.generator import insert_readings
+from energy_integral_snowflake.handler import BatchNotIntegratedError
 from energy_integral_snowflake.procedure import run_procedure
 from energy_integral_snowflake.schema import tables
 from energy_integral_snowflake.statements import run
@@ -83,3 +87,49 @@ def test_a_step_is_one_result_row_of_its_last_power_through_the_procedure() -> N
     assert table(store.session, "QUARANTINED_READINGS").empty
     [state] = table(store.session, "METER_STATE")["STATE"].tolist()
     assert state_from_json(state).last_power == 0.040
+
+
+def test_a_call_with_another_method_is_refused_before_anything_is_consumed() -> None:
+    # The fork: trapezoid, then left, then trapezoid gave 20 kWh against 24 one-shot.
+    store = new_store()
+    first, second = deliveries(ticks=2, late_fraction=0.0)
+    insert_readings(store.session, first)
+    assert run_procedure(store, Policy("trapezoid")).status == "ok"
+    before = snapshot(store)
+    insert_readings(store.session, second)
+    refused = run_procedure(store, Policy("left"))
+    assert refused.status == "error"
+    assert refused.consumed_batch is None
+    assert refused.integrated == []
+    assert "METHOD='left'" in refused.message
+    assert "'trapezoid'" in refused.message
+    assert "METHOD => 'trapezoid'" in refused.message
+    # Nothing was consumed: the second delivery is still in the stream, no table moved.
+    pending = run(store.session, "SELECT COUNT(*) FROM RANDOM_VALUES_STREAM")[0][0]
+    assert pending == len(second.meter)
+    after = snapshot(store)
+    for name in after:
+        if name != "RANDOM_VALUES":
+            pd.testing.assert_frame_equal(after[name], before[name], obj=name)
+    # The pipeline's method carries on, and its totals are a one-shot integration's.
+    assert run_procedure(store, Policy("trapezoid")).consumed_batch is not None
+    checks = check_against_oneshot(store.session, "trapezoid")
+    assert checks
+    assert all(c.ok for c in checks), checks
+
+
+def test_a_task_run_with_another_method_fails_visibly() -> None:
+    store = new_store()
+    first, second = deliveries(ticks=2, late_fraction=0.0)
+    insert_readings(store.session, first)
+    assert embedded.tick(store.session) is not None
+    insert_readings(store.session, second)
+    task = (
+        "CREATE OR REPLACE TASK INTEGRATE_STREAM_TASK SCHEDULE = '1 MINUTE' WHEN "
+        "SYSTEM$STREAM_HAS_DATA('RANDOM_VALUES_STREAM') AS CALL INTEGRATE_STREAM('left')"
+    )
+    run(store.session, task)
+    with pytest.raises(BatchNotIntegratedError, match="METHOD='left' differs from 'trapezoid'"):
+        embedded.tick(store.session)
+    marker = table(store.session, "STREAM_CONSUMED_MARKER")
+    assert marker["STATUS"].tolist() == ["INTEGRATED"]  # the second delivery was not consumed

@@ -38,6 +38,7 @@ CONSUME = [
     "COMMIT",
 ]
 NEXT_ID = 'SELECT "'
+OTHER_METHODS = 'SELECT DISTINCT "METHOD" FROM "METER_STATE" WHERE "METHOD" <> ? ORDER BY "METHOD"'
 
 
 class _Result:
@@ -279,14 +280,18 @@ def test_a_whole_run_through_the_handler() -> None:
     assert summary["status"] == "ok", summary
     assert summary["integrated"][0]["rows_integrated"] == 2
     assert summary["kwh_added"] == pytest.approx(1.0)  # 6 kW for 10 minutes
-    assert session.statements[:5] == CONSUME
-    assert session.statements[5].startswith('SELECT "BATCH_ID" FROM "STREAM_CONSUMED_MARKER"')
-    assert session.statements[6].startswith(VERSION)  # the states' fingerprint, before...
-    assert session.statements[7].startswith('SELECT "BATCH_ID", "ROW_ID"')
-    assert session.statements[8].startswith('SELECT "METER_ID", "STATE" FROM "METER_STATE"')
-    assert session.statements[9] == "BEGIN"
-    assert session.statements[10].startswith(CLAIM)
-    assert session.statements[11] == session.statements[6]  # ... and inside the transaction
+    # The method check comes first, before anything is consumed.
+    assert session.statements[0] == OTHER_METHODS
+    assert session.calls[0][1] == ["trapezoid"]
+    statements = session.statements[1:]
+    assert statements[:5] == CONSUME
+    assert statements[5].startswith('SELECT "BATCH_ID" FROM "STREAM_CONSUMED_MARKER"')
+    assert statements[6].startswith(VERSION)  # the states' fingerprint, before...
+    assert statements[7].startswith('SELECT "BATCH_ID", "ROW_ID"')
+    assert statements[8].startswith('SELECT "METER_ID", "STATE" FROM "METER_STATE"')
+    assert statements[9] == "BEGIN"
+    assert statements[10].startswith(CLAIM)
+    assert statements[11] == statements[6]  # ... and inside the transaction
     assert session.statements[-1] == "COMMIT"
     _assert_well_formed(session)
 
