@@ -179,6 +179,7 @@ def run_procedure(store: SqlStore, policy: Policy | None = None) -> RunSummary:
                     f"{store.names.marker} with {len(summary.pending) - 1} later batch(es) "
                     f"waiting behind it; {_advice(exc)}."
                 )
+                store.mark_failed(batch_id, f"{type(exc).__name__}: {exc}; {_advice(exc)}")
                 return summary
             done = store.commit_batch(outcome, time.perf_counter() - start, version)
             if done != STALE:

@@ -163,7 +163,7 @@ def restate(
     marker = (batch_id, now, now, integrated + restated.rejected, integrated, restated.rejected,
               len(windows), min(times, default=None), max(times, default=None), None,
               sum(m["delta_kwh"] for m in meters), time.perf_counter() - start, policy.method,
-              status)  # fmt: skip
+              status, None)  # fmt: skip
     done = warehouse.commit(
         Writes(
             batch_id=batch_id,

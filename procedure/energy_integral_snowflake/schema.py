@@ -249,6 +249,7 @@ def _marker(name: str) -> Table:
             Column("DURATION_S", "FLOAT"),
             Column("METHOD", "VARCHAR"),
             Column("STATUS", "VARCHAR", nullable=False),
+            Column("DETAIL", "VARCHAR"),  # why a LANDED batch could not be integrated
         ),
         key=("BATCH_ID",),
     )

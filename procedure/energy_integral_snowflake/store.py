@@ -233,6 +233,15 @@ class SqlStore:
         )
         return landed, readable_states(self.session, t.state, method, before_batch=batch_id)
 
+    def mark_failed(self, batch_id: int, detail: str) -> None:
+        """Write on the batch's marker row why it could not be integrated (it stays ``LANDED``)."""
+        run(
+            self.session,
+            f'UPDATE {self.tables.marker.quoted} SET "DETAIL" = ? '
+            'WHERE "BATCH_ID" = ? AND "STATUS" = ?',
+            [detail, batch_id, STATUS_LANDED],
+        )
+
     def other_methods(self, method: str) -> list[str]:
         """The methods other than ``method`` that ``METER_STATE``'s states were written with."""
         rows = run(
@@ -276,7 +285,8 @@ class SqlStore:
         claim = (
             f'UPDATE {t.marker.quoted} SET "STATUS" = ?, "PROCESSED_AT" = {_NOW}, '
             '"ROWS_INTEGRATED" = ?, "ROWS_REJECTED" = ?, "METERS" = ?, "KWH_ADDED" = ?, '
-            '"DURATION_S" = ?, "METHOD" = ? WHERE "BATCH_ID" = ? AND "STATUS" = ? '
+            '"DURATION_S" = ?, "METHOD" = ?, "DETAIL" = NULL '
+            'WHERE "BATCH_ID" = ? AND "STATUS" = ? '
             f'AND NOT EXISTS (SELECT 1 FROM {t.marker.quoted} AS e WHERE e."STATUS" = ? '
             'AND e."BATCH_ID" < ?)',
             [STATUS_INTEGRATED, outcome.rows_integrated, outcome.rows_rejected, outcome.meters,

@@ -85,8 +85,11 @@ CREATE TABLE IF NOT EXISTS STREAM_CONSUMED_MARKER (
     "KWH_ADDED" FLOAT,
     "DURATION_S" FLOAT,
     "METHOD" VARCHAR,
-    "STATUS" VARCHAR NOT NULL
+    "STATUS" VARCHAR NOT NULL,
+    "DETAIL" VARCHAR
 );
+-- A marker made before DETAIL existed gains it (why a LANDED batch was not integrated).
+ALTER TABLE STREAM_CONSUMED_MARKER ADD COLUMN IF NOT EXISTS "DETAIL" VARCHAR;
 
 -- Each meter's CumulativeState (JSON) after each batch, so a batch is always redone
 -- from the state before it. Natural key: (METER_ID, METHOD, BATCH_ID).

@@ -219,7 +219,8 @@ def _writes(session: RecordingSession, n_states: int = 1) -> Writes:
         states=[(f"m{i}", "trapezoid", "{}", 7, NOW) for i in range(n_states)],
         resolved=[(3, "11", "late", "restated", 7, NOW)],
         audit=[(7, "b", "trapezoid", "RECONCILED", None, None, 0.5, 0.5, 0.0, 0, NOW)],
-        marker=(7, NOW, NOW, 0, 0, 0, 2, None, None, None, 0.0, 0.1, "trapezoid", "RECONCILED"),
+        marker=(7, NOW, NOW, 0, 0, 0, 2, None, None, None, 0.0, 0.1, "trapezoid", "RECONCILED",
+                None),
         now=NOW,
     )  # fmt: skip
 

@@ -194,6 +194,7 @@ def test_commit_batch_is_one_transaction_in_a_fixed_order() -> None:
         '"STREAM_CONSUMED_MARKER" AS e WHERE e."STATUS" = ? AND e."BATCH_ID" < ?)'
     )
     assert claim[1] == ["INTEGRATED", n, 1, 1, 0.5, 0.25, "trapezoid", 4, "LANDED", "LANDED", 4]
+    assert '"METHOD" = ?, "DETAIL" = NULL WHERE' in claim[0]  # a failure's reason goes
     assert len(merge[1] or []) == 8 * CHUNK_ROWS
     on = 'ON t."METER_ID" = s."METER_ID" AND t."TIMESTAMP" = s."TIMESTAMP" AND t."METHOD" = '
     assert on + 's."METHOD" WHEN MATCHED' in merge[0]
@@ -336,3 +337,12 @@ def test_run_procedure_quarantines_the_rows_of_a_bad_state_row_and_writes_no_sta
     assert [r for r in quarantined if r and "unreadable-state" in r], session.calls
     assert not any(q.startswith('MERGE INTO "METER_STATE"') for q, _ in session.calls)
     assert (summary.status, summary.message) == ("ok", "")
+
+
+def test_a_failed_batch_gets_its_reason_on_its_landed_marker_row() -> None:
+    session = RecordingSession()
+    SqlStore(session).mark_failed(4, "MethodMismatchError: ...")
+    assert session.calls == [
+        ('UPDATE "STREAM_CONSUMED_MARKER" SET "DETAIL" = ? WHERE "BATCH_ID" = ? AND "STATUS" = ?',
+         ["MethodMismatchError: ...", 4, "LANDED"]),
+    ]  # fmt: skip
