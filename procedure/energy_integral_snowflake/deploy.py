@@ -33,7 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from . import backfill, handler, reconcile
-from .archives import ARCHIVES, PACKAGES, build_archives, package_directories
+from .archives import (
+    ARCHIVES,
+    PACKAGES,
+    REGISTERED_PACKAGES,
+    build_archives,
+    package_directories,
+)
 from .schema import (
     BACKFILL_PROCEDURE,
     DEFAULT_NAMES,
@@ -238,7 +244,7 @@ def register_procedure(
         is_permanent=permanent,
         stage_location=f"@{stage}" if permanent else None,
         imports=procedure_imports(),
-        packages=list(PACKAGES),
+        packages=list(REGISTERED_PACKAGES),
         replace=True,
         execute_as=_EXECUTE_AS,
         preserve_parameter_names=True,

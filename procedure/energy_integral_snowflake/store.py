@@ -90,7 +90,9 @@ __all__ = [
 ]
 
 _q = quote_identifier
-_NOW = "CURRENT_TIMESTAMP()::TIMESTAMP_NTZ(9)"
+# Audit times in UTC, as Python writes them (utc_now): CURRENT_TIMESTAMP() would be the
+# session's TIMEZONE wall clock once cast to TIMESTAMP_NTZ.
+_NOW = "SYSDATE()"
 
 
 def next_batch_id(session: Any, names: ObjectNames) -> int:

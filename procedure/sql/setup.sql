@@ -157,12 +157,15 @@ CREATE STREAM IF NOT EXISTS RANDOM_VALUES_STREAM
 
 -- The procedure: handler energy_integral_snowflake.handler.integrate_stream, which
 -- returns a JSON summary of the run. The arguments mirror its keyword arguments.
+-- COPY GRANTS (on each procedure): re-running this script keeps the USAGE grants made
+-- on the procedures since, as a CLI deploy's CREATE OR REPLACE does.
 CREATE OR REPLACE PROCEDURE INTEGRATE_STREAM(
     METHOD VARCHAR DEFAULT 'trapezoid',
     MAX_GAP VARCHAR DEFAULT NULL,
     ON_DUPLICATE VARCHAR DEFAULT 'reject',
     MAX_POWER FLOAT DEFAULT NULL
 )
+    COPY GRANTS
     RETURNS VARCHAR
     LANGUAGE PYTHON
     RUNTIME_VERSION = '3.11'
@@ -190,6 +193,7 @@ CREATE OR REPLACE PROCEDURE BACKFILL_READINGS(
     ON_DUPLICATE VARCHAR DEFAULT 'reject',
     MAX_POWER FLOAT DEFAULT NULL
 )
+    COPY GRANTS
     RETURNS VARCHAR
     LANGUAGE PYTHON
     RUNTIME_VERSION = '3.11'
@@ -204,6 +208,7 @@ CREATE OR REPLACE PROCEDURE RECONCILE_READINGS(
     ON_DUPLICATE VARCHAR DEFAULT 'reject',
     MAX_POWER FLOAT DEFAULT NULL
 )
+    COPY GRANTS
     RETURNS VARCHAR
     LANGUAGE PYTHON
     RUNTIME_VERSION = '3.11'

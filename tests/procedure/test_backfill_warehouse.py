@@ -171,6 +171,7 @@ def test_straight_backfill_is_one_apply_in_pandas_grouped_by_meter(method: str) 
         "@ENERGY_INTEGRAL_STAGE/procedure.zip",
     ]
     assert {"pandas", "numpy", "scipy"} <= set(options["packages"])
+    assert "cloudpickle" in options["packages"]  # unpinned (snowpark-python #4377)
     assert func.func is straight_partition
     assert func.keywords == {"policy": policy}
     frame = _readings()
