@@ -48,21 +48,13 @@ from .batch import Policy
 from .procedure import check_policy
 from .restate import STATUS_BACKFILLED, ScaleOutSummary, as_utc, check_stream_quiet, restate
 from .schema import DEFAULT_NAMES, ObjectNames
+from .signatures import BACKFILL
 from .warehouse import SqlWarehouse, Window
 
 __all__ = ["BACKFILL_ARGUMENTS", "backfill", "plan_backfill", "run_backfill", "warehouse_for"]
 
 #: The backfill procedure's SQL signature: (name, Snowflake type, SQL default), in order.
-BACKFILL_ARGUMENTS: tuple[tuple[str, str, str], ...] = (
-    ("METHOD", "VARCHAR", "'trapezoid'"),
-    ("START_TIME", "VARCHAR", "NULL"),
-    ("END_TIME", "VARCHAR", "NULL"),
-    ("METERS", "VARCHAR", "NULL"),
-    ("CHUNK_BY_DAY", "BOOLEAN", "FALSE"),
-    ("MAX_GAP", "VARCHAR", "NULL"),
-    ("ON_DUPLICATE", "VARCHAR", "'reject'"),
-    ("MAX_POWER", "FLOAT", "NULL"),
-)
+BACKFILL_ARGUMENTS = BACKFILL.arguments
 
 
 def warehouse_for(session: Any, names: ObjectNames = DEFAULT_NAMES, **options: Any) -> SqlWarehouse:

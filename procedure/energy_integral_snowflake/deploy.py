@@ -32,7 +32,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from . import backfill, handler, reconcile
 from .archives import (
     ARCHIVES,
     PACKAGES,
@@ -41,13 +40,12 @@ from .archives import (
     package_directories,
 )
 from .schema import (
-    BACKFILL_PROCEDURE,
     DEFAULT_NAMES,
-    RECONCILE_PROCEDURE,
     ObjectNames,
     _check_identifier,
     quote_identifier,
 )
+from .signatures import PROCEDURES, Procedure
 from .sql import DEFAULT_STAGE, statements
 
 __all__ = [
@@ -65,48 +63,6 @@ __all__ = [
     "upload_archives",
 ]
 
-
-@dataclass(frozen=True)
-class Procedure:
-    """One stored procedure: SQL name, handler and SQL signature.
-
-    ``arguments`` are ``(name, Snowflake type, SQL default)`` in order, the
-    handler's keyword arguments after ``session``; ``entity`` is the key of the
-    procedure in ``snowflake.yml``.
-    """
-
-    entity: str
-    name: str
-    handler: Callable[..., str]
-    arguments: tuple[tuple[str, str, str], ...]
-    comment: str
-
-    @property
-    def handler_path(self) -> str:
-        """The handler as Snowflake imports it (``module.function``)."""
-        return f"{self.handler.__module__}.{self.handler.__name__}"
-
-    def sql_name(self, names: ObjectNames = DEFAULT_NAMES) -> str:
-        """The procedure's name under ``names`` (only the stream procedure's is configurable)."""
-        return names.procedure if self.name == DEFAULT_NAMES.procedure else self.name
-
-
-#: Every procedure the adapter deploys, the stream procedure first.
-PROCEDURES = (
-    Procedure(
-        "integrate_stream", DEFAULT_NAMES.procedure, handler.integrate_stream,
-        handler.PROCEDURE_ARGUMENTS, "energy_integral: integrate the stream into kWh exactly once",
-    ),
-    Procedure(
-        "backfill_readings", BACKFILL_PROCEDURE, backfill.backfill, backfill.BACKFILL_ARGUMENTS,
-        "energy_integral: integrate a range of the source table per meter on the warehouse",
-    ),
-    Procedure(
-        "reconcile_readings", RECONCILE_PROCEDURE, reconcile.reconcile,
-        reconcile.RECONCILE_ARGUMENTS,
-        "energy_integral: restate the meters with late or corrected readings, audited",
-    ),
-)  # fmt: skip
 
 #: The stream procedure's handler as Snowflake imports it.
 HANDLER = PROCEDURES[0].handler_path

@@ -22,18 +22,14 @@ import energy_integral as ei
 from .batch import Policy
 from .procedure import run_procedure
 from .schema import DEFAULT_NAMES, ObjectNames
+from .signatures import INTEGRATE_STREAM
 from .statements import run
 from .store import SqlStore
 
 __all__ = ["PROCEDURE_ARGUMENTS", "BatchNotIntegratedError", "integrate_stream", "store_for"]
 
 #: The procedure's SQL signature: (name, Snowflake type, SQL default), in order.
-PROCEDURE_ARGUMENTS: tuple[tuple[str, str, str], ...] = (
-    ("METHOD", "VARCHAR", "'trapezoid'"),
-    ("MAX_GAP", "VARCHAR", "NULL"),
-    ("ON_DUPLICATE", "VARCHAR", "'reject'"),
-    ("MAX_POWER", "FLOAT", "NULL"),
-)
+PROCEDURE_ARGUMENTS = INTEGRATE_STREAM.arguments
 
 
 def store_for(session: Any, names: ObjectNames = DEFAULT_NAMES) -> SqlStore:

@@ -36,6 +36,7 @@ import energy_integral as ei
 from .batch import Policy
 from .procedure import check_policy
 from .restate import STATUS_RECONCILED, ScaleOutSummary, check_stream_quiet, restate
+from .signatures import RECONCILE
 from .warehouse import SqlWarehouse, Window
 
 __all__ = [
@@ -48,12 +49,7 @@ __all__ = [
 ]
 
 #: The reconcile procedure's SQL signature: (name, Snowflake type, SQL default), in order.
-RECONCILE_ARGUMENTS: tuple[tuple[str, str, str], ...] = (
-    ("METHOD", "VARCHAR", "'trapezoid'"),
-    ("MAX_GAP", "VARCHAR", "NULL"),
-    ("ON_DUPLICATE", "VARCHAR", "'reject'"),
-    ("MAX_POWER", "FLOAT", "NULL"),
-)
+RECONCILE_ARGUMENTS = RECONCILE.arguments
 #: ``RESOLUTION`` of a row whose meter was re-integrated over its time.
 RESOLVED_RESTATED = "restated"
 #: ``RESOLUTION`` of a late row identical to a stored result row.
