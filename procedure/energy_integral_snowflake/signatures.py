@@ -41,8 +41,8 @@ class Procedure:
 
     >>> INTEGRATE_STREAM.handler_path
     'energy_integral_snowflake.handler.integrate_stream'
-    >>> [name for name, _, _ in INTEGRATE_STREAM.arguments]
-    ['METHOD', 'MAX_GAP', 'ON_DUPLICATE', 'MAX_POWER']
+    >>> " ".join(name for name, _, _ in INTEGRATE_STREAM.arguments)
+    'METHOD MAX_GAP ON_DUPLICATE MAX_POWER'
     """
 
     entity: str
