@@ -44,6 +44,7 @@ from .schema import (
     ObjectNames,
     _check_identifier,
     quote_identifier,
+    snowpark_type,
 )
 from .signatures import PROCEDURES, Procedure
 from .sql import DEFAULT_STAGE, statements
@@ -153,10 +154,7 @@ def setup_sql(names: ObjectNames = DEFAULT_NAMES, stage: str = DEFAULT_STAGE) ->
 
 
 def _argument_types(procedure: Procedure) -> list[Any]:
-    from snowflake.snowpark.types import BooleanType, DoubleType, StringType
-
-    by_sql = {"VARCHAR": StringType, "FLOAT": DoubleType, "BOOLEAN": BooleanType}
-    return [by_sql[sql_type]() for _, sql_type, _ in procedure.arguments]
+    return [snowpark_type(sql_type) for _, sql_type, _ in procedure.arguments]
 
 
 def register_procedure(
