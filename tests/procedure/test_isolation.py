@@ -21,8 +21,9 @@ from energy_integral_snowflake.statements import run
 NOW = dt.datetime(2026, 1, 2)
 
 
-def _wide_landed() -> pd.DataFrame:
-    """A batch whose TIMESTAMP column is µs, as pandas keeps a 9999-12-31 sentinel."""
+def _wide_landed(boxed: bool = False) -> pd.DataFrame:
+    """A batch whose TIMESTAMP column is µs, as pandas keeps a 9999-12-31 sentinel
+    (or, ``boxed``, Python datetimes, as a connector hands over what ns cannot hold)."""
     times = np.array(
         ["2026-01-01T00", "2026-01-01T01", "2026-01-01T00", "9999-12-31", "2026-01-01T01"],
         dtype="datetime64[us]",
@@ -33,13 +34,16 @@ def _wide_landed() -> pd.DataFrame:
         for i, (m, t, k) in enumerate(zip(meters, times, kw, strict=True), 1)
     ]
     frame = pd.DataFrame(rows, columns=tables().landing.column_names)
-    frame["TIMESTAMP"] = pd.Series(times)
-    assert frame["TIMESTAMP"].dtype == "datetime64[us]"
+    frame["TIMESTAMP"] = pd.Series(times.astype(object) if boxed else times)
+    assert frame["TIMESTAMP"].dtype == (object if boxed else "datetime64[us]")
     return frame
 
 
-def test_a_sentinel_date_is_quarantined_never_wrapped_and_the_others_integrate() -> None:
-    out = integrate_batch(_wide_landed(), {}, 1, Policy("trapezoid"), NOW)
+@pytest.mark.parametrize("boxed", [False, True])
+def test_a_sentinel_date_is_quarantined_never_wrapped_and_the_others_integrate(
+    boxed: bool,
+) -> None:
+    out = integrate_batch(_wide_landed(boxed), {}, 1, Policy("trapezoid"), NOW)
     [row] = out.quarantine
     assert row[2] == 4
     assert row[6] == "invalid-time"
