@@ -100,7 +100,7 @@ def plan_reconcile(
 
 
 def run_reconcile(warehouse: SqlWarehouse, policy: Policy | None = None) -> ScaleOutSummary:
-    """Resolve every open ``late``/``correction``/``replaced`` row, restating their meters.
+    """Resolve every open row of a reason in :data:`.batch.RESTATABLE`, restating their meters.
 
     Parameters
     ----------
