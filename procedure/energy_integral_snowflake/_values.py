@@ -9,7 +9,9 @@ from typing import Any, overload
 import numpy as np
 import pandas as pd
 
-__all__ = ["Rows", "bind", "py_float", "py_scalar", "py_times", "utc_now"]
+import energy_integral as ei
+
+__all__ = ["Rows", "bind", "checked_times", "py_float", "py_scalar", "py_times", "utc_now"]
 
 
 def utc_now() -> dt.datetime:
@@ -25,6 +27,24 @@ def py_times(values: Any) -> list[pd.Timestamp | None]:
     """
     boxed = pd.DatetimeIndex(np.asarray(values, dtype="datetime64[ns]")).astype(object)
     return [None if v is pd.NaT else v for v in boxed]
+
+
+def checked_times(
+    column: Any, name: str = "TIMESTAMP"
+) -> tuple[np.ndarray[Any, np.dtype[np.datetime64]], np.ndarray[Any, np.dtype[np.bool_]]]:
+    """A column of times as ``datetime64[ns]``, through the library's checked conversion.
+
+    ``column.to_numpy(dtype="datetime64[ns]")`` wraps a ``9999-12-31`` held at µs
+    (as pandas 2 keeps a wide date) to 1816; here a time outside 1677..2262 becomes
+    ``NaT`` — a row the library rejects as ``invalid-time`` — and the mask says which.
+
+    >>> wide = pd.Series(np.array(["2026-01-01", "9999-12-31"], dtype="datetime64[us]"))
+    >>> times, far = checked_times(wide)
+    >>> times.astype(str).tolist(), far.tolist()
+    (['2026-01-01T00:00:00.000000000', 'NaT'], [False, True])
+    """
+    ns, far = ei.timestamps.to_ns_flagged(column, name)
+    return ei.timestamps.as_datetime64(ns), far
 
 
 class Rows(Sequence[tuple[Any, ...]]):

@@ -13,7 +13,14 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-__all__ = ["ARCHIVES", "PACKAGES", "build_archives", "package_directories", "zip_dir"]
+__all__ = [
+    "ARCHIVES",
+    "PACKAGES",
+    "REGISTERED_PACKAGES",
+    "build_archives",
+    "package_directories",
+    "zip_dir",
+]
 
 #: Archive name on the stage of each package, as ``snow snowpark build`` names them.
 ARCHIVES = {"energy_integral": "src.zip", "energy_integral_snowflake": "procedure.zip"}
@@ -21,6 +28,11 @@ ARCHIVES = {"energy_integral": "src.zip", "energy_integral_snowflake": "procedur
 #: Here, not in :mod:`.deploy`, because the UDTFs the backfill registers at run time
 #: need them too, and runtime code never imports deploy code.
 PACKAGES = ("numpy", "scipy", "pandas", "snowflake-snowpark-python")
+#: :data:`PACKAGES` for what Snowpark registers from Python (procedures, UDTFs). Without
+#: ``cloudpickle`` in the list, Snowpark adds ``cloudpickle>=<the local version>``, and a
+#: deployer with a newer one than the Anaconda channel holds cannot create the procedure
+#: (snowpark-python PR #4377); unpinned, the channel's own version is taken.
+REGISTERED_PACKAGES = (*PACKAGES, "cloudpickle")
 
 
 def package_directories() -> dict[str, Path]:

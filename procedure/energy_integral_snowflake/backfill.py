@@ -48,21 +48,13 @@ from .batch import Policy
 from .procedure import check_policy
 from .restate import STATUS_BACKFILLED, ScaleOutSummary, as_utc, check_stream_quiet, restate
 from .schema import DEFAULT_NAMES, ObjectNames
+from .signatures import BACKFILL
 from .warehouse import SqlWarehouse, Window
 
 __all__ = ["BACKFILL_ARGUMENTS", "backfill", "plan_backfill", "run_backfill", "warehouse_for"]
 
 #: The backfill procedure's SQL signature: (name, Snowflake type, SQL default), in order.
-BACKFILL_ARGUMENTS: tuple[tuple[str, str, str], ...] = (
-    ("METHOD", "VARCHAR", "'trapezoid'"),
-    ("START_TIME", "VARCHAR", "NULL"),
-    ("END_TIME", "VARCHAR", "NULL"),
-    ("METERS", "VARCHAR", "NULL"),
-    ("CHUNK_BY_DAY", "BOOLEAN", "FALSE"),
-    ("MAX_GAP", "VARCHAR", "NULL"),
-    ("ON_DUPLICATE", "VARCHAR", "'reject'"),
-    ("MAX_POWER", "FLOAT", "NULL"),
-)
+BACKFILL_ARGUMENTS = BACKFILL.arguments
 
 
 def warehouse_for(session: Any, names: ObjectNames = DEFAULT_NAMES, **options: Any) -> SqlWarehouse:
@@ -89,7 +81,9 @@ def plan_backfill(
     chosen = warehouse.source_meters(meters)
     missing = sorted(set(meters or ()) - set(chosen))
     if missing:
-        raise ValueError(f"meters={missing} have no rows in {warehouse.names.source}")
+        raise ei.errors.InvalidArgumentError(
+            f"meters={missing} have no rows in {warehouse.names.source}"
+        )
     latest = warehouse.latest_states(policy.method, chosen)
     if end is not None:
         t_end = np.datetime64(end, "ns")
@@ -97,7 +91,7 @@ def plan_backfill(
             m for m, s in latest.items() if s.last_time is not None and s.last_time > t_end
         )
         if beyond:
-            raise ValueError(
+            raise ei.errors.InvalidArgumentError(
                 f"end={end} is before the stored state of meters {beyond[:5]}"
                 f"{' ...' if len(beyond) > 5 else ''}; backfill through their last reading, "
                 "or restate the middle of their history with reconcile"
@@ -151,12 +145,12 @@ def run_backfill(
         check_policy(policy)
         t0, t1 = as_utc(start, "start"), as_utc(end, "end")
         if t0 is not None and t1 is not None and t0 > t1:
-            raise ValueError(f"start={start!r} is after end={end!r}")
+            raise ei.errors.InvalidArgumentError(f"start={start!r} is after end={end!r}")
         check_stream_quiet(warehouse)
         batch_id = warehouse.next_batch_id()
         version = warehouse.states_version(batch_id, policy.method)
         windows = plan_backfill(warehouse, policy, meters=meters, start=t0, end=t1)
-    except (ei.EnergyIntegralError, ValueError) as exc:
+    except ei.EnergyIntegralError as exc:
         return ScaleOutSummary(status="error", kind=STATUS_BACKFILLED, message=str(exc))
     return restate(
         warehouse, windows, policy, status=STATUS_BACKFILLED, batch_id=batch_id,

@@ -16,12 +16,18 @@ Stream actions are reconciled before the library sees anything:
   integrated, it is quarantined as ``correction`` (the integrated value stands).
 
 Everything else — late, duplicate, invalid rows — is the library's decision
-(:func:`energy_integral.integrate_meters`). With ``on_duplicate="mean"`` it
-accepts every row of a meter at one time and integrates them as one sample
-of their mean power: such a group gets one result row — its first row's
-values with ``KW`` the mean (:func:`merge_duplicates`) — since the results'
-natural key is (meter, time, method). Its other rows count as integrated
-(``rows_merged`` of them) but have no row of their own.
+(:func:`energy_integral.integrate_meters`). Two choices accept every row of a
+meter at one time, and such a group gets one result row, since the results'
+natural key is (meter, time, method) (:func:`merge_duplicates`):
+
+* ``on_duplicate="mean"`` integrates them as one sample of their mean power:
+  the group's first row, ``KW`` the mean;
+* ``on_duplicate="step"`` takes them as a step in time order: the group's
+  last row with its own power — the power the state holds and the next
+  interval starts from — and the cumulative energy all of them share.
+
+Either way ``INTERVAL_KWH`` is the group's energy, and its other rows count
+as integrated (``rows_merged`` of them) but have no row of their own.
 """
 
 from __future__ import annotations
@@ -37,12 +43,13 @@ import pandas as pd
 
 import energy_integral as ei
 
-from ._values import Rows, py_scalar, py_times
+from ._values import Rows, checked_times, py_scalar, py_times
 
 __all__ = [
     "CORRECTION",
     "REPLACED",
     "RESTATABLE",
+    "UNREADABLE_STATE",
     "BatchOutcome",
     "Policy",
     "integrate_batch",
@@ -62,9 +69,20 @@ _DETAIL = {
 #: Quarantine ``REASON`` of a deleted source row, or of an update's new value the library
 #: found late or already integrated; and of the value an update replaced.
 CORRECTION, REPLACED = "correction", "replaced"
+#: Quarantine ``REASON`` of the rows of a meter whose ``METER_STATE`` row cannot be read.
+UNREADABLE_STATE = "unreadable-state"
 #: The reasons a reconciliation restates (see :mod:`.reconcile`).
-RESTATABLE = ("late", CORRECTION, REPLACED)
+RESTATABLE = ("late", CORRECTION, REPLACED, UNREADABLE_STATE)
 
+_FAR = (
+    "outside 1677-09-21..2262-04-11, the times nanoseconds hold (a sentinel date?); "
+    "correct the source row and it is read again"
+)
+_UNREADABLE = (
+    "the meter's METER_STATE row cannot be read ({}); restore that row (Time Travel: "
+    "AT/BEFORE), then RECONCILE_READINGS integrates these rows. Deleting it would "
+    "restart the meter's CUMULATIVE_KWH at 0"
+)
 _DELETED = "the source row was deleted after it was read; its energy stays counted"
 _UPDATED_OLD = "the old value of an updated source row; its energy stays counted"
 _UPDATED_NEW = "an update of an already integrated reading; the integrated value stands"
@@ -137,6 +155,7 @@ def integrate_rows(
     np.ndarray[Any, np.dtype[np.bool_]],
     np.ndarray[Any, np.dtype[np.bool_]],
     np.ndarray[Any, np.dtype[np.float64]],
+    np.ndarray[Any, np.dtype[np.float64]],
 ]:
     """:func:`energy_integral.integrate_meters` under ``policy``, shared by the stream and
     the restatements; returns the result, the accepted mask and :func:`merge_duplicates`."""
@@ -151,8 +170,11 @@ def integrate_rows(
         max_power=policy.max_power,
     )
     accepted = np.asarray(res.accepted, dtype=bool)
-    own, kw = merge_duplicates(meters, times, power, accepted)
-    return res, accepted, own, kw
+    increments = np.asarray(res.increments, dtype=np.float64)
+    own, kw, interval = merge_duplicates(
+        meters, times, power, accepted, increments, policy.on_duplicate
+    )
+    return res, accepted, own, kw, interval
 
 
 def merge_duplicates(
@@ -160,50 +182,70 @@ def merge_duplicates(
     times: np.ndarray[Any, Any],
     power: np.ndarray[Any, np.dtype[np.float64]],
     accepted: np.ndarray[Any, np.dtype[np.bool_]],
-) -> tuple[np.ndarray[Any, np.dtype[np.bool_]], np.ndarray[Any, np.dtype[np.float64]]]:
-    r"""Which accepted rows get a result row, and the power each one integrated.
+    increments: np.ndarray[Any, np.dtype[np.float64]],
+    on_duplicate: str,
+) -> tuple[
+    np.ndarray[Any, np.dtype[np.bool_]],
+    np.ndarray[Any, np.dtype[np.float64]],
+    np.ndarray[Any, np.dtype[np.float64]],
+]:
+    r"""Which accepted rows get a result row, the power and the energy each one stands for.
 
     Rows are in the order they were handed to :func:`energy_integral.integrate_meters`.
-    Accepted rows sharing a meter and a time (only ``on_duplicate="mean"``
-    accepts several) were integrated as one sample on the first of them, with
-    power :math:`\bar p = \tfrac1k\sum_{j=1}^{k} p_j` — summed here in the same
-    order and way as the engine, so the value is the one it integrated.
+    Accepted rows sharing a meter and a time (``on_duplicate="mean"`` or ``"step"``
+    accepts several) get one result row:
+
+    * ``"mean"``: the first of them, which the engine integrated as one sample of
+      power :math:`\bar p = \tfrac1k\sum_{j=1}^{k} p_j` — summed here in the same
+      order and way as the engine, so the value is the one it integrated;
+    * ``"step"``: the last of them, with its own power (the one the state holds);
+      all rows of a step share the cumulative energy.
 
     Returns
     -------
     own : ndarray of bool
-        ``accepted`` without the later rows of each such group.
+        ``accepted`` with one row per such group.
     kw : ndarray of float
-        ``power``, with each group's mean on its first row.
+        ``power``, with each ``"mean"`` group's mean on its first row.
+    interval : ndarray of float
+        ``increments``, with each group's sum on its own row (0 on the others).
 
     Examples
     --------
-    >>> t = np.array([0, 0, 1, 0], dtype="datetime64[m]")
-    >>> own, kw = merge_duplicates(np.array(["a", "a", "a", "b"], dtype=object), t,
-    ...                            np.array([4.0, 8.0, 1.0, 2.0]), np.ones(4, dtype=bool))
+    >>> m, t = np.array(["a", "a", "a", "b"], dtype=object), np.array([0, 0, 1, 0], "M8[m]")
+    >>> p, inc, every = np.array([4.0, 8.0, 1.0, 2.0]), np.array([0, 0, 3.0, 0]), np.ones(4, bool)
+    >>> own, kw, interval = merge_duplicates(m, t, p, every, inc, "mean")
     >>> own.tolist(), kw.tolist()
     ([True, False, True, True], [6.0, 8.0, 1.0, 2.0])
+    >>> own, kw, interval = merge_duplicates(m, t, p, every, inc, "step")
+    >>> own.tolist(), kw.tolist()
+    ([False, True, True, True], [4.0, 8.0, 1.0, 2.0])
     """
-    own, kw = accepted.copy(), power.copy()
+    own, kw, interval = accepted.copy(), power.copy(), increments.copy()
     rows = np.flatnonzero(accepted)
     keys = pd.DataFrame({"m": meters[rows], "t": times[rows]})
     shared = keys.duplicated(keep=False).to_numpy()
     if not shared.any():
-        return own, kw
+        return own, kw, interval
     rows = rows[shared]
     group = keys[shared].groupby(["m", "t"], sort=False).ngroup().to_numpy()
     rows = rows[np.argsort(group, kind="stable")]  # each group's rows together, in order
     starts = np.flatnonzero(np.diff(np.sort(group), prepend=-1))
     sizes = np.diff(np.append(starts, rows.size))
-    kw[rows[starts]] = np.add.reduceat(power[rows], starts) / sizes
+    kept = rows[starts + sizes - 1] if on_duplicate == "step" else rows[starts]
+    if on_duplicate != "step":
+        kw[kept] = np.add.reduceat(power[rows], starts) / sizes
+    sums = np.add.reduceat(increments[rows], starts)
+    interval[rows] = 0.0
+    interval[kept] = sums
     own[rows] = False
-    own[rows[starts]] = True
-    return own, kw
+    own[kept] = True
+    return own, kw, interval
 
 
 def integrate_batch(
     landed: pd.DataFrame,
-    states: Mapping[str, ei.CumulativeState],
+    states: Mapping[str, ei.CumulativeState | ei.StateFormatError],
     batch_id: int,
     policy: Policy,
     now: dt.datetime,
@@ -215,8 +257,11 @@ def integrate_batch(
     landed : DataFrame
         The batch's rows of the landing table (any row order; sorted by ``ID`` here
         so that "the first of two duplicates" is the one that reached the source first).
-    states : mapping of str → CumulativeState
+    states : mapping of str → CumulativeState or StateFormatError
         Each meter's state after the previous batch; meters without one start empty.
+        A meter whose state could not be read (its error here) has its rows
+        quarantined as ``unreadable-state`` and its state left as it is; the
+        other meters integrate.
     batch_id : int
         The batch, written to every output row.
     policy : Policy
@@ -233,32 +278,42 @@ def integrate_batch(
     landed = landed.sort_values(["ID", "ACTION"], kind="stable", ignore_index=True)
     is_delete = landed["ACTION"].to_numpy() == "DELETE"
     is_update = landed["IS_UPDATE"].to_numpy(dtype=bool)
-    live = landed[~is_delete].reset_index(drop=True)
+    broken = {m: e for m, e in states.items() if isinstance(e, ei.StateFormatError)}
+    stuck = ~is_delete & landed["METER_ID"].isin(list(broken)).to_numpy()
+    live = landed[~is_delete & ~stuck].reset_index(drop=True)
     meters = live["METER_ID"].to_numpy(dtype=object)
-    times = live["TIMESTAMP"].to_numpy(dtype="datetime64[ns]")
+    times, far = checked_times(live["TIMESTAMP"])
     power = live["KW"].to_numpy(dtype=np.float64, na_value=np.nan)
-    incoming: dict[Hashable, ei.CumulativeState] = {m: s for m, s in states.items()}
-    res, acc, own, kw = integrate_rows(meters, times, power, incoming, policy)
+    incoming: dict[Hashable, ei.CumulativeState] = {
+        m: s for m, s in states.items() if isinstance(s, ei.CumulativeState)
+    }
+    res, acc, own, kw, interval = integrate_rows(meters, times, power, incoming, policy)
     mine = np.flatnonzero(own)
     results = Rows(
         pd.DataFrame({
             "METER_ID": meters[mine], "TIMESTAMP": times[mine], "KW": kw[mine],
-            "INTERVAL_KWH": np.asarray(res.increments, dtype=np.float64)[mine],
+            "INTERVAL_KWH": interval[mine],
             "CUMULATIVE_KWH": np.asarray(res.cumulative, dtype=np.float64)[mine],
             "METHOD": policy.method, "BATCH_ID": batch_id, "COMPUTED_AT": pd.Timestamp(now),
         })
     )  # fmt: skip
-    live_update = is_update[~is_delete]
+    live_update = is_update[~is_delete & ~stuck]
     quarantine = []
     rejected = np.flatnonzero(~acc)
     for i, t in zip(rejected, py_times(times[rejected]), strict=True):
         reason = str(res.reason[i])
-        detail = _DETAIL.get(reason, reason)
+        detail = str(res.detail[i]) or _DETAIL.get(reason, reason)
+        if far[i]:
+            detail = f"TIMESTAMP={live['TIMESTAMP'].iloc[i]} is {_FAR}"
         if live_update[i] and reason in ("late", "already-integrated"):
             reason, detail = CORRECTION, _UPDATED_NEW
         quarantine.append(_quarantine_row(live.iloc[i], t, reason, detail, batch_id, now))
+    for _, row in landed[stuck].iterrows():
+        t = py_times(checked_times(pd.Series([row["TIMESTAMP"]]))[0])[0]
+        detail = _UNREADABLE.format(broken[row["METER_ID"]])
+        quarantine.append(_quarantine_row(row, t, UNREADABLE_STATE, detail, batch_id, now))
     gone = landed[is_delete]
-    gone_times = py_times(gone["TIMESTAMP"].to_numpy(dtype="datetime64[ns]"))
+    gone_times = py_times(checked_times(gone["TIMESTAMP"])[0])
     for (_, row), t in zip(gone.iterrows(), gone_times, strict=True):
         replaced = bool(row["IS_UPDATE"])
         reason, detail = (REPLACED, _UPDATED_OLD) if replaced else (CORRECTION, _DELETED)

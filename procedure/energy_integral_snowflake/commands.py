@@ -198,7 +198,7 @@ Connection = Annotated[
 ]
 Method = Annotated[str, typer.Option(help="Integration method (the stream procedure's).")]
 MaxGap = Annotated[str | None, typer.Option(help="Intervals longer than this add no energy.")]
-OnDuplicate = Annotated[str, typer.Option(help="reject, last or mean.")]
+OnDuplicate = Annotated[str, typer.Option(help="reject, last, mean or step.")]
 MaxPower = Annotated[float | None, typer.Option(help="Quarantine readings above this |kW|.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the CALL instead of running it.")]
 

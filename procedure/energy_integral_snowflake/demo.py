@@ -28,6 +28,7 @@ import pandas as pd
 import energy_integral as ei
 
 from . import embedded
+from ._values import checked_times
 from .generator import insert_readings
 from .procedure import RunSummary
 from .schema import DEFAULT_NAMES, ObjectNames
@@ -164,7 +165,7 @@ def check_against_oneshot(
     for meter, rows in accepted.groupby("METER_ID", sort=True):
         rows = rows.sort_values("TIMESTAMP")
         oneshot = ei.integrate(
-            rows["TIMESTAMP"].to_numpy(dtype="datetime64[ns]"),
+            checked_times(rows["TIMESTAMP"])[0],
             rows["KW"].to_numpy(dtype=np.float64),
             method=method,
         ).total

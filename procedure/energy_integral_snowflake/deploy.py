@@ -32,16 +32,21 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from . import backfill, handler, reconcile
-from .archives import ARCHIVES, PACKAGES, build_archives, package_directories
+from .archives import (
+    ARCHIVES,
+    PACKAGES,
+    REGISTERED_PACKAGES,
+    build_archives,
+    package_directories,
+)
 from .schema import (
-    BACKFILL_PROCEDURE,
     DEFAULT_NAMES,
-    RECONCILE_PROCEDURE,
     ObjectNames,
     _check_identifier,
     quote_identifier,
+    snowpark_type,
 )
+from .signatures import PROCEDURES, Procedure
 from .sql import DEFAULT_STAGE, statements
 
 __all__ = [
@@ -59,48 +64,6 @@ __all__ = [
     "upload_archives",
 ]
 
-
-@dataclass(frozen=True)
-class Procedure:
-    """One stored procedure: SQL name, handler and SQL signature.
-
-    ``arguments`` are ``(name, Snowflake type, SQL default)`` in order, the
-    handler's keyword arguments after ``session``; ``entity`` is the key of the
-    procedure in ``snowflake.yml``.
-    """
-
-    entity: str
-    name: str
-    handler: Callable[..., str]
-    arguments: tuple[tuple[str, str, str], ...]
-    comment: str
-
-    @property
-    def handler_path(self) -> str:
-        """The handler as Snowflake imports it (``module.function``)."""
-        return f"{self.handler.__module__}.{self.handler.__name__}"
-
-    def sql_name(self, names: ObjectNames = DEFAULT_NAMES) -> str:
-        """The procedure's name under ``names`` (only the stream procedure's is configurable)."""
-        return names.procedure if self.name == DEFAULT_NAMES.procedure else self.name
-
-
-#: Every procedure the adapter deploys, the stream procedure first.
-PROCEDURES = (
-    Procedure(
-        "integrate_stream", DEFAULT_NAMES.procedure, handler.integrate_stream,
-        handler.PROCEDURE_ARGUMENTS, "energy_integral: integrate the stream into kWh exactly once",
-    ),
-    Procedure(
-        "backfill_readings", BACKFILL_PROCEDURE, backfill.backfill, backfill.BACKFILL_ARGUMENTS,
-        "energy_integral: integrate a range of the source table per meter on the warehouse",
-    ),
-    Procedure(
-        "reconcile_readings", RECONCILE_PROCEDURE, reconcile.reconcile,
-        reconcile.RECONCILE_ARGUMENTS,
-        "energy_integral: restate the meters with late or corrected readings, audited",
-    ),
-)  # fmt: skip
 
 #: The stream procedure's handler as Snowflake imports it.
 HANDLER = PROCEDURES[0].handler_path
@@ -191,10 +154,7 @@ def setup_sql(names: ObjectNames = DEFAULT_NAMES, stage: str = DEFAULT_STAGE) ->
 
 
 def _argument_types(procedure: Procedure) -> list[Any]:
-    from snowflake.snowpark.types import BooleanType, DoubleType, StringType
-
-    by_sql = {"VARCHAR": StringType, "FLOAT": DoubleType, "BOOLEAN": BooleanType}
-    return [by_sql[sql_type]() for _, sql_type, _ in procedure.arguments]
+    return [snowpark_type(sql_type) for _, sql_type, _ in procedure.arguments]
 
 
 def register_procedure(
@@ -238,7 +198,7 @@ def register_procedure(
         is_permanent=permanent,
         stage_location=f"@{stage}" if permanent else None,
         imports=procedure_imports(),
-        packages=list(PACKAGES),
+        packages=list(REGISTERED_PACKAGES),
         replace=True,
         execute_as=_EXECUTE_AS,
         preserve_parameter_names=True,

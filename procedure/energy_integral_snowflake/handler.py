@@ -22,18 +22,14 @@ import energy_integral as ei
 from .batch import Policy
 from .procedure import run_procedure
 from .schema import DEFAULT_NAMES, ObjectNames
+from .signatures import INTEGRATE_STREAM
 from .statements import run
 from .store import SqlStore
 
 __all__ = ["PROCEDURE_ARGUMENTS", "BatchNotIntegratedError", "integrate_stream", "store_for"]
 
 #: The procedure's SQL signature: (name, Snowflake type, SQL default), in order.
-PROCEDURE_ARGUMENTS: tuple[tuple[str, str, str], ...] = (
-    ("METHOD", "VARCHAR", "'trapezoid'"),
-    ("MAX_GAP", "VARCHAR", "NULL"),
-    ("ON_DUPLICATE", "VARCHAR", "'reject'"),
-    ("MAX_POWER", "FLOAT", "NULL"),
-)
+PROCEDURE_ARGUMENTS = INTEGRATE_STREAM.arguments
 
 
 def store_for(session: Any, names: ObjectNames = DEFAULT_NAMES) -> SqlStore:
@@ -60,8 +56,9 @@ def integrate_stream(
         Integration strategy (``trapezoid``, ``left``, ``right``, ``scipy`` or a plugin).
     max_gap : str, optional
         Intervals longer than this (e.g. ``"15min"``) add no energy.
-    on_duplicate : {"reject", "last", "mean"}, optional
-        Which of several readings of one meter at one time counts.
+    on_duplicate : {"reject", "last", "mean", "step"}, optional
+        Which of several readings of one meter at one time counts (``"step"``:
+        all of them, as an instantaneous step in ``ID`` order).
     max_power : float, optional
         Readings with ``|KW|`` above this are quarantined as invalid.
 

@@ -32,9 +32,9 @@ Two ways to integrate one meter, equal to 1e-12 relative:
 Rows are taken in ``ID`` order before integrating, so of two readings of one
 meter at one time "the first" is the one that reached the source first — as
 in the stream procedure. With ``on_duplicate="mean"`` that first row stands
-for its group, with ``KW`` the group's mean; the others are integrated into
-it and marked :data:`MERGED` instead of getting a result row of their own
-(see :func:`.batch.merge_duplicates`).
+for its group, with ``KW`` the group's mean, with ``"step"`` the last row with
+its own power; the others are integrated into it and marked :data:`MERGED`
+instead of getting a result row of their own (see :func:`.batch.merge_duplicates`).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ import pandas as pd
 
 import energy_integral as ei
 
+from ._values import checked_times
 from .batch import Policy, integrate_rows, state_from_json, state_to_json
 from .schema import Column, Table
 from .statements import frame, stage_rows
@@ -75,8 +76,8 @@ OUTPUT_COLUMNS = ("METER_ID", "CHUNK", "ID", "TIMESTAMP", "KW", "INTERVAL_KWH",
 #: Columns :func:`chunk_offsets` returns, one row per chunk.
 CHUNK_COLUMNS = ("METER_ID", "CHUNK", "OFFSET_KWH", "BRIDGE_KWH", "STATE")
 
-#: ``REASON`` of a row merged into the result row of the first row of its meter and
-#: time (``on_duplicate="mean"``): integrated, but with no result row of its own.
+#: ``REASON`` of a row merged into the result row of its meter and time
+#: (``on_duplicate="mean"`` or ``"step"``): integrated, but with no result row of its own.
 MERGED = "merged"
 
 _NS_PER_DAY = 86_400 * 10**9
@@ -94,7 +95,9 @@ def day_number(timestamps: Any) -> np.ndarray[Any, np.dtype[np.int64]]:
 def _incoming(frame: pd.DataFrame, method: str) -> ei.CumulativeState:
     texts: list[Any] = list(frame["INCOMING"].dropna().unique()) if "INCOMING" in frame else []
     if len(texts) > 1:
-        raise ValueError(f"INCOMING differs within one meter's rows: {len(texts)} states")
+        raise ei.errors.InvalidArgumentError(
+            f"INCOMING differs within one meter's rows: {len(texts)} states"
+        )
     if len(texts) == 0:
         return ei.CumulativeState.empty(method)
     return state_from_json(str(texts[0]))
@@ -131,15 +134,17 @@ def integrate_partition(
     rows = frame.sort_values("ID", kind="stable", ignore_index=True)
     meters = rows["METER_ID"].dropna().unique()
     if len(meters) > 1:
-        raise ValueError(f"a partition holds one meter; got {len(meters)}: {list(meters)[:3]}")
+        raise ei.errors.InvalidArgumentError(
+            f"a partition holds one meter; got {len(meters)}: {list(meters)[:3]}"
+        )
     incoming = (
         ei.CumulativeState.empty(policy.method) if from_empty else _incoming(rows, policy.method)
     )
-    times = rows["TIMESTAMP"].to_numpy(dtype="datetime64[ns]")
+    times = checked_times(rows["TIMESTAMP"])[0]
     power = rows["KW"].to_numpy(dtype=np.float64, na_value=np.nan)
     ids = rows["METER_ID"].to_numpy(dtype=object)
     states = {meters[0]: incoming} if len(meters) else {}
-    res, accepted, own, kw = integrate_rows(ids, times, power, states, policy)
+    res, accepted, own, kw, interval = integrate_rows(ids, times, power, states, policy)
     reason = res.reason.astype(object)
     reason[accepted & ~own] = MERGED
     # One result row per time: the first row of its time (in ID order, as the engine
@@ -159,7 +164,7 @@ def integrate_partition(
             "ID": rows["ID"].to_numpy(dtype=np.int64),
             "TIMESTAMP": times,
             "KW": kw,
-            "INTERVAL_KWH": res.increments,
+            "INTERVAL_KWH": interval,
             "CUMULATIVE_KWH": res.cumulative,
             "REASON": reason,
             "IS_FIRST": is_first,
@@ -253,7 +258,7 @@ def integrate_windows(rows: pd.DataFrame, policy: Policy, *, chunked: bool) -> p
     if not chunked:
         parts = [integrate_partition(g, policy) for _, g in rows.groupby("METER_ID", sort=True)]
         return pd.concat(parts, ignore_index=True)
-    rows = rows.assign(CHUNK=day_number(rows["TIMESTAMP"].to_numpy(dtype="datetime64[ns]")))
+    rows = rows.assign(CHUNK=day_number(checked_times(rows["TIMESTAMP"])[0]))
     timed = rows[rows["TIMESTAMP"].notna()]
     untimed = rows[rows["TIMESTAMP"].isna()].assign(CHUNK=np.int64(-1))
     groups = pd.concat([timed, untimed]).groupby(["METER_ID", "CHUNK"], sort=True)

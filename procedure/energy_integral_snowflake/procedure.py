@@ -21,8 +21,11 @@ batch run in one transaction of ``MERGE`` statements on natural keys, so a
 crash at any statement leaves the batch ``LANDED`` and untouched (the
 fault-injection suite checks this on the embedded engine's real transactions).
 
-A batch the library cannot integrate (e.g. an unreadable state row) stays
-``LANDED`` and later batches wait behind it — integrating them first would
+A bad meter costs its own rows, not the batch: a meter whose state row
+cannot be read, or whose energy would overflow, has its rows quarantined with
+a reason naming the cause, and the other meters integrate. A batch the
+library cannot integrate at all (e.g. options the stored states were not
+written with) stays ``LANDED`` and later batches wait behind it — integrating them first would
 skip its energy. The run reports a message saying what to fix (and, run by
 the task, fails: see :func:`~.handler.integrate_stream`).
 
@@ -45,7 +48,7 @@ from ._values import utc_now
 from .batch import Policy, integrate_batch
 from .store import COMMITTED, STALE, SqlStore
 
-__all__ = ["RunSummary", "check_policy", "run_procedure"]
+__all__ = ["RunSummary", "check_method", "check_policy", "run_procedure"]
 
 #: How often a batch is computed again when its states changed before it committed.
 _ATTEMPTS = 3
@@ -87,14 +90,46 @@ def check_policy(policy: Policy) -> None:
         ei.timestamps.to_duration_ns(policy.max_gap, "max_gap")
     if policy.on_duplicate not in ei.quality.ON_DUPLICATE or policy.on_duplicate == "raise":
         choices = [c for c in ei.quality.ON_DUPLICATE if c != "raise"]
-        raise ValueError(f"on_duplicate={policy.on_duplicate!r} must be one of {choices}")
+        raise ei.errors.InvalidArgumentError(
+            f"on_duplicate={policy.on_duplicate!r} must be one of {choices}"
+        )
     if policy.max_power is not None and not policy.max_power > 0:
-        raise ValueError(f"max_power={policy.max_power!r} must be a positive number or None")
+        raise ei.errors.InvalidArgumentError(
+            f"max_power={policy.max_power!r} must be a positive number or None"
+        )
+
+
+def check_method(store: SqlStore, method: str) -> None:
+    """Refuse a ``method`` other than the one the stored states were written with.
+
+    The method is part of the pipeline: each meter's series continues its own
+    state, and a state holds one method's energy. A call with another method
+    would start every meter again from nothing beside the old series (trapezoid,
+    then left, then trapezoid gives two forked series and no error), so it is
+    refused before anything is consumed; the stream keeps its rows.
+
+    Raises
+    ------
+    MethodMismatchError
+        Naming both methods and what to do.
+    """
+    others = store.other_methods(method)
+    if others:
+        used = ", ".join(repr(m) for m in others)
+        raise ei.errors.MethodMismatchError(
+            f"METHOD={method!r} differs from {used}, the method {store.names.state}'s states "
+            f"were written with; nothing was consumed. Call with METHOD => {others[0]!r} "
+            "(a pipeline integrates with one method: see the Snowflake guide, "
+            "'One method per pipeline')"
+        )
 
 
 def _advice(exc: Exception) -> str:
     if isinstance(exc, ei.StateFormatError):
-        return "a METER_STATE row is unreadable: restore it, or delete it to restart that meter"
+        return (
+            "a METER_STATE row is unreadable: restore it (Time Travel), then call "
+            "RECONCILE_READINGS; deleting it would restart that meter at 0 kWh"
+        )
     if isinstance(exc, (ei.MethodMismatchError, ei.UnitError)):
         return "the stored states were written with other options: call with the same method"
     return "fix the cause and call the procedure again"
@@ -123,7 +158,8 @@ def run_procedure(store: SqlStore, policy: Policy | None = None) -> RunSummary:
     summary = RunSummary()
     try:
         check_policy(policy)
-    except (ei.EnergyIntegralError, ValueError) as exc:
+        check_method(store, policy.method)
+    except ei.EnergyIntegralError as exc:
         summary.status, summary.message = "error", f"invalid argument: {exc}"
         return summary
     summary.consumed_batch = store.consume()
@@ -135,7 +171,7 @@ def run_procedure(store: SqlStore, policy: Policy | None = None) -> RunSummary:
                 version = store.states_version(batch_id, policy.method)
                 landed, states = store.load_batch(batch_id, policy.method)
                 outcome = integrate_batch(landed, states, batch_id, policy, utc_now())
-            except (ei.EnergyIntegralError, ValueError) as exc:
+            except ei.EnergyIntegralError as exc:
                 summary.status = "error"
                 summary.pending = pending[position:]
                 summary.message = (
@@ -143,6 +179,7 @@ def run_procedure(store: SqlStore, policy: Policy | None = None) -> RunSummary:
                     f"{store.names.marker} with {len(summary.pending) - 1} later batch(es) "
                     f"waiting behind it; {_advice(exc)}."
                 )
+                store.mark_failed(batch_id, f"{type(exc).__name__}: {exc}; {_advice(exc)}")
                 return summary
             done = store.commit_batch(outcome, time.perf_counter() - start, version)
             if done != STALE:

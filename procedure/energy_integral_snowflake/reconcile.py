@@ -1,4 +1,4 @@
-"""Reconcile: re-integrate the meters whose rows were quarantined as late or corrected.
+"""Reconcile: re-integrate the meters whose rows were quarantined as late, corrected or stuck.
 
 Such rows are not a dead end. For every open one (quarantined, not yet in
 ``RESOLVED_READINGS``):
@@ -36,6 +36,7 @@ import energy_integral as ei
 from .batch import Policy
 from .procedure import check_policy
 from .restate import STATUS_RECONCILED, ScaleOutSummary, check_stream_quiet, restate
+from .signatures import RECONCILE
 from .warehouse import SqlWarehouse, Window
 
 __all__ = [
@@ -48,12 +49,7 @@ __all__ = [
 ]
 
 #: The reconcile procedure's SQL signature: (name, Snowflake type, SQL default), in order.
-RECONCILE_ARGUMENTS: tuple[tuple[str, str, str], ...] = (
-    ("METHOD", "VARCHAR", "'trapezoid'"),
-    ("MAX_GAP", "VARCHAR", "NULL"),
-    ("ON_DUPLICATE", "VARCHAR", "'reject'"),
-    ("MAX_POWER", "FLOAT", "NULL"),
-)
+RECONCILE_ARGUMENTS = RECONCILE.arguments
 #: ``RESOLUTION`` of a row whose meter was re-integrated over its time.
 RESOLVED_RESTATED = "restated"
 #: ``RESOLUTION`` of a late row identical to a stored result row.
@@ -104,7 +100,7 @@ def plan_reconcile(
 
 
 def run_reconcile(warehouse: SqlWarehouse, policy: Policy | None = None) -> ScaleOutSummary:
-    """Resolve every open ``late``/``correction``/``replaced`` row, restating their meters.
+    """Resolve every open row of a reason in :data:`.batch.RESTATABLE`, restating their meters.
 
     Parameters
     ----------
@@ -127,7 +123,7 @@ def run_reconcile(warehouse: SqlWarehouse, policy: Policy | None = None) -> Scal
         batch_id = warehouse.next_batch_id()
         version = warehouse.states_version(batch_id, policy.method)
         windows, resolved = plan_reconcile(warehouse, policy)
-    except (ei.EnergyIntegralError, ValueError) as exc:
+    except ei.EnergyIntegralError as exc:
         return ScaleOutSummary(status="error", kind=STATUS_RECONCILED, message=str(exc))
     if not resolved:
         return ScaleOutSummary(kind=STATUS_RECONCILED, message="no open late or correction rows")

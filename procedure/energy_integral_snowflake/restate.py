@@ -51,7 +51,7 @@ class ScaleOutSummary:
     """What a backfill or reconcile call did; returned by the procedures as JSON.
 
     ``rows_integrated`` counts source rows integrated, ``rows_merged`` of which
-    were merged into another row's result (``on_duplicate="mean"``).
+    were merged into another row's result (``on_duplicate="mean"`` or ``"step"``).
     """
 
     status: str = "ok"
@@ -77,7 +77,7 @@ class ScaleOutSummary:
 
 
 def check_stream_quiet(warehouse: SqlWarehouse) -> None:
-    """Raise ``ValueError`` unless the stream procedure is neither scheduled nor owed a batch.
+    """Refuse (``InvalidArgumentError``) unless the stream procedure is idle and owed nothing.
 
     A restatement takes the next ``BATCH_ID`` as ``MAX + 1`` without a lock, and
     reads each meter's latest state: a stream run beside it could take the same
@@ -86,13 +86,13 @@ def check_stream_quiet(warehouse: SqlWarehouse) -> None:
     """
     task = warehouse.names.task
     if warehouse.stream_task_started():
-        raise ValueError(
+        raise ei.errors.InvalidArgumentError(
             f"task {task} is started: run ALTER TASK {task} SUSPEND first, and RESUME it "
             "afterwards (a stream run beside a restatement could take its batch id)"
         )
     pending = warehouse.pending_batches()
     if pending:
-        raise ValueError(
+        raise ei.errors.InvalidArgumentError(
             f"stream batches {pending} are LANDED but not integrated; "
             f"call {warehouse.names.procedure} first"
         )
@@ -109,9 +109,9 @@ def as_utc(value: Any, argument: str) -> dt.datetime | None:
     try:
         stamp = pd.Timestamp(value)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{argument}={value!r} is not a time: {exc}") from None
+        raise ei.errors.InvalidArgumentError(f"{argument}={value!r} is not a time: {exc}") from None
     if pd.isna(stamp):
-        raise ValueError(f"{argument}={value!r} is not a time")
+        raise ei.errors.InvalidArgumentError(f"{argument}={value!r} is not a time")
     if stamp.tzinfo is not None:  # aware: converted; naive: already UTC
         stamp = stamp.tz_convert("UTC").tz_localize(None)
     return py_times(np.array([stamp.to_datetime64()], dtype="datetime64[ns]"))[0]
@@ -163,7 +163,7 @@ def restate(
     marker = (batch_id, now, now, integrated + restated.rejected, integrated, restated.rejected,
               len(windows), min(times, default=None), max(times, default=None), None,
               sum(m["delta_kwh"] for m in meters), time.perf_counter() - start, policy.method,
-              status)  # fmt: skip
+              status, None)  # fmt: skip
     done = warehouse.commit(
         Writes(
             batch_id=batch_id,

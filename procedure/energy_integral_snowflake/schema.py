@@ -37,6 +37,7 @@ __all__ = [
     "Table",
     "Tables",
     "quote_identifier",
+    "snowpark_type",
     "tables",
 ]
 
@@ -93,21 +94,31 @@ class Column:
         return " ".join(parts)
 
     def snowpark_type(self) -> Any:
-        """The matching ``snowflake.snowpark.types`` instance (imports Snowpark lazily)."""
-        from snowflake.snowpark import types as t
+        """The matching ``snowflake.snowpark.types`` instance (see :func:`snowpark_type`)."""
+        return snowpark_type(self.sql_type)
 
-        base = self.sql_type.split("(")[0].upper()
-        if base == "NUMBER":
-            return t.LongType()
-        if base == "FLOAT":
-            return t.DoubleType()
-        if base == "VARCHAR":
-            return t.StringType()
-        if base == "BOOLEAN":
-            return t.BooleanType()
-        if base == "TIMESTAMP_NTZ":
-            return t.TimestampType(t.TimestampTimeZone.NTZ)
-        raise ValueError(f"sql_type={self.sql_type!r} has no Snowpark mapping here")
+
+def snowpark_type(sql_type: str) -> Any:
+    """The ``snowflake.snowpark.types`` instance of a Snowflake type (imports Snowpark lazily).
+
+    The one map from the SQL types this adapter uses, for table columns and
+    procedure arguments alike. (The embedded engine's map is
+    :func:`~.embedded.translate`'s.)
+    """
+    from snowflake.snowpark import types as t
+
+    base = sql_type.split("(")[0].upper()
+    if base == "NUMBER":
+        return t.LongType()
+    if base == "FLOAT":
+        return t.DoubleType()
+    if base == "VARCHAR":
+        return t.StringType()
+    if base == "BOOLEAN":
+        return t.BooleanType()
+    if base == "TIMESTAMP_NTZ":
+        return t.TimestampType(t.TimestampTimeZone.NTZ)
+    raise ValueError(f"sql_type={sql_type!r} has no Snowpark mapping here")
 
 
 @dataclass(frozen=True)
@@ -249,6 +260,7 @@ def _marker(name: str) -> Table:
             Column("DURATION_S", "FLOAT"),
             Column("METHOD", "VARCHAR"),
             Column("STATUS", "VARCHAR", nullable=False),
+            Column("DETAIL", "VARCHAR"),  # why a LANDED batch could not be integrated
         ),
         key=("BATCH_ID",),
     )

@@ -85,11 +85,14 @@ __all__ = [
     "latest_states",
     "next_batch_id",
     "prune_states_sql",
+    "readable_states",
     "states_version_sql",
 ]
 
 _q = quote_identifier
-_NOW = "CURRENT_TIMESTAMP()::TIMESTAMP_NTZ(9)"
+# Audit times in UTC, as Python writes them (utc_now): CURRENT_TIMESTAMP() would be the
+# session's TIMEZONE wall clock once cast to TIMESTAMP_NTZ.
+_NOW = "SYSDATE()"
 
 
 def next_batch_id(session: Any, names: ObjectNames) -> int:
@@ -133,6 +136,29 @@ def latest_states(
         for m, s in zip(rows["METER_ID"], rows["STATE"], strict=True)
         if wanted is None or m in wanted
     }
+
+
+def readable_states(
+    session: Any, state: Table, method: str, *, before_batch: int
+) -> dict[str, ei.CumulativeState | ei.StateFormatError]:
+    """:func:`latest_states` of every meter, with the error instead of the state it cannot read.
+
+    One meter's broken ``METER_STATE`` row must cost that meter's rows only
+    (:func:`~.batch.integrate_batch` quarantines them), not the batch.
+    """
+    rows = frame(
+        session,
+        f'SELECT "METER_ID", "STATE" FROM {state.quoted} WHERE "METHOD" = ? AND "BATCH_ID" < ? '
+        'QUALIFY ROW_NUMBER() OVER (PARTITION BY "METER_ID" ORDER BY "BATCH_ID" DESC) = 1',
+        [method, before_batch],
+    )
+    out: dict[str, ei.CumulativeState | ei.StateFormatError] = {}
+    for m, text in zip(rows["METER_ID"], rows["STATE"], strict=True):
+        try:
+            out[str(m)] = state_from_json(text)
+        except ei.StateFormatError as exc:
+            out[str(m)] = exc
+    return out
 
 
 class SqlStore:
@@ -194,8 +220,12 @@ class SqlStore:
 
     def load_batch(
         self, batch_id: int, method: str
-    ) -> tuple[pd.DataFrame, dict[str, ei.CumulativeState]]:
-        """Landed rows of the batch, and each meter's latest state of an earlier batch."""
+    ) -> tuple[pd.DataFrame, dict[str, ei.CumulativeState | ei.StateFormatError]]:
+        """Landed rows of the batch, and each meter's latest state of an earlier batch.
+
+        A state that cannot be read comes as its :class:`~energy_integral.StateFormatError`
+        (see :func:`readable_states`).
+        """
         t = self.tables
         cols = ", ".join(_q(c) for c in t.landing.column_names)
         landed = frame(
@@ -203,7 +233,26 @@ class SqlStore:
             f'SELECT {cols} FROM {t.landing.quoted} WHERE "BATCH_ID" = ? ORDER BY "ID", "ACTION"',
             [batch_id],
         )
-        return landed, latest_states(self.session, t.state, method, before_batch=batch_id)
+        return landed, readable_states(self.session, t.state, method, before_batch=batch_id)
+
+    def mark_failed(self, batch_id: int, detail: str) -> None:
+        """Write on the batch's marker row why it could not be integrated (it stays ``LANDED``)."""
+        run(
+            self.session,
+            f'UPDATE {self.tables.marker.quoted} SET "DETAIL" = ? '
+            'WHERE "BATCH_ID" = ? AND "STATUS" = ?',
+            [detail, batch_id, STATUS_LANDED],
+        )
+
+    def other_methods(self, method: str) -> list[str]:
+        """The methods other than ``method`` that ``METER_STATE``'s states were written with."""
+        rows = run(
+            self.session,
+            f'SELECT DISTINCT "METHOD" FROM {self.tables.state.quoted} WHERE "METHOD" <> ? '
+            'ORDER BY "METHOD"',
+            [method],
+        )
+        return [str(r[0]) for r in rows]
 
     def states_version(self, batch_id: int, method: str) -> tuple[int, int]:
         """A fingerprint of the ``method`` states before batch ``batch_id`` (see commit_batch)."""
@@ -238,7 +287,8 @@ class SqlStore:
         claim = (
             f'UPDATE {t.marker.quoted} SET "STATUS" = ?, "PROCESSED_AT" = {_NOW}, '
             '"ROWS_INTEGRATED" = ?, "ROWS_REJECTED" = ?, "METERS" = ?, "KWH_ADDED" = ?, '
-            '"DURATION_S" = ?, "METHOD" = ? WHERE "BATCH_ID" = ? AND "STATUS" = ? '
+            '"DURATION_S" = ?, "METHOD" = ?, "DETAIL" = NULL '
+            'WHERE "BATCH_ID" = ? AND "STATUS" = ? '
             f'AND NOT EXISTS (SELECT 1 FROM {t.marker.quoted} AS e WHERE e."STATUS" = ? '
             'AND e."BATCH_ID" < ?)',
             [STATUS_INTEGRATED, outcome.rows_integrated, outcome.rows_rejected, outcome.meters,

@@ -128,7 +128,7 @@ def anchor_state(method: str, rows: pd.DataFrame) -> ei.CumulativeState:
     if rows.empty:
         return ei.CumulativeState.empty(method)
     rows = rows.sort_values("TIMESTAMP", kind="stable")
-    t = ei.timestamps.to_ns(rows["TIMESTAMP"].to_numpy(dtype="datetime64[ns]"))
+    t = ei.timestamps.to_ns(rows["TIMESTAMP"], "TIMESTAMP")
     return ei.CumulativeState(
         method=method,
         first_ts=int(t[0]),
@@ -263,10 +263,11 @@ class SqlWarehouse:
     def open_quarantine(self) -> pd.DataFrame:
         """Open quarantine rows a reconciliation restates (:data:`.batch.RESTATABLE`)."""
         q, r = self.tables.quarantine.quoted, self.tables.resolved.quoted
+        reasons = ", ".join("?" for _ in RESTATABLE)
         return frame(
             self.session,
             f'SELECT q."BATCH_ID", q."ROW_ID", q."ID", q."METER_ID", q."TIMESTAMP", q."KW", '
-            f'q."REASON" FROM {q} AS q WHERE q."REASON" IN (?, ?, ?) AND NOT EXISTS (SELECT 1 '
+            f'q."REASON" FROM {q} AS q WHERE q."REASON" IN ({reasons}) AND NOT EXISTS (SELECT 1 '
             f'FROM {r} AS r WHERE r."QUARANTINE_BATCH_ID" = q."BATCH_ID" AND r."REASON" = '
             'q."REASON" AND EQUAL_NULL(r."ROW_ID", q."ROW_ID")) ORDER BY q."BATCH_ID", q."ID"',
             list(RESTATABLE),

@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from .archives import ARCHIVES, PACKAGES
+from .archives import ARCHIVES, REGISTERED_PACKAGES
 from .batch import Policy
 from .partition import chunk_offsets, integrate_partition
 from .sql import DEFAULT_STAGE
@@ -91,7 +91,7 @@ def udtf_options(stage: str = DEFAULT_STAGE) -> dict[str, Any]:
     """What every UDTF imports (the archives on ``stage``) and the packages it needs."""
     return {
         "imports": [f"@{stage}/{archive}" for archive in ARCHIVES.values()],
-        "packages": list(PACKAGES),
+        "packages": list(REGISTERED_PACKAGES),
     }
 
 

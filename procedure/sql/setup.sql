@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS LANDED_READINGS (
 );
 
 -- One row per integrated reading. Natural key: (METER_ID, TIMESTAMP, METHOD): readings of a
--- meter at one time merged by ON_DUPLICATE = 'mean' share one row, KW their mean.
+-- meter at one time accepted by ON_DUPLICATE = 'mean' share one row, KW their mean; by
+-- 'step', the step's last row with its own KW.
 CREATE TABLE IF NOT EXISTS INTEGRAL_SUM_VALUES (
     "METER_ID" VARCHAR NOT NULL,
     "TIMESTAMP" TIMESTAMP_NTZ(9) NOT NULL,
@@ -84,8 +85,11 @@ CREATE TABLE IF NOT EXISTS STREAM_CONSUMED_MARKER (
     "KWH_ADDED" FLOAT,
     "DURATION_S" FLOAT,
     "METHOD" VARCHAR,
-    "STATUS" VARCHAR NOT NULL
+    "STATUS" VARCHAR NOT NULL,
+    "DETAIL" VARCHAR
 );
+-- A marker made before DETAIL existed gains it (why a LANDED batch was not integrated).
+ALTER TABLE STREAM_CONSUMED_MARKER ADD COLUMN IF NOT EXISTS "DETAIL" VARCHAR;
 
 -- Each meter's CumulativeState (JSON) after each batch, so a batch is always redone
 -- from the state before it. Natural key: (METER_ID, METHOD, BATCH_ID).
@@ -153,12 +157,15 @@ CREATE STREAM IF NOT EXISTS RANDOM_VALUES_STREAM
 
 -- The procedure: handler energy_integral_snowflake.handler.integrate_stream, which
 -- returns a JSON summary of the run. The arguments mirror its keyword arguments.
+-- COPY GRANTS (on each procedure): re-running this script keeps the USAGE grants made
+-- on the procedures since, as a CLI deploy's CREATE OR REPLACE does.
 CREATE OR REPLACE PROCEDURE INTEGRATE_STREAM(
     METHOD VARCHAR DEFAULT 'trapezoid',
     MAX_GAP VARCHAR DEFAULT NULL,
     ON_DUPLICATE VARCHAR DEFAULT 'reject',
     MAX_POWER FLOAT DEFAULT NULL
 )
+    COPY GRANTS
     RETURNS VARCHAR
     LANGUAGE PYTHON
     RUNTIME_VERSION = '3.11'
@@ -186,6 +193,7 @@ CREATE OR REPLACE PROCEDURE BACKFILL_READINGS(
     ON_DUPLICATE VARCHAR DEFAULT 'reject',
     MAX_POWER FLOAT DEFAULT NULL
 )
+    COPY GRANTS
     RETURNS VARCHAR
     LANGUAGE PYTHON
     RUNTIME_VERSION = '3.11'
@@ -200,6 +208,7 @@ CREATE OR REPLACE PROCEDURE RECONCILE_READINGS(
     ON_DUPLICATE VARCHAR DEFAULT 'reject',
     MAX_POWER FLOAT DEFAULT NULL
 )
+    COPY GRANTS
     RETURNS VARCHAR
     LANGUAGE PYTHON
     RUNTIME_VERSION = '3.11'

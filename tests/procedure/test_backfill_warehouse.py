@@ -171,6 +171,7 @@ def test_straight_backfill_is_one_apply_in_pandas_grouped_by_meter(method: str) 
         "@ENERGY_INTEGRAL_STAGE/procedure.zip",
     ]
     assert {"pandas", "numpy", "scipy"} <= set(options["packages"])
+    assert "cloudpickle" in options["packages"]  # unpinned (snowpark-python #4377)
     assert func.func is straight_partition
     assert func.keywords == {"policy": policy}
     frame = _readings()
@@ -219,7 +220,8 @@ def _writes(session: RecordingSession, n_states: int = 1) -> Writes:
         states=[(f"m{i}", "trapezoid", "{}", 7, NOW) for i in range(n_states)],
         resolved=[(3, "11", "late", "restated", 7, NOW)],
         audit=[(7, "b", "trapezoid", "RECONCILED", None, None, 0.5, 0.5, 0.0, 0, NOW)],
-        marker=(7, NOW, NOW, 0, 0, 0, 2, None, None, None, 0.0, 0.1, "trapezoid", "RECONCILED"),
+        marker=(7, NOW, NOW, 0, 0, 0, 2, None, None, None, 0.0, 0.1, "trapezoid", "RECONCILED",
+                None),
         now=NOW,
     )  # fmt: skip
 

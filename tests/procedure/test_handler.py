@@ -6,14 +6,17 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
-from local_scenarios import deliveries, new_store
+from local_scenarios import deliveries, new_store, warehouse
 
 import energy_integral as ei
 from energy_integral_snowflake.demo import check_against_oneshot, run_demo
 from energy_integral_snowflake.generator import insert_readings, next_id
 from energy_integral_snowflake.handler import integrate_stream
+from energy_integral_snowflake.reconcile import run_reconcile
 from energy_integral_snowflake.statements import run
+from energy_integral_snowflake.store import SqlStore
 
 BUILT_IN = ("trapezoid", "left", "right", "scipy")
 
@@ -51,9 +54,9 @@ def test_an_unknown_method_is_a_message_naming_the_choices() -> None:
     assert "Traceback" not in out["message"]
 
 
-def test_a_broken_state_row_stops_its_batch_with_advice_and_is_retried() -> None:
+def test_a_broken_state_row_quarantines_its_meter_and_the_batch_integrates() -> None:
     store = new_store()
-    first, second = deliveries(ticks=2)
+    first, second = deliveries(ticks=2, late_fraction=0.0)
     insert_readings(store.session, first)
     integrate_stream(store.session)
     good = store.session.table("METER_STATE").to_pandas()
@@ -61,17 +64,61 @@ def test_a_broken_state_row_stops_its_batch_with_advice_and_is_retried() -> None
     run(store.session, update, ["{broken", "meter-001"])
     insert_readings(store.session, second)
     out = json.loads(integrate_stream(store.session))
-    assert out["status"] == "error"
-    assert out["pending"] == [2]
-    assert "batch 2 was not integrated" in out["message"]
-    assert "METER_STATE" in out["message"]
-    # Restoring the row lets the next call integrate the waiting batch.
+    assert out["status"] == "ok"
+    assert [b["batch_id"] for b in out["integrated"]] == [2]
+    marker = store.session.table("STREAM_CONSUMED_MARKER").to_pandas().set_index("BATCH_ID")
+    assert marker.loc[2, "STATUS"] == "INTEGRATED"
+    quarantine = store.session.table("QUARANTINED_READINGS").to_pandas()
+    stuck = quarantine[quarantine["REASON"] == "unreadable-state"]
+    mine = second.meter == "meter-001"
+    assert sorted(stuck["METER_ID"].unique()) == ["meter-001"]
+    assert len(stuck) == int(mine.sum())
+    assert stuck["DETAIL"].str.contains("restore that row").all()
+    assert stuck["DETAIL"].str.contains("Deleting it would restart").all()  # a warning, not advice
+    # The broken row is kept, not overwritten or pruned; the other meters moved on.
+    states = store.session.table("METER_STATE").to_pandas()
+    assert states.loc[states["METER_ID"] == "meter-001", "STATE"].tolist() == ["{broken"]
+    assert set(states.loc[states["METER_ID"] != "meter-001", "BATCH_ID"]) == {2}
+    # Every other meter's kWh is that of a one-shot integration of its accepted rows.
+    assert all(c.ok for c in check_against_oneshot(store.session, "trapezoid"))
+    # Restoring the row and reconciling integrates the quarantined rows.
     fixed = good.loc[good["METER_ID"] == "meter-001", "STATE"].iloc[0]
     run(store.session, update, [fixed, "meter-001"])
-    again = json.loads(integrate_stream(store.session))
-    assert again["status"] == "ok"
-    assert [b["batch_id"] for b in again["integrated"]] == [2]
-    assert all(c.ok for c in check_against_oneshot(store.session, "trapezoid"))
+    done = run_reconcile(warehouse(store))
+    assert done.status == "ok", done
+    resolved = store.session.table("RESOLVED_READINGS").to_pandas()
+    assert set(stuck["ROW_ID"]) <= set(resolved["ROW_ID"])
+    clean = new_store()  # the same readings through a pipeline that never lost a state
+    insert_readings(clean.session, first)
+    insert_readings(clean.session, second)
+    integrate_stream(clean.session)
+    assert _last_kwh(store) == pytest.approx(_last_kwh(clean), rel=1e-12)
+
+
+def _last_kwh(store: SqlStore) -> dict[str, float]:
+    results = store.session.table("INTEGRAL_SUM_VALUES").to_pandas()
+    last = results.sort_values("TIMESTAMP").groupby("METER_ID")["CUMULATIVE_KWH"].last()
+    return {str(k): float(v) for k, v in last.items()}
+
+
+def test_energy_that_overflows_quarantines_its_meter_and_the_batch_integrates() -> None:
+    store = new_store()
+    insert = "INSERT INTO RANDOM_VALUES (ID, METER_ID, TIMESTAMP, KW) VALUES (?, ?, ?, ?)"
+    rows = [("a", "00:00", 1.0), ("a", "01:00", 1.0), ("b", "00:00", 1.7e308),
+            ("b", "01:00", 1.7e308), ("b", "02:00", 1.7e308)]  # fmt: skip
+    for i, (meter, hhmm, kw) in enumerate(rows, 1):
+        run(store.session, insert, [i, meter, f"2026-01-01 {hhmm}:00", kw])
+    out = json.loads(integrate_stream(store.session))
+    assert out["status"] == "ok"
+    marker = store.session.table("STREAM_CONSUMED_MARKER").to_pandas()
+    assert marker["STATUS"].tolist() == ["INTEGRATED"]
+    quarantine = store.session.table("QUARANTINED_READINGS").to_pandas()
+    assert set(quarantine["METER_ID"]) == {"b"}
+    assert (quarantine["DETAIL"] == "energy overflows float64").all()
+    results = store.session.table("INTEGRAL_SUM_VALUES").to_pandas()
+    # a: 1 kW for 1 h; b's energy is finite up to the row that overflows it.
+    assert results.loc[results["METER_ID"] == "a", "CUMULATIVE_KWH"].max() == 1.0
+    assert np.isfinite(results["CUMULATIVE_KWH"]).all()
 
 
 def test_generated_ids_continue_from_the_largest() -> None:
@@ -105,8 +152,11 @@ def test_a_batch_that_cannot_be_integrated_fails_the_task_run_but_not_a_manual_c
     first, second = deliveries(ticks=2)
     insert_readings(store.session, first)
     assert embedded.tick(store.session) is not None
+    # A state written by another method under this one's name: no meter can continue it.
+    state = run(store.session, 'SELECT "STATE" FROM "METER_STATE" WHERE "METER_ID" = ?',
+                ["meter-001"])[0][0]  # fmt: skip
     run(store.session, 'UPDATE "METER_STATE" SET "STATE" = ? WHERE "METER_ID" = ?',
-        ["{broken", "meter-001"])  # fmt: skip
+        [state.replace('"trapezoid"', '"left"'), "meter-001"])  # fmt: skip
     insert_readings(store.session, second)
     with pytest.raises(BatchNotIntegratedError, match="batch 2 was not integrated"):
         embedded.tick(store.session)
@@ -115,6 +165,6 @@ def test_a_batch_that_cannot_be_integrated_fails_the_task_run_but_not_a_manual_c
         "TASK_NAME => 'INTEGRATE_STREAM_TASK')) ORDER BY \"SCHEDULED_TIME\" DESC"
     ).collect()
     assert [r["STATE"] for r in history] == ["FAILED", "SUCCEEDED"]
-    assert "METER_STATE" in history[0]["ERROR_MESSAGE"]
+    assert "same method" in history[0]["ERROR_MESSAGE"]
     manual = json.loads(store.session.sql("CALL INTEGRATE_STREAM()").collect()[0][0])
     assert (manual["status"], manual["pending"]) == ("error", [2])

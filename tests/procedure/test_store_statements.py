@@ -30,14 +30,15 @@ CONSUME = [
     'INSERT INTO "LANDED_READINGS" ("BATCH_ID", "ROW_ID", "ACTION", "IS_UPDATE", "ID", '
     '"METER_ID", "TIMESTAMP", "KW", "LANDED_AT") SELECT ?, METADATA$ROW_ID, METADATA$ACTION, '
     'METADATA$ISUPDATE, "ID", "METER_ID", "TIMESTAMP", "KW", '
-    'CURRENT_TIMESTAMP()::TIMESTAMP_NTZ(9) FROM "RANDOM_VALUES_STREAM"',
+    'SYSDATE() FROM "RANDOM_VALUES_STREAM"',  # UTC, as Python writes audit times
     'INSERT INTO "STREAM_CONSUMED_MARKER" ("BATCH_ID", "CONSUMED_AT", "ROWS_READ", '
     '"MIN_TIMESTAMP", "MAX_TIMESTAMP", "LAST_SOURCE_ID", "STATUS") SELECT ?, '
-    'CURRENT_TIMESTAMP()::TIMESTAMP_NTZ(9), COUNT(*), MIN("TIMESTAMP"), MAX("TIMESTAMP"), '
+    'SYSDATE(), COUNT(*), MIN("TIMESTAMP"), MAX("TIMESTAMP"), '
     'MAX("ID"), ? FROM "RANDOM_VALUES_STREAM" HAVING COUNT(*) > 0',
     "COMMIT",
 ]
 NEXT_ID = 'SELECT "'
+OTHER_METHODS = 'SELECT DISTINCT "METHOD" FROM "METER_STATE" WHERE "METHOD" <> ? ORDER BY "METHOD"'
 
 
 class _Result:
@@ -193,6 +194,7 @@ def test_commit_batch_is_one_transaction_in_a_fixed_order() -> None:
         '"STREAM_CONSUMED_MARKER" AS e WHERE e."STATUS" = ? AND e."BATCH_ID" < ?)'
     )
     assert claim[1] == ["INTEGRATED", n, 1, 1, 0.5, 0.25, "trapezoid", 4, "LANDED", "LANDED", 4]
+    assert '"METHOD" = ?, "DETAIL" = NULL WHERE' in claim[0]  # a failure's reason goes
     assert len(merge[1] or []) == 8 * CHUNK_ROWS
     on = 'ON t."METER_ID" = s."METER_ID" AND t."TIMESTAMP" = s."TIMESTAMP" AND t."METHOD" = '
     assert on + 's."METHOD" WHEN MATCHED' in merge[0]
@@ -279,14 +281,18 @@ def test_a_whole_run_through_the_handler() -> None:
     assert summary["status"] == "ok", summary
     assert summary["integrated"][0]["rows_integrated"] == 2
     assert summary["kwh_added"] == pytest.approx(1.0)  # 6 kW for 10 minutes
-    assert session.statements[:5] == CONSUME
-    assert session.statements[5].startswith('SELECT "BATCH_ID" FROM "STREAM_CONSUMED_MARKER"')
-    assert session.statements[6].startswith(VERSION)  # the states' fingerprint, before...
-    assert session.statements[7].startswith('SELECT "BATCH_ID", "ROW_ID"')
-    assert session.statements[8].startswith('SELECT "METER_ID", "STATE" FROM "METER_STATE"')
-    assert session.statements[9] == "BEGIN"
-    assert session.statements[10].startswith(CLAIM)
-    assert session.statements[11] == session.statements[6]  # ... and inside the transaction
+    # The method check comes first, before anything is consumed.
+    assert session.statements[0] == OTHER_METHODS
+    assert session.calls[0][1] == ["trapezoid"]
+    statements = session.statements[1:]
+    assert statements[:5] == CONSUME
+    assert statements[5].startswith('SELECT "BATCH_ID" FROM "STREAM_CONSUMED_MARKER"')
+    assert statements[6].startswith(VERSION)  # the states' fingerprint, before...
+    assert statements[7].startswith('SELECT "BATCH_ID", "ROW_ID"')
+    assert statements[8].startswith('SELECT "METER_ID", "STATE" FROM "METER_STATE"')
+    assert statements[9] == "BEGIN"
+    assert statements[10].startswith(CLAIM)
+    assert statements[11] == statements[6]  # ... and inside the transaction
     assert session.statements[-1] == "COMMIT"
     _assert_well_formed(session)
 
@@ -313,7 +319,7 @@ def test_states_are_read_from_before_the_batch() -> None:
     assert outcome.rows_read == 0
 
 
-def test_run_procedure_reports_a_bad_state_row_without_a_traceback() -> None:
+def test_run_procedure_quarantines_the_rows_of_a_bad_state_row_and_writes_no_state() -> None:
     session = RecordingSession(
         {
             NEXT_ID: lambda p: [(1, 1)],
@@ -327,8 +333,16 @@ def test_run_procedure_reports_a_bad_state_row_without_a_traceback() -> None:
         }
     )
     summary = run_procedure(SqlStore(session), Policy())
-    assert summary.status == "error"
-    assert "batch 1 was not integrated" in summary.message
-    assert "METER_STATE" in summary.message
-    assert summary.pending == [1]
-    assert not any(s.startswith(("MERGE", "UPDATE")) for s in session.statements)
+    quarantined = [p for q, p in session.calls if q.startswith('INSERT INTO "QUARANTINED')]
+    assert [r for r in quarantined if r and "unreadable-state" in r], session.calls
+    assert not any(q.startswith('MERGE INTO "METER_STATE"') for q, _ in session.calls)
+    assert (summary.status, summary.message) == ("ok", "")
+
+
+def test_a_failed_batch_gets_its_reason_on_its_landed_marker_row() -> None:
+    session = RecordingSession()
+    SqlStore(session).mark_failed(4, "MethodMismatchError: ...")
+    assert session.calls == [
+        ('UPDATE "STREAM_CONSUMED_MARKER" SET "DETAIL" = ? WHERE "BATCH_ID" = ? AND "STATUS" = ?',
+         ["MethodMismatchError: ...", 4, "LANDED"]),
+    ]  # fmt: skip
