@@ -70,6 +70,8 @@ def demo(
     console = Console()
     try:
         ei.get_strategy(method)
+        if out is not None:  # the PNG's package, before a table is drawn or a file written
+            ei.plotting.require_matplotlib()
     except ei.EnergyIntegralError as exc:
         console.print(f"[red]Error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
@@ -105,8 +107,9 @@ def demo(
         mark = "[green]equal[/green]" if c.ok else "[red]DIFFERS[/red]"
         checks.add_row(c.meter, f"{c.procedure_kwh:.9f}", f"{c.oneshot_kwh:.9f}", mark)
     console.print(checks)
-    for path in result.files:
-        console.print(f"wrote {path}", highlight=False)
+    for written in result.files:
+        note = f" (header only: {written.empty_because})" if written.empty_because else ""
+        console.print(f"wrote {written.path}{note}", highlight=False)
     if not result.ok:
         console.print("[red]The procedure's totals do not match a one-shot integration.[/red]")
         raise typer.Exit(1)

@@ -29,6 +29,7 @@ import energy_integral as ei
 
 from . import embedded
 from ._values import checked_times
+from .export import Written, export_tables, plot_tables
 from .generator import insert_readings
 from .procedure import RunSummary
 from .schema import DEFAULT_NAMES, ObjectNames
@@ -59,7 +60,7 @@ class DemoResult:
 
     ticks: list[RunSummary | None] = field(default_factory=list)
     checks: list[MeterCheck] = field(default_factory=list)
-    files: list[Path] = field(default_factory=list)
+    files: list[Written] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -107,7 +108,9 @@ def run_demo(
         replaced so that it calls the procedure with ``method``.
     """
     if meters < 1 or ticks < 1:
-        raise ValueError(f"meters={meters} and ticks={ticks} must both be at least 1")
+        raise ei.InvalidArgumentError(f"meters={meters} and ticks={ticks} must both be at least 1")
+    if out is not None:  # before anything is written, not after the CSVs
+        ei.plotting.require_matplotlib()
     if session is None:
         session = embedded.connect()
     embedded.setup(session, names)
@@ -143,11 +146,9 @@ def run_demo(
             on_tick(k, inserted, summary)
     result.checks = check_against_oneshot(session, method, names)
     if out is not None:
-        from .export import export_tables, plot_tables
-
         result.files = [
             *export_tables(session, Path(out), names),
-            plot_tables(session, Path(out), method, names),
+            Written(plot_tables(session, Path(out), method, names)),
         ]
     return result
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["plot", "plot_meters"]
+__all__ = ["plot", "plot_meters", "require_matplotlib"]
 
 _STEPS = {"left": "steps-post", "right": "steps-pre"}  # how each strategy holds power
 _MAX_PANELS = 12
@@ -128,6 +128,17 @@ def plot(
         fig = _series(figure, integrate(data, power, **integrate_kwargs))
     _finish(fig, zone, title)
     return fig
+
+
+def require_matplotlib() -> None:
+    """Raise :class:`~energy_integral.errors.MissingExtraError` now if matplotlib is missing.
+
+    For a caller that would otherwise do work first and fail only at the plot
+    (``energy-integral demo --out`` checks before it writes a file).
+
+    >>> require_matplotlib()  # matplotlib is installed here
+    """
+    _figure_class()
 
 
 def _figure_class() -> type[Figure]:

@@ -37,6 +37,33 @@ def test_demo_writes_every_table_and_a_png(app: typer.Typer, tmp_path: Path) -> 
     results = pd.read_csv(tmp_path / "integral_sum_values.csv")
     quarantine = pd.read_csv(tmp_path / "quarantined_readings.csv")
     assert len(results) + len(quarantine) == len(source)
+    # The demo never reconciles: those tables are header-only, and the output says why.
+    output = "".join(result.output.split())  # rich wraps long paths anywhere
+    for name in ("resolved_readings", "reconciliation_audit"):
+        assert len(pd.read_csv(tmp_path / f"{name}.csv")) == 0
+        assert f"{name}.csv(headeronly:" in output
+    assert "RECONCILE_READINGShasnotrun" in output
+    assert "integral_sum_values.csv(headeronly" not in output
+
+
+def test_the_png_draws_the_stored_results_a_line_per_meter(tmp_path: Path) -> None:
+    run = demo.run_demo(meters=2, ticks=2, seed=3, out=tmp_path)
+    assert run.ok
+    png = next(w.path for w in run.files if w.path.suffix == ".png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_demo_out_without_matplotlib_writes_nothing(
+    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "matplotlib", None)
+    monkeypatch.setitem(__import__("sys").modules, "matplotlib.figure", None)
+    result = CliRunner().invoke(app, ["demo", "--meters", "1", "--ticks", "1", "--out",
+                                      str(tmp_path / "out")])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "matplotlib" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()  # checked before any work
 
 
 def test_an_unknown_method_exits_2(app: typer.Typer) -> None:
