@@ -91,6 +91,12 @@ def warehouse(store: SqlStore) -> SqlWarehouse:
     return SqlWarehouse(store.session, store.names)
 
 
+def sql_rows(session: Any, text: str, params: list[Any] | None = None) -> list[Any]:
+    """The rows one statement returns, as Snowpark's ``collect`` has them."""
+    rows: list[Any] = session.sql(text, params=params).collect()
+    return rows
+
+
 def table(session: Any, name: str) -> pd.DataFrame:
     """Every row of table ``name``."""
     frame: pd.DataFrame = session.table(name).to_pandas()

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from local_scenarios import sql_rows
 
 from energy_integral_snowflake import embedded
 from energy_integral_snowflake.sql import statements
@@ -17,25 +18,13 @@ HISTORY = (
 )
 
 
-@pytest.fixture
-def session() -> embedded.EmbeddedSession:
-    s = embedded.connect()
-    embedded.setup(s)
-    return s
-
-
-def _sql(session: Any, text: str, params: list[Any] | None = None) -> list[Any]:
-    rows: list[Any] = session.sql(text, params=params).collect()
-    return rows
-
-
 def _reading(session: Any, row_id: int = 1) -> None:
-    _sql(session, "INSERT INTO RANDOM_VALUES VALUES (?, ?, ?, ?)",
+    sql_rows(session, "INSERT INTO RANDOM_VALUES VALUES (?, ?, ?, ?)",
          [row_id, "m", f"2026-01-01 00:0{row_id}:00", 2.0])  # fmt: skip
 
 
 def _task(session: Any) -> dict[str, Any]:
-    [row] = _sql(session, "SHOW TASKS LIKE 'integrate_stream_task'")
+    [row] = sql_rows(session, "SHOW TASKS LIKE 'integrate_stream_task'")
     return row.as_dict()
 
 
@@ -51,8 +40,8 @@ def test_types_values_and_merge_are_translated_for_duckdb() -> None:
 
 
 def test_merge_and_values_run_inside_a_transaction_and_roll_back(session: Any) -> None:
-    _sql(session, "BEGIN")
-    _sql(session, 'MERGE INTO "METER_STATE" AS t USING (SELECT COLUMN1::VARCHAR AS "METER_ID", '
+    sql_rows(session, "BEGIN")
+    sql_rows(session, 'MERGE INTO "METER_STATE" AS t USING (SELECT COLUMN1::VARCHAR AS "METER_ID", '
                   "'trapezoid' AS \"METHOD\", '{}' AS \"STATE\", 1 AS \"BATCH_ID\", "
                   'CURRENT_TIMESTAMP() AS "UPDATED_AT" FROM VALUES (?)) AS s '
                   'ON t."METER_ID" = s."METER_ID" '
@@ -60,74 +49,76 @@ def test_merge_and_values_run_inside_a_transaction_and_roll_back(session: Any) -
                   'WHEN NOT MATCHED THEN INSERT ("METER_ID", "METHOD", "STATE", "BATCH_ID", '
                   '"UPDATED_AT") VALUES (s."METER_ID", s."METHOD", s."STATE", s."BATCH_ID", '
                   's."UPDATED_AT")', ["m"])  # fmt: skip
-    assert _sql(session, 'SELECT COUNT(*) FROM "METER_STATE"')[0][0] == 1
-    _sql(session, "ROLLBACK")
-    assert _sql(session, 'SELECT COUNT(*) FROM "METER_STATE"')[0][0] == 0
+    assert sql_rows(session, 'SELECT COUNT(*) FROM "METER_STATE"')[0][0] == 1
+    sql_rows(session, "ROLLBACK")
+    assert sql_rows(session, 'SELECT COUNT(*) FROM "METER_STATE"')[0][0] == 0
 
 
 # -- stages -------------------------------------------------------------------------------
 def test_create_and_drop_stage(session: Any) -> None:
     names = lambda: [r[0] for r in session.execute('SELECT "NAME" FROM "__EI_STAGES"')[1]]  # noqa: E731
     assert names() == ["ENERGY_INTEGRAL_STAGE"]
-    _sql(session, "DROP STAGE IF EXISTS ENERGY_INTEGRAL_STAGE")
+    sql_rows(session, "DROP STAGE IF EXISTS ENERGY_INTEGRAL_STAGE")
     assert names() == []
 
 
 # -- streams ------------------------------------------------------------------------------
 def test_create_stream_if_not_exists_keeps_the_offset(session: Any) -> None:
     _reading(session)
-    _sql(session, "CREATE STREAM IF NOT EXISTS RANDOM_VALUES_STREAM ON TABLE RANDOM_VALUES")
-    assert len(_sql(session, "SELECT * FROM RANDOM_VALUES_STREAM")) == 1
+    sql_rows(session, "CREATE STREAM IF NOT EXISTS RANDOM_VALUES_STREAM ON TABLE RANDOM_VALUES")
+    assert len(sql_rows(session, "SELECT * FROM RANDOM_VALUES_STREAM")) == 1
 
 
 def test_create_stream_without_initial_rows_starts_at_now(session: Any) -> None:
     _reading(session)
-    _sql(session, "CREATE OR REPLACE STREAM S2 ON TABLE RANDOM_VALUES")
-    assert _sql(session, "SELECT * FROM S2") == []
+    sql_rows(session, "CREATE OR REPLACE STREAM S2 ON TABLE RANDOM_VALUES")
+    assert sql_rows(session, "SELECT * FROM S2") == []
     _reading(session, 2)
-    assert [r["ID"] for r in _sql(session, "SELECT * FROM S2")] == [2]
+    assert [r["ID"] for r in sql_rows(session, "SELECT * FROM S2")] == [2]
 
 
 def test_an_append_only_stream_is_refused_rather_than_emulated_wrong(session: Any) -> None:
     with pytest.raises(NotImplementedError, match="APPEND_ONLY"):
-        _sql(session, "CREATE STREAM S3 ON TABLE RANDOM_VALUES APPEND_ONLY = TRUE")
+        sql_rows(session, "CREATE STREAM S3 ON TABLE RANDOM_VALUES APPEND_ONLY = TRUE")
 
 
 def test_show_and_drop_streams(session: Any) -> None:
-    [row] = _sql(session, "SHOW STREAMS LIKE 'RANDOM_VALUES_%'")
+    [row] = sql_rows(session, "SHOW STREAMS LIKE 'RANDOM_VALUES_%'")
     assert (row["name"], row["table_name"], row["mode"]) == (
         "RANDOM_VALUES_STREAM", "RANDOM_VALUES", "DEFAULT",
     )  # fmt: skip
-    _sql(session, "DROP STREAM IF EXISTS RANDOM_VALUES_STREAM")
-    assert _sql(session, "SHOW STREAMS") == []
+    sql_rows(session, "DROP STREAM IF EXISTS RANDOM_VALUES_STREAM")
+    assert sql_rows(session, "SHOW STREAMS") == []
     with pytest.raises(Exception, match="RANDOM_VALUES_STREAM"):
-        _sql(session, "SELECT * FROM RANDOM_VALUES_STREAM")
+        sql_rows(session, "SELECT * FROM RANDOM_VALUES_STREAM")
 
 
 # -- procedures ---------------------------------------------------------------------------
 def test_call_binds_positional_named_and_default_arguments(session: Any) -> None:
     _reading(session)
     out = json.loads(
-        _sql(session, "CALL INTEGRATE_STREAM(MAX_GAP => '1h', METHOD => 'left')")[0][0]
+        sql_rows(session, "CALL INTEGRATE_STREAM(MAX_GAP => '1h', METHOD => 'left')")[0][0]
     )
     assert out["status"] == "ok"
-    row = _sql(session, 'SELECT "METHOD" FROM STREAM_CONSUMED_MARKER')[0]
+    row = sql_rows(session, 'SELECT "METHOD" FROM STREAM_CONSUMED_MARKER')[0]
     assert row[0] == "left"
-    [result] = _sql(session, "CALL INTEGRATE_STREAM('right')")
+    [result] = sql_rows(session, "CALL INTEGRATE_STREAM('right')")
     assert result.as_dict().keys() == {"INTEGRATE_STREAM"}
 
 
 def test_call_refuses_unknown_arguments_and_procedures(session: Any) -> None:
     with pytest.raises(ValueError, match="NOPE"):
-        _sql(session, "CALL INTEGRATE_STREAM(NOPE => 1)")
+        sql_rows(session, "CALL INTEGRATE_STREAM(NOPE => 1)")
     with pytest.raises(ValueError, match="Unknown procedure MISSING"):
-        _sql(session, "CALL MISSING()")
+        sql_rows(session, "CALL MISSING()")
 
 
 def test_drop_procedure(session: Any) -> None:
-    _sql(session, "DROP PROCEDURE IF EXISTS RECONCILE_READINGS(VARCHAR, VARCHAR, VARCHAR, FLOAT)")
+    sql_rows(
+        session, "DROP PROCEDURE IF EXISTS RECONCILE_READINGS(VARCHAR, VARCHAR, VARCHAR, FLOAT)"
+    )
     with pytest.raises(ValueError, match="RECONCILE_READINGS"):
-        _sql(session, "CALL RECONCILE_READINGS()")
+        sql_rows(session, "CALL RECONCILE_READINGS()")
 
 
 # -- tasks --------------------------------------------------------------------------------
@@ -141,9 +132,9 @@ def test_create_task_is_suspended_with_its_schedule_condition_and_body(session: 
 
 def test_alter_task_resume_and_suspend(session: Any) -> None:
     resume, suspend = statements("task_manager")[:2]
-    _sql(session, resume)
+    sql_rows(session, resume)
     assert _task(session)["state"] == "started"
-    _sql(session, suspend)
+    sql_rows(session, suspend)
     assert _task(session)["state"] == "suspended"
 
 
@@ -152,26 +143,26 @@ def test_a_tick_skips_without_data_and_calls_with_it(session: Any) -> None:
     _reading(session)
     out = json.loads(embedded.tick(session) or "")
     assert out["consumed_batch"] == 1
-    history = _sql(session, HISTORY.format(n=10))
+    history = sql_rows(session, HISTORY.format(n=10))
     assert [r["STATE"] for r in history] == ["SUCCEEDED", "SKIPPED"]
     assert json.loads(history[0]["RETURN_VALUE"]) == out
 
 
 def test_execute_task_runs_the_task_once(session: Any) -> None:
     _reading(session)
-    _sql(session, "EXECUTE TASK INTEGRATE_STREAM_TASK")
-    assert _sql(session, 'SELECT "STATUS" FROM STREAM_CONSUMED_MARKER')[0][0] == "INTEGRATED"
-    assert len(_sql(session, HISTORY.format(n=1))) == 1
+    sql_rows(session, "EXECUTE TASK INTEGRATE_STREAM_TASK")
+    assert sql_rows(session, 'SELECT "STATUS" FROM STREAM_CONSUMED_MARKER')[0][0] == "INTEGRATED"
+    assert len(sql_rows(session, HISTORY.format(n=1))) == 1
 
 
 def test_a_failing_run_is_recorded_and_raised_and_suspends_after_the_limit(session: Any) -> None:
-    _sql(session, "CREATE OR REPLACE TASK INTEGRATE_STREAM_TASK "
+    sql_rows(session, "CREATE OR REPLACE TASK INTEGRATE_STREAM_TASK "
                   "SUSPEND_TASK_AFTER_NUM_FAILURES = 2 AS CALL MISSING()")  # fmt: skip
-    _sql(session, "ALTER TASK INTEGRATE_STREAM_TASK RESUME")
+    sql_rows(session, "ALTER TASK INTEGRATE_STREAM_TASK RESUME")
     for _ in range(2):
         with pytest.raises(ValueError, match="Unknown procedure"):
             embedded.tick(session)
-    history = _sql(session, HISTORY.format(n=1))
+    history = sql_rows(session, HISTORY.format(n=1))
     assert [(r["STATE"], "Unknown procedure" in r["ERROR_MESSAGE"]) for r in history] == [
         ("FAILED", True)
     ]
@@ -179,14 +170,14 @@ def test_a_failing_run_is_recorded_and_raised_and_suspends_after_the_limit(sessi
 
 
 def test_drop_task(session: Any) -> None:
-    _sql(session, "DROP TASK IF EXISTS INTEGRATE_STREAM_TASK")
-    assert _sql(session, "SHOW TASKS") == []
+    sql_rows(session, "DROP TASK IF EXISTS INTEGRATE_STREAM_TASK")
+    assert sql_rows(session, "SHOW TASKS") == []
 
 
 def test_every_statement_of_the_shipped_scripts_runs(session: Any) -> None:
     _reading(session)
     for script in ("setup", "show_all", "task_manager", "teardown"):
         for statement in statements(script):
-            _sql(session, statement)
-    assert _sql(session, "SHOW TASKS") == []
-    assert _sql(session, 'SELECT COUNT(*) FROM "INTEGRAL_SUM_VALUES"')[0][0] == 1
+            sql_rows(session, statement)
+    assert sql_rows(session, "SHOW TASKS") == []
+    assert sql_rows(session, 'SELECT COUNT(*) FROM "INTEGRAL_SUM_VALUES"')[0][0] == 1

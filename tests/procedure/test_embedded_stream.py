@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pytest
+from local_scenarios import sql_rows
 
 from energy_integral_snowflake import embedded
 from energy_integral_snowflake.store import SqlStore
@@ -28,86 +28,74 @@ CONSUME = (
 )
 
 
-@pytest.fixture
-def session() -> embedded.EmbeddedSession:
-    s = embedded.connect()
-    embedded.setup(s)
-    return s
-
-
-def _sql(session: Any, text: str, params: list[Any] | None = None) -> list[Any]:
-    rows: list[Any] = session.sql(text, params=params).collect()
-    return rows
-
-
 def _stream(session: Any) -> list[tuple[Any, ...]]:
-    return [tuple(r) for r in _sql(session, STREAM)]
+    return [tuple(r) for r in sql_rows(session, STREAM)]
 
 
 def _insert(session: Any, *rows: tuple[int, float]) -> None:
     for row_id, kw in rows:
-        _sql(session, INSERT, [row_id, "m", f"2026-01-01 00:0{row_id % 10}:00", kw])
+        sql_rows(session, INSERT, [row_id, "m", f"2026-01-01 00:0{row_id % 10}:00", kw])
 
 
 def _consume(session: Any) -> None:
-    _sql(session, CONSUME)
+    sql_rows(session, CONSUME)
 
 
 def test_an_insert_appears_once_and_a_select_does_not_consume_it(session: Any) -> None:
     _insert(session, (1, 2.5))
     assert _stream(session) == [(1, 2.5, "INSERT", False, "1")]
     assert _stream(session) == [(1, 2.5, "INSERT", False, "1")]  # reading moved nothing
-    assert _sql(session, "SELECT SYSTEM$STREAM_HAS_DATA('RANDOM_VALUES_STREAM')")[0][0] is True
+    assert sql_rows(session, "SELECT SYSTEM$STREAM_HAS_DATA('RANDOM_VALUES_STREAM')")[0][0] is True
     _consume(session)  # autocommit DML reading the stream: consumed at once
     assert _stream(session) == []
-    assert _sql(session, "SELECT SYSTEM$STREAM_HAS_DATA('RANDOM_VALUES_STREAM')")[0][0] is False
+    assert sql_rows(session, "SELECT SYSTEM$STREAM_HAS_DATA('RANDOM_VALUES_STREAM')")[0][0] is False
 
 
 def test_a_delete_of_a_consumed_row_is_a_delete(session: Any) -> None:
     _insert(session, (1, 2.5), (2, 3.0))
     _consume(session)
-    _sql(session, "DELETE FROM RANDOM_VALUES WHERE ID = ?", [2])
+    sql_rows(session, "DELETE FROM RANDOM_VALUES WHERE ID = ?", [2])
     assert _stream(session) == [(2, 3.0, "DELETE", False, "2")]
 
 
 def test_an_update_is_a_delete_and_an_insert_sharing_a_row_id(session: Any) -> None:
     _insert(session, (1, 2.5))
     _consume(session)
-    _sql(session, "UPDATE RANDOM_VALUES SET KW = ? WHERE ID = ?", [3.0, 1])
+    sql_rows(session, "UPDATE RANDOM_VALUES SET KW = ? WHERE ID = ?", [3.0, 1])
     assert _stream(session) == [(1, 2.5, "DELETE", True, "1"), (1, 3.0, "INSERT", True, "1")]
 
 
 def test_an_update_of_an_unconsumed_row_is_just_its_new_insert(session: Any) -> None:
     _insert(session, (1, 2.5))
-    _sql(session, "UPDATE RANDOM_VALUES SET KW = ? WHERE ID = ?", [3.0, 1])
+    sql_rows(session, "UPDATE RANDOM_VALUES SET KW = ? WHERE ID = ?", [3.0, 1])
     assert _stream(session) == [(1, 3.0, "INSERT", False, "1")]
 
 
 def test_a_row_inserted_then_deleted_since_the_offset_is_not_there(session: Any) -> None:
     _insert(session, (1, 2.5), (2, 3.0))
-    _sql(session, "DELETE FROM RANDOM_VALUES WHERE ID = ?", [2])
+    sql_rows(session, "DELETE FROM RANDOM_VALUES WHERE ID = ?", [2])
     assert _stream(session) == [(1, 2.5, "INSERT", False, "1")]
 
 
 def test_a_rollback_moves_no_offset_and_a_commit_moves_it_past_every_row(session: Any) -> None:
     _insert(session, (1, 2.5), (2, 3.0))
-    _sql(session, "BEGIN")
-    _sql(
+    sql_rows(session, "BEGIN")
+    sql_rows(
         session,
         CONSUME.replace("FROM RANDOM_VALUES_STREAM", 'FROM RANDOM_VALUES_STREAM WHERE "ID" = 1'),
     )
     assert len(_stream(session)) == 2  # inside the transaction every read sees the same rows
-    _sql(session, "ROLLBACK")
+    sql_rows(session, "ROLLBACK")
     assert len(_stream(session)) == 2
-    assert _sql(session, "SELECT COUNT(*) FROM LANDED_READINGS")[0][0] == 0
-    _sql(session, "BEGIN")
-    _sql(
+    assert sql_rows(session, "SELECT COUNT(*) FROM LANDED_READINGS")[0][0] == 0
+    sql_rows(session, "BEGIN")
+    sql_rows(
         session,
         CONSUME.replace("FROM RANDOM_VALUES_STREAM", 'FROM RANDOM_VALUES_STREAM WHERE "ID" = 1'),
     )
-    _sql(session, "COMMIT")
+    sql_rows(session, "COMMIT")
     assert _stream(session) == []  # the row the WHERE filtered out is consumed too
-    assert _sql(session, "SELECT COUNT(*) FROM LANDED_READINGS")[0][0] == 1
+    assert sql_rows(session, "SELECT COUNT(*) FROM LANDED_READINGS")[0][0] == 1
 
 
 def test_rows_written_by_another_session_during_a_consume_are_kept(tmp_path: Any) -> None:
@@ -116,10 +104,10 @@ def test_rows_written_by_another_session_during_a_consume_are_kept(tmp_path: Any
     embedded.setup(one)
     two = embedded.connect(path)
     _insert(one, (1, 2.5))
-    _sql(one, "BEGIN")
-    _sql(one, CONSUME)
+    sql_rows(one, "BEGIN")
+    sql_rows(one, CONSUME)
     _insert(two, (2, 3.0))  # committed while one's transaction is open
-    _sql(one, "COMMIT")
+    sql_rows(one, "COMMIT")
     assert _stream(one) == [(2, 3.0, "INSERT", False, "2")]
 
 
@@ -136,8 +124,8 @@ def test_a_row_with_an_id_below_consumed_ones_is_still_consumed(session: Any) ->
 
 def test_timestamps_keep_their_nanoseconds_through_the_stream(session: Any) -> None:
     stamp = "2026-01-01 00:00:00.000000001"
-    _sql(session, INSERT, [1, "m", stamp, 2.5])
-    _sql(session, INSERT, [2, "m", pd.Timestamp("2026-01-01 00:00:00.000000002"), 2.5])
+    sql_rows(session, INSERT, [1, "m", stamp, 2.5])
+    sql_rows(session, INSERT, [2, "m", pd.Timestamp("2026-01-01 00:00:00.000000002"), 2.5])
     SqlStore(session).consume()
     landed = session.table("LANDED_READINGS").to_pandas().sort_values("ID")
     got = landed["TIMESTAMP"].to_numpy(dtype="datetime64[ns]")
