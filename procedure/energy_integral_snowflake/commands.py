@@ -68,10 +68,10 @@ def demo(
     import energy_integral as ei
 
     console = Console()
+    if out is not None:  # the PNG's package, before a table is drawn or a file written
+        ei.plotting.require_matplotlib()  # MissingExtraError: the CLI's one line, exit 2
     try:
         ei.get_strategy(method)
-        if out is not None:  # the PNG's package, before a table is drawn or a file written
-            ei.plotting.require_matplotlib()
     except ei.EnergyIntegralError as exc:
         console.print(f"[red]Error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
