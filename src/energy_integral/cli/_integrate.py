@@ -226,9 +226,10 @@ def integrate(
     every: Annotated[
         str | None,
         typer.Option(
-            help="Energy per interval of this length, e.g. 15min, 1h, 1D. Per bucket: energy, "
-            "samples, covered (share of the bucket with data) and largest_gap (its longest "
-            "interval over --max-gap, which adds no energy; 0:00:00 without --max-gap)."
+            help="Energy per interval of this length, e.g. 15min, 1h, 1D. Per bucket: energy "
+            "with its bounds, mean power, samples, covered (share of the bucket with data), "
+            "extrapolated and largest_gap (its longest interval over --max-gap, which adds "
+            "no energy; 0:00:00 without --max-gap)."
         ),
     ] = None,
     tz: Annotated[
