@@ -27,9 +27,9 @@ def test_every_object_kind_setup_creates_is_granted() -> None:
     created = {
         m.group(1)
         for s in _statements("setup.sql")
-        if (m := re.match(r"CREATE (?:OR REPLACE )?(TABLE|STREAM|STAGE|PROCEDURE|TASK|VIEW)\b", s))
+        if (m := re.match(r"CREATE (?:OR REPLACE )?(TABLE|STREAM|STAGE|SEQUENCE|PROCEDURE|TASK|VIEW)\b", s))
     }
-    assert created >= {"TABLE", "STREAM", "STAGE", "PROCEDURE", "TASK"}
+    assert created >= {"TABLE", "STREAM", "STAGE", "SEQUENCE", "PROCEDURE", "TASK"}
     assert created <= _granted_on_schema()
 
 
