@@ -79,16 +79,16 @@ class ScaleOutSummary:
 def check_stream_quiet(warehouse: SqlWarehouse) -> None:
     """Refuse (``InvalidArgumentError``) unless the stream procedure is idle and owed nothing.
 
-    A restatement takes the next ``BATCH_ID`` as ``MAX + 1`` without a lock, and
-    reads each meter's latest state: a stream run beside it could take the same
-    id or build on a state the restatement is replacing. A batch still
-    ``LANDED`` holds readings the restatement would not see.
+    A started task keeps landing batches, and any batch that lands while the
+    restatement runs makes it lose its claim at the commit (nothing is written,
+    see :func:`restate`): suspending the task is what lets it finish. A batch
+    still ``LANDED`` holds readings the restatement would not see.
     """
     task = warehouse.names.task
     if warehouse.stream_task_started():
         raise ei.errors.InvalidArgumentError(
             f"task {task} is started: run ALTER TASK {task} SUSPEND first, and RESUME it "
-            "afterwards (a stream run beside a restatement could take its batch id)"
+            "afterwards (a batch landing while this runs would undo it: nothing would be written)"
         )
     pending = warehouse.pending_batches()
     if pending:
