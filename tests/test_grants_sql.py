@@ -23,11 +23,14 @@ def _granted_on_schema() -> set[str]:
     return kinds
 
 
+KINDS = r"(TABLE|STREAM|STAGE|SEQUENCE|PROCEDURE|TASK|VIEW)\b"
+
+
 def test_every_object_kind_setup_creates_is_granted() -> None:
     created = {
         m.group(1)
         for s in _statements("setup.sql")
-        if (m := re.match(r"CREATE (?:OR REPLACE )?(TABLE|STREAM|STAGE|SEQUENCE|PROCEDURE|TASK|VIEW)\b", s))
+        if (m := re.match(r"CREATE (?:OR REPLACE )?" + KINDS, s))
     }
     assert created >= {"TABLE", "STREAM", "STAGE", "SEQUENCE", "PROCEDURE", "TASK"}
     assert created <= _granted_on_schema()

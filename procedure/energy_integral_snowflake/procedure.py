@@ -46,7 +46,7 @@ import energy_integral as ei
 
 from ._values import utc_now
 from .batch import Policy, integrate_batch
-from .store import COMMITTED, STALE, SqlStore
+from .store import COMMITTED, STALE, TAKEN, SqlStore
 
 __all__ = ["RunSummary", "check_method", "check_policy", "run_procedure"]
 
@@ -164,7 +164,11 @@ def run_procedure(store: SqlStore, policy: Policy | None = None) -> RunSummary:
         return summary
     summary.consumed_batch = store.consume()
     pending = store.pending_batches()
-    for position, batch_id in enumerate(pending):
+    renumbered = 0
+    position = -1
+    while position + 1 < len(pending):
+        position += 1
+        batch_id = pending[position]
         for _ in range(_ATTEMPTS):  # the states changed under it: compute it again
             start = time.perf_counter()
             try:
@@ -184,6 +188,11 @@ def run_procedure(store: SqlStore, policy: Policy | None = None) -> RunSummary:
             done = store.commit_batch(outcome, time.perf_counter() - start, version)
             if done != STALE:
                 break
+        if done == TAKEN and renumbered < _ATTEMPTS and store.renumber_overtaken():
+            # a restatement committed under a later id while this batch was landing
+            renumbered += 1
+            pending, position = store.pending_batches(), -1
+            continue
         if done != COMMITTED:  # another call integrates it (or keeps changing its states)
             continue
         summary.integrated.append(

@@ -235,6 +235,63 @@ class SqlStore:
         )
         return landed, readable_states(self.session, t.state, method, before_batch=batch_id)
 
+    def renumber_overtaken(self) -> bool:
+        """Give ``LANDED`` batches that a committed batch overtook new ids, in their order.
+
+        A consume takes its id before its commit, so a restatement (or another
+        batch) that takes a larger id and commits in between lies *before* it in
+        time but *after* it by id; integrated under its old id, the batch would
+        start from the states before the restatement and end under them
+        (:meth:`commit_batch`'s claim refuses that). Moving the batch, and every
+        ``LANDED`` batch after it, to fresh ids of the sequence puts them after
+        it, as if they had landed later: rows the restatement already
+        integrated are then quarantined as late, and reconciled. One
+        transaction; False if nothing was overtaken or another call renumbered
+        first.
+        """
+        t, session = self.tables, self.session
+        marker = t.marker.quoted
+        run(session, "BEGIN")
+        try:
+            rows = run(
+                session,
+                f'SELECT "BATCH_ID" FROM {marker} WHERE "STATUS" = ? AND "BATCH_ID" >= '
+                f'(SELECT MIN("BATCH_ID") FROM {marker} AS o WHERE o."STATUS" = ? AND '
+                f'o."BATCH_ID" < (SELECT MAX("BATCH_ID") FROM {marker} AS c '
+                'WHERE c."STATUS" <> ?)) ORDER BY "BATCH_ID"',
+                [STATUS_LANDED, STATUS_LANDED, STATUS_LANDED],
+            )
+            for (old,) in rows:
+                new = next_batch_id(session, self.names)
+                moved = run(
+                    session,
+                    f'UPDATE {marker} SET "BATCH_ID" = ? WHERE "BATCH_ID" = ? AND "STATUS" = ?',
+                    [new, int(old), STATUS_LANDED],
+                )
+                if not moved or int(moved[0][0]) != 1:
+                    run(session, "ROLLBACK")
+                    return False
+                run(
+                    session,
+                    f'UPDATE {t.landing.quoted} SET "BATCH_ID" = ? WHERE "BATCH_ID" = ?',
+                    [new, int(old)],
+                )
+        except BaseException as exc:
+            run(session, "ROLLBACK")
+            if lost_race(session, exc):
+                return False
+            raise
+        if not rows:
+            run(session, "ROLLBACK")
+            return False
+        try:
+            run(session, "COMMIT")
+        except BaseException as exc:  # the engine has rolled back
+            if lost_race(session, exc):
+                return False
+            raise
+        return True
+
     def mark_failed(self, batch_id: int, detail: str) -> None:
         """Write on the batch's marker row why it could not be integrated (it stays ``LANDED``)."""
         run(
@@ -268,10 +325,11 @@ class SqlStore:
 
         The transaction starts with the claim: a compare-and-set of the batch's
         marker row from ``LANDED`` to ``INTEGRATED``, only while no earlier batch
-        is still ``LANDED`` (batches build on each other's states, so they commit
-        in order). A call that finds it taken (0 rows, or the engine refusing a
-        write another transaction made first) rolls back and returns
-        :data:`TAKEN`. With ``version`` (the
+        is still ``LANDED`` and no later one is committed (batches build on each
+        other's states, so they commit in order; an overtaken batch is first
+        given a new id, see :meth:`renumber_overtaken`). A call that finds it
+        taken (0 rows, or the engine refusing a write another transaction made
+        first) rolls back and returns :data:`TAKEN`. With ``version`` (the
         :meth:`states_version` the outcome was computed from), the states are
         read again inside the transaction; if they changed meanwhile the call
         rolls back and returns :data:`STALE`, to be recomputed. Else
@@ -290,10 +348,12 @@ class SqlStore:
             '"DURATION_S" = ?, "METHOD" = ?, "DETAIL" = NULL '
             'WHERE "BATCH_ID" = ? AND "STATUS" = ? '
             f'AND NOT EXISTS (SELECT 1 FROM {t.marker.quoted} AS e WHERE e."STATUS" = ? '
-            'AND e."BATCH_ID" < ?)',
+            'AND e."BATCH_ID" < ?) '
+            f'AND NOT EXISTS (SELECT 1 FROM {t.marker.quoted} AS f WHERE f."STATUS" <> ? '
+            'AND f."BATCH_ID" > ?)',
             [STATUS_INTEGRATED, outcome.rows_integrated, outcome.rows_rejected, outcome.meters,
              outcome.kwh_added, float(duration_s), outcome.method, b, STATUS_LANDED,
-             STATUS_LANDED, b],
+             STATUS_LANDED, b, STATUS_LANDED, b],
         )  # fmt: skip
         version_now = lambda: self.states_version(b, outcome.method) == version  # noqa: E731
         return claimed_transaction(session, claim, writes, None if version is None else version_now)

@@ -191,9 +191,12 @@ def test_commit_batch_is_one_transaction_in_a_fixed_order() -> None:
     claim, merge = session.calls[1], session.calls[2]
     assert claim[0].endswith(
         'WHERE "BATCH_ID" = ? AND "STATUS" = ? AND NOT EXISTS (SELECT 1 FROM '
-        '"STREAM_CONSUMED_MARKER" AS e WHERE e."STATUS" = ? AND e."BATCH_ID" < ?)'
-    )
-    assert claim[1] == ["INTEGRATED", n, 1, 1, 0.5, 0.25, "trapezoid", 4, "LANDED", "LANDED", 4]
+        '"STREAM_CONSUMED_MARKER" AS e WHERE e."STATUS" = ? AND e."BATCH_ID" < ?) '
+        'AND NOT EXISTS (SELECT 1 FROM "STREAM_CONSUMED_MARKER" AS f WHERE f."STATUS" <> ? '
+        'AND f."BATCH_ID" > ?)'
+    )  # no earlier batch still LANDED, and no later one committed (it was overtaken)
+    assert claim[1] == ["INTEGRATED", n, 1, 1, 0.5, 0.25, "trapezoid", 4, "LANDED", "LANDED", 4,
+                        "LANDED", 4]  # fmt: skip
     assert '"METHOD" = ?, "DETAIL" = NULL WHERE' in claim[0]  # a failure's reason goes
     assert len(merge[1] or []) == 8 * CHUNK_ROWS
     on = 'ON t."METER_ID" = s."METER_ID" AND t."TIMESTAMP" = s."TIMESTAMP" AND t."METHOD" = '
