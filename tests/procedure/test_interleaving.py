@@ -14,6 +14,7 @@ the corrected source table.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -90,62 +91,128 @@ def _clean_run(source: pd.DataFrame) -> pd.DataFrame:
     return _results(clean)
 
 
-def _statements_of_one_call(tmp_path: Path) -> int:
-    session = PausingSession(_pipeline(tmp_path / "count.duckdb"), at=0, hook=lambda: None)
-    run_procedure(SqlStore(session), POLICY)
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    """The pipeline's database file (closed), and the results of a clean run of its source."""
+    path = tmp_path_factory.mktemp("interleaving") / "template.duckdb"
+    feed = _pipeline(path)
+    want = _clean_run(table(feed, "RANDOM_VALUES"))  # no call or restatement changes it
+    feed.close()
+    return path, want
+
+
+def _copy(template: tuple[Path, pd.DataFrame], path: Path) -> embedded.EmbeddedSession:
+    shutil.copyfile(template[0], path)
+    return embedded.connect(path)
+
+
+def _statements_of(
+    template: tuple[Path, pd.DataFrame], path: Path, run: Callable[[Any], Any]
+) -> int:
+    session = PausingSession(_copy(template, path), at=0, hook=lambda: None)
+    run(session)
     return session.count
 
 
+def _call(session: Any) -> Any:
+    return run_procedure(SqlStore(session), POLICY)
+
+
+def _assert_settles_to_a_clean_run(
+    feed: embedded.EmbeddedSession, want: pd.DataFrame, where: str
+) -> None:
+    """One more call and a reconciliation; then the law, and each reading read once."""
+    assert run_procedure(SqlStore(feed), POLICY).status == "ok", where
+    assert run_reconcile(SqlWarehouse(feed), POLICY).status == "ok", where
+    marker = table(feed, "STREAM_CONSUMED_MARKER")
+    assert marker["BATCH_ID"].is_unique, where
+    assert set(marker["STATUS"]) <= {STATUS_INTEGRATED, STATUS_RECONCILED, "BACKFILLED"}, where
+    landed = table(feed, "LANDED_READINGS")
+    integrated_rows = marker["ROWS_READ"][marker["STATUS"] == STATUS_INTEGRATED].sum()
+    assert integrated_rows == len(landed), where  # every landed row read by one batch
+    results = _results(feed)
+    assert not results.duplicated(["METER_ID", "TIMESTAMP"]).any(), where
+    key = ["METER_ID", "TIMESTAMP", "KW"]
+    pd.testing.assert_frame_equal(results[key], want[key], obj=where)
+    np.testing.assert_allclose(
+        results["CUMULATIVE_KWH"], want["CUMULATIVE_KWH"], rtol=1e-12, err_msg=where
+    )
+
+
+def _restated_or_refused(outcome: ScaleOutSummary) -> str:
+    """What it did: ``won``, ``refused`` (a batch was LANDED) or ``lost`` (nothing written)."""
+    if outcome.status == "ok":
+        return "won" if outcome.batch_id is not None else "nothing to do"
+    if "LANDED" in outcome.message:
+        return "refused"
+    assert "nothing was written" in outcome.message, outcome.message
+    return "lost"
+
+
 @pytest.mark.parametrize("kind", sorted(RESTATEMENTS))
-def test_a_restatement_between_any_two_statements_of_a_call(tmp_path: Path, kind: str) -> None:
-    statements = _statements_of_one_call(tmp_path)
+def test_a_restatement_between_any_two_statements_of_a_call(
+    template: tuple[Path, pd.DataFrame], tmp_path: Path, kind: str
+) -> None:
+    statements = _statements_of(template, tmp_path / "count.duckdb", _call)
     assert statements >= 10
-    outcomes: dict[int, ScaleOutSummary] = {}
-    want: pd.DataFrame | None = None
+    outcomes: dict[int, str] = {}
     for k in range(1, statements + 1):
         path = tmp_path / f"{kind}-{k}.duckdb"
-        feed = _pipeline(path)
-        other = embedded.connect(path)
+        feed, other = _copy(template, path), embedded.connect(path)
 
         def restate_now(k: int = k, other: embedded.EmbeddedSession = other) -> None:
-            outcomes[k] = RESTATEMENTS[kind](SqlWarehouse(other), POLICY)
+            outcomes[k] = _restated_or_refused(RESTATEMENTS[kind](SqlWarehouse(other), POLICY))
 
         call = PausingSession(embedded.connect(path), at=k, hook=restate_now)
-        summary = run_procedure(SqlStore(call), POLICY)
+        summary = _call(call)
         assert k in outcomes, f"the call issued fewer than {k} statements"
-        outcome = outcomes[k]
-        assert (
-            outcome.status == "ok"
-            or "LANDED" in outcome.message
-            or ("nothing was written" in outcome.message)
-        ), (k, outcome.message)
         assert summary.status == "ok", (k, summary.message)
-        # Whatever the order: one more call, then reconcile what was quarantined.
-        assert run_procedure(SqlStore(feed), POLICY).status == "ok"
-        assert run_reconcile(SqlWarehouse(feed), POLICY).status == "ok", k
-        marker = table(feed, "STREAM_CONSUMED_MARKER")
-        assert marker["BATCH_ID"].is_unique, k
-        assert set(marker["STATUS"]) <= {STATUS_INTEGRATED, STATUS_RECONCILED, "BACKFILLED"}, k
-        landed = table(feed, "LANDED_READINGS")
-        integrated_rows = marker["ROWS_READ"][marker["STATUS"] == STATUS_INTEGRATED].sum()
-        assert integrated_rows == len(landed), k  # every landed row read by one batch
-        results = _results(feed)
-        assert not results.duplicated(["METER_ID", "TIMESTAMP"]).any(), k
-        if want is None:
-            want = _clean_run(table(feed, "RANDOM_VALUES"))
-        key = ["METER_ID", "TIMESTAMP", "KW"]
-        pd.testing.assert_frame_equal(results[key], want[key], obj=f"{kind} before statement {k}")
-        np.testing.assert_allclose(
-            results["CUMULATIVE_KWH"], want["CUMULATIVE_KWH"], rtol=1e-12, err_msg=str(k)
-        )
+        _assert_settles_to_a_clean_run(feed, template[1], f"{kind} before statement {k} of a call")
         for s in (feed, other, call):
             s.close()
-    won = sorted(k for k, o in outcomes.items() if o.status == "ok" and o.batch_id is not None)
-    # Before the call's consume commits, no batch is LANDED: the restatement wins there.
-    assert won, {k: o.message for k, o in outcomes.items()}
-    assert won[0] == 1, won
-    # Once the call's batch has landed and until it is integrated, it refuses or loses.
-    assert len(won) < statements, won
+    # Until the call's consume commits no batch is LANDED, and the restatement wins (the
+    # call's batch is then moved after it); from then on it refuses.
+    won = [k for k, o in outcomes.items() if o == "won"]
+    assert won == list(range(1, len(won) + 1)), outcomes
+    assert 1 < len(won) < statements, outcomes
+    assert set(outcomes.values()) == {"won", "refused"}, outcomes
+
+
+@pytest.mark.parametrize("kind", sorted(RESTATEMENTS))
+def test_a_call_between_any_two_statements_of_a_restatement(
+    template: tuple[Path, pd.DataFrame], tmp_path: Path, kind: str
+) -> None:
+    def restate(session: Any) -> ScaleOutSummary:
+        return RESTATEMENTS[kind](SqlWarehouse(session), POLICY)
+
+    statements = _statements_of(template, tmp_path / "count.duckdb", restate)
+    assert statements >= 5
+    outcomes: dict[int, str] = {}
+    for k in range(1, statements + 1):
+        path = tmp_path / f"{kind}-{k}.duckdb"
+        feed, other = _copy(template, path), embedded.connect(path)
+        calls: list[Any] = []
+
+        def call_now(calls: list[Any] = calls, other: embedded.EmbeddedSession = other) -> None:
+            calls.append(_call(other))
+
+        session = PausingSession(embedded.connect(path), at=k, hook=call_now)
+        outcomes[k] = _restated_or_refused(restate(session))
+        assert len(calls) == 1, f"the {kind} issued fewer than {k} statements"
+        assert calls[0].status == "ok", (k, calls[0].message)
+        # It landed the pending rows; it integrated them, or lost its claim to the
+        # restatement's open writes and left them LANDED for the next call.
+        assert calls[0].consumed_batch is not None, k
+        _assert_settles_to_a_clean_run(
+            feed, template[1], f"a call before statement {k} of a {kind}"
+        )
+        for s in (feed, other, session):
+            s.close()
+    # A call before the restatement has read the states leaves it a quiet stream: it wins.
+    # A call after that changes the states under it: it writes nothing. (A call inside its
+    # final transaction loses its own claim to the open writes instead: it wins again.)
+    assert outcomes[1] == "won", outcomes
+    assert set(outcomes.values()) == {"won", "lost"}, outcomes
 
 
 def test_overtaken_batches_move_after_the_committed_one_in_their_order(tmp_path: Path) -> None:
