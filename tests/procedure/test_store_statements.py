@@ -349,3 +349,37 @@ def test_a_failed_batch_gets_its_reason_on_its_landed_marker_row() -> None:
         ('UPDATE "STREAM_CONSUMED_MARKER" SET "DETAIL" = ? WHERE "BATCH_ID" = ? AND "STATUS" = ?',
          ["MethodMismatchError: ...", 4, "LANDED"]),
     ]  # fmt: skip
+
+
+def test_renumbering_overtaken_batches_is_one_transaction_keeping_their_order() -> None:
+    fresh = iter([(10, 1), (11, 1)])  # the sequence's next values
+    overtaken = (
+        'SELECT "BATCH_ID" FROM "STREAM_CONSUMED_MARKER" WHERE "STATUS" = ? AND "BATCH_ID" >='
+    )
+    session = RecordingSession(
+        {
+            overtaken: lambda params: [(2,), (4,)],  # two LANDED batches, the first overtaken
+            CONSUME[1]: lambda params: [next(fresh)],
+        }
+    )
+    assert SqlStore(session).renumber_overtaken() is True
+    statements = [query for query, _ in session.calls]
+    assert statements[0] == "BEGIN"
+    assert statements[-1] == "COMMIT"
+    assert not any(s.lstrip().upper().startswith(DDL) for s in statements)
+    moves = [(q.split()[1], p) for q, p in session.calls if q.startswith("UPDATE")]
+    assert moves == [
+        ('"STREAM_CONSUMED_MARKER"', [10, 2, "LANDED"]),
+        ('"LANDED_READINGS"', [10, 2]),
+        ('"STREAM_CONSUMED_MARKER"', [11, 4, "LANDED"]),
+        ('"LANDED_READINGS"', [11, 4]),
+    ]
+
+
+def test_nothing_overtaken_renumbers_nothing() -> None:
+    session = RecordingSession()  # the SELECT of overtaken batches finds none
+    assert SqlStore(session).renumber_overtaken() is False
+    statements = [query for query, _ in session.calls]
+    assert statements[0] == "BEGIN"
+    assert statements[-1] == "ROLLBACK"
+    assert not any(s.startswith("UPDATE") for s in statements)
