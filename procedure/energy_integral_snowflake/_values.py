@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
@@ -11,7 +12,20 @@ import pandas as pd
 
 import energy_integral as ei
 
-__all__ = ["Rows", "bind", "checked_times", "py_float", "py_scalar", "py_times", "utc_now"]
+__all__ = [
+    "Rows",
+    "beyond_nanoseconds",
+    "bind",
+    "checked_times",
+    "py_float",
+    "py_scalar",
+    "py_times",
+    "utc_now",
+]
+
+# The int64-nanosecond range, to the µs inside it (comparing in ns would overflow first).
+_NS_FIRST = np.datetime64("1677-09-21T00:12:43.145225", "us")
+_NS_LAST = np.datetime64("2262-04-11T23:47:16.854775", "us")
 
 
 def utc_now() -> dt.datetime:
@@ -94,6 +108,32 @@ def bind(value: Any) -> Any:
         stamp = pd.Timestamp(value)
         return None if pd.isna(stamp) else stamp.isoformat(sep=" ", timespec="nanoseconds")
     return py_scalar(value)
+
+
+def beyond_nanoseconds(params: Sequence[Any]) -> tuple[int, Any] | None:
+    """The first bound time (text or datetime) that int64 nanoseconds cannot hold, and its index.
+
+    A ``TIMESTAMP_NTZ(9)`` holds it on Snowflake; where it is stored as
+    nanoseconds (the embedded engine) it cannot be, and the engine's own error
+    does not say so.
+
+    >>> beyond_nanoseconds(["m1", "9999-12-31 00:00:00.000000000", 2.0])
+    (1, '9999-12-31 00:00:00.000000000')
+    >>> beyond_nanoseconds(["2026-01-01 00:00:00", "meter-9999"]) is None
+    True
+    """
+    for i, value in enumerate(params):
+        if not isinstance(value, (str, dt.date)):
+            continue
+        # To the µs: numpy reads nine decimals as nanoseconds, which would overflow.
+        given = re.sub(r"(\.\d{6})\d+", r"\1", value) if isinstance(value, str) else value
+        try:
+            stamp = np.datetime64(given).astype("datetime64[us]")
+        except ValueError:
+            continue  # not a time
+        if not np.isnat(stamp) and not _NS_FIRST <= stamp <= _NS_LAST:
+            return i, value
+    return None
 
 
 def py_scalar(value: Any) -> Any:

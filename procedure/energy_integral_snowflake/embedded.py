@@ -46,7 +46,9 @@ import pandas as pd
 import sqlglot
 from sqlglot import exp
 
-from ._values import bind
+import energy_integral as ei
+
+from ._values import beyond_nanoseconds, bind
 from .emulation import CATALOG, advance_streams, emulate, run_task, stream_names
 from .schema import DEFAULT_NAMES, ObjectNames, Table, quote_identifier
 from .sql import DEFAULT_STAGE, statements
@@ -300,12 +302,29 @@ class EmbeddedSession:
             return out
         if consumes:
             self._consumed |= set(statement.tables & stream_names(self))
-        cursor = self.connection.execute(statement.sql, list(params))
+        cursor = self._execute(statement.sql, params)
         if frame:
             return cursor.df() if cursor.description else pd.DataFrame()
         if cursor.description is None:
             return [], []
         return [d[0] for d in cursor.description], cursor.fetchall()
+
+    def _execute(self, sql: str, params: Sequence[Any]) -> Any:
+        """Run DuckDB SQL; a time it cannot store is named instead of its "to INT64" error."""
+        import duckdb
+
+        try:
+            return self.connection.execute(sql, list(params))
+        except duckdb.ConversionException as exc:
+            beyond = beyond_nanoseconds(params)
+            if beyond is None:
+                raise
+            i, value = beyond
+            raise ei.errors.TimeRangeError(
+                f"params[{i}]={value!r} cannot be stored by the embedded engine: its "
+                "TIMESTAMP_NTZ(9) holds int64 nanoseconds, 1677-09-21..2262-04-11. Snowflake "
+                "stores it, and the procedure then quarantines the reading as invalid-time"
+            ) from exc
 
     def _end(self, *, commit: bool) -> None:
         """COMMIT (moving the offsets of the streams this transaction consumed) or ROLLBACK."""

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from local_scenarios import deliveries, new_store, snapshot, table
 
+import energy_integral as ei
 from energy_integral_snowflake import embedded
 from energy_integral_snowflake.batch import Policy, integrate_batch, state_from_json
 from energy_integral_snowflake.demo import check_against_oneshot
@@ -63,9 +64,19 @@ def test_the_embedded_engine_refuses_a_sentinel_rather_than_wrapping_it() -> Non
     # insert fails, so the stream never carries a wrapped date.
     store = new_store()
     insert = "INSERT INTO RANDOM_VALUES (ID, METER_ID, TIMESTAMP, KW) VALUES (?, ?, ?, ?)"
-    with pytest.raises(Exception, match="9999-12-31"):
-        store.session.sql(insert, params=[1, "b", "9999-12-31 00:00:00", 2.0]).collect()
+    for sentinel in ("9999-12-31 00:00:00", dt.datetime(9999, 12, 31)):
+        with pytest.raises(ei.errors.TimeRangeError) as caught:
+            store.session.sql(insert, params=[1, "b", sentinel, 2.0]).collect()
+        message = str(caught.value)
+        assert message.startswith("params[2]=")  # names the bound value ...
+        assert "9999-12-31" in message
+        assert "1677-09-21..2262-04-11" in message  # ... what the engine holds ...
+        assert "invalid-time" in message  # ... and what Snowflake would do
     assert table(store.session, "RANDOM_VALUES").empty
+    # A value that is no time out of range still gets the engine's own error.
+    with pytest.raises(Exception, match="Conversion") as other:
+        store.session.sql(insert, params=[1, "b", "not a time", 2.0]).collect()
+    assert not isinstance(other.value, ei.errors.TimeRangeError)
 
 
 def test_a_step_is_one_result_row_of_its_last_power_through_the_procedure() -> None:
