@@ -46,7 +46,7 @@ import pandas as pd
 import sqlglot
 from sqlglot import exp
 
-from ._values import bind
+from ._values import bind, frame_of_columns
 from .emulation import CATALOG, advance_streams, emulate, run_task, stream_names
 from .schema import DEFAULT_NAMES, ObjectNames, Table, quote_identifier
 from .sql import DEFAULT_STAGE, statements
@@ -302,7 +302,12 @@ class EmbeddedSession:
             self._consumed |= set(statement.tables & stream_names(self))
         cursor = self.connection.execute(statement.sql, list(params))
         if frame:
-            return cursor.df() if cursor.description else pd.DataFrame()
+            if not cursor.description:
+                return pd.DataFrame()
+            names = [d[0] for d in cursor.description]
+            if len(set(names)) < len(names):  # a frame keeps both; a mapping of columns would not
+                return cursor.df()
+            return frame_of_columns(cursor.fetchnumpy())
         if cursor.description is None:
             return [], []
         return [d[0] for d in cursor.description], cursor.fetchall()

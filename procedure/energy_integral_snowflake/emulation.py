@@ -179,15 +179,28 @@ def _create_stream(session: Any, match: re.Match[str], params: Sequence[Any]) ->
 
 
 def _stream_sql(table: str, offset: str, columns: Sequence[str]) -> str:
-    """The stream's rows: the net change from ``offset`` (the table then) to ``table`` (now)."""
+    r"""The stream's rows: the net change from ``offset`` (the table then) to ``table`` (now).
+
+    Each distinct row's net count :math:`w = \#_{now} - \#_{offset}` comes from one
+    aggregation over both versions (a row counts :math:`+1` in the table, :math:`-1`
+    in the copy); a row with :math:`w > 0` is :math:`w` ``INSERT``\ s, with
+    :math:`w < 0` it is :math:`|w|` ``DELETE``\ s — the multiset differences
+    ``table EXCEPT ALL offset`` and ``offset EXCEPT ALL table`` in one pass
+    instead of two. A row identity with changes of both signs is an update.
+    """
+    cols = ", ".join(_quote(c) for c in columns)
     key, now = _quote(columns[0]), _quote(table)
+    both_signs = (
+        f'{key} IN (SELECT {key} FROM d GROUP BY {key} HAVING MIN("__W") < 0 AND MAX("__W") > 0)'
+    )
     return (
-        f"WITH n AS MATERIALIZED (SELECT * FROM {now} EXCEPT ALL SELECT * FROM {offset}), "
-        f"o AS MATERIALIZED (SELECT * FROM {offset} EXCEPT ALL SELECT * FROM {now}) "
-        f"SELECT n.*, 'INSERT' AS \"METADATA$ACTION\", n.{key} IN (SELECT {key} FROM o) "
-        f'AS "METADATA$ISUPDATE", CAST(n.{key} AS VARCHAR) AS "METADATA$ROW_ID" FROM n '
-        f"UNION ALL SELECT o.*, 'DELETE', o.{key} IN (SELECT {key} FROM n), "
-        f"CAST(o.{key} AS VARCHAR) FROM o"
+        f'WITH d AS MATERIALIZED (SELECT {cols}, SUM("__W") AS "__W" FROM '
+        f'(SELECT {cols}, 1 AS "__W" FROM {now} UNION ALL SELECT {cols}, -1 FROM {offset}) '
+        f'GROUP BY {cols} HAVING SUM("__W") <> 0) '
+        f"SELECT {cols}, CASE WHEN \"__W\" > 0 THEN 'INSERT' ELSE 'DELETE' END "
+        f'AS "METADATA$ACTION", COALESCE({key} IS NOT NULL AND {both_signs}, FALSE) '
+        f'AS "METADATA$ISUPDATE", CAST({key} AS VARCHAR) AS "METADATA$ROW_ID" '
+        f'FROM d, range(CAST(ABS("__W") AS BIGINT))'
     )
 
 

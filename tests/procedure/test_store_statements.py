@@ -34,7 +34,7 @@ CONSUME = [
     'INSERT INTO "STREAM_CONSUMED_MARKER" ("BATCH_ID", "CONSUMED_AT", "ROWS_READ", '
     '"MIN_TIMESTAMP", "MAX_TIMESTAMP", "LAST_SOURCE_ID", "STATUS") SELECT ?, '
     'SYSDATE(), COUNT(*), MIN("TIMESTAMP"), MAX("TIMESTAMP"), '
-    'MAX("ID"), ? FROM "RANDOM_VALUES_STREAM" HAVING COUNT(*) > 0',
+    'MAX("ID"), ? FROM "LANDED_READINGS" WHERE "BATCH_ID" = ? HAVING COUNT(*) > 0',
     "COMMIT",
 ]
 NEXT_ID = 'SELECT "'
@@ -114,7 +114,7 @@ def test_consume_is_one_transaction_of_exactly_these_statements() -> None:
     session = RecordingSession({NEXT_ID: lambda p: [(7, 1)]})
     assert SqlStore(session).consume() == 7
     assert session.statements == CONSUME
-    assert [p for _, p in session.calls] == [None, None, [7], [7, "LANDED"], None]
+    assert [p for _, p in session.calls] == [None, None, [7], [7, "LANDED", 7], None]
     _assert_well_formed(session)
 
 
@@ -273,7 +273,7 @@ def test_a_whole_run_through_the_handler() -> None:
         {
             NEXT_ID: lambda p: [(1, 1)],
             'SELECT "BATCH_ID"': lambda p: [(1,)],
-            'SELECT "BATCH_ID", "ROW_ID"': lambda p: landed,
+            'SELECT "ROW_ID", "ACTION"': lambda p: landed,
             'SELECT "METER_ID", "STATE"': lambda p: pd.DataFrame(columns=["METER_ID", "STATE"]),
         }
     )
@@ -288,7 +288,7 @@ def test_a_whole_run_through_the_handler() -> None:
     assert statements[:5] == CONSUME
     assert statements[5].startswith('SELECT "BATCH_ID" FROM "STREAM_CONSUMED_MARKER"')
     assert statements[6].startswith(VERSION)  # the states' fingerprint, before...
-    assert statements[7].startswith('SELECT "BATCH_ID", "ROW_ID"')
+    assert statements[7].startswith('SELECT "ROW_ID", "ACTION"')
     assert statements[8].startswith('SELECT "METER_ID", "STATE" FROM "METER_STATE"')
     assert statements[9] == "BEGIN"
     assert statements[10].startswith(CLAIM)
@@ -302,7 +302,7 @@ def test_states_are_read_from_before_the_batch() -> None:
                                last_power=1.0, energy=0.0, count=1)  # fmt: skip
     session = RecordingSession(
         {
-            'SELECT "BATCH_ID", "ROW_ID"': lambda p: _landed([]),
+            'SELECT "ROW_ID", "ACTION"': lambda p: _landed([]),
             'SELECT "METER_ID", "STATE"': lambda p: pd.DataFrame(
                 {"METER_ID": ["a"], "STATE": [state_to_json(prior)]}
             ),
@@ -324,7 +324,7 @@ def test_run_procedure_quarantines_the_rows_of_a_bad_state_row_and_writes_no_sta
         {
             NEXT_ID: lambda p: [(1, 1)],
             'SELECT "BATCH_ID"': lambda p: [(1,)],
-            'SELECT "BATCH_ID", "ROW_ID"': lambda p: _landed(
+            'SELECT "ROW_ID", "ACTION"': lambda p: _landed(
                 [("r1", "INSERT", False, 1, "a", pd.Timestamp("2026-01-01"), 1.0)]
             ),
             'SELECT "METER_ID", "STATE"': lambda p: pd.DataFrame(
