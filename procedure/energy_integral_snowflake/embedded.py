@@ -247,18 +247,22 @@ class EmbeddedSession:
         Dropped at the next COMMIT or ROLLBACK, as Snowpark's scoped temporary
         tables go with the procedure that made them.
         """
-        frame = (
+        given = (
             rows
             if isinstance(rows, pd.DataFrame)
             else pd.DataFrame(list(rows), columns=list(table.column_names))
         )
+        columns: dict[str, Any] = {}  # the caller's frame stays as it is
         casts = []
         for column in table.columns:
             kind = translate(f"SELECT CAST(NULL AS {column.sql_type})").sql
             kind = kind[len("SELECT CAST(NULL AS ") : -1]
-            if kind == "TIMESTAMP_NS":
-                frame[column.name] = pd.to_datetime(frame[column.name]).astype("datetime64[ns]")
+            values = given[column.name]
+            if kind == "TIMESTAMP_NS" and values.dtype != "datetime64[ns]":
+                values = pd.to_datetime(values).astype("datetime64[ns]")
+            columns[column.name] = values
             casts.append(f'CAST("{column.name}" AS {kind}) AS "{column.name}"')
+        frame = pd.DataFrame(columns, copy=False)
         name = f"__EI_STAGED_{next(_STAGED)}"
         self.connection.register("__ei_frame", frame)
         try:
