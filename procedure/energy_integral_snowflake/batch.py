@@ -326,7 +326,8 @@ def integrate_batch(
             "METER_ID": meters[mine], "TIMESTAMP": times[mine], "KW": kw[mine],
             "INTERVAL_KWH": interval[mine],
             "CUMULATIVE_KWH": np.asarray(res.cumulative, dtype=np.float64)[mine],
-            "METHOD": pd.Categorical.from_codes(np.zeros(mine.size, np.int8), [policy.method]),
+            "METHOD": pd.Categorical.from_codes(np.zeros(mine.size, np.int8),
+                                                dtype=pd.CategoricalDtype([policy.method])),
             "BATCH_ID": np.full(mine.size, batch_id, dtype=np.int64),
             "COMPUTED_AT": np.full(mine.size, np.datetime64(pd.Timestamp(now), "ns")),
         }, copy=False)

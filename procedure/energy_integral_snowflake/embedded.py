@@ -242,8 +242,11 @@ class EmbeddedSession:
         return [d[0] for d in cursor.description], cursor.fetchall()
 
     def stage_rows(self, table: Table, rows: Sequence[tuple[Any, ...]] | pd.DataFrame) -> str:
-        """``rows`` (in ``table``'s columns) in a temporary table; its name.
+        """``rows`` (in ``table``'s columns) as a temporary view, cast to its types; its name.
 
+        The view reads the frame where it lies (DuckDB scans pandas columns in
+        place), so the rows are converted once, by the statement that writes
+        them, and not first copied into a table; keep them unchanged until then.
         Dropped at the next COMMIT or ROLLBACK, as Snowpark's scoped temporary
         tables go with the procedure that made them.
         """
@@ -264,14 +267,11 @@ class EmbeddedSession:
             casts.append(f'CAST("{column.name}" AS {kind}) AS "{column.name}"')
         frame = pd.DataFrame(columns, copy=False)
         name = f"__EI_STAGED_{next(_STAGED)}"
-        self.connection.register("__ei_frame", frame)
-        try:
-            self.connection.execute(
-                f'CREATE TEMP TABLE "{name}" AS SELECT {", ".join(casts)} FROM __ei_frame'
-            )
-        finally:
-            self.connection.unregister("__ei_frame")
+        self.connection.register(f"{name}_FRAME", frame)
         self._staged.append(name)
+        self.connection.execute(
+            f'CREATE TEMP VIEW "{name}" AS SELECT {", ".join(casts)} FROM "{name}_FRAME"'
+        )
         return f'"{name}"'
 
     def close(self) -> None:
@@ -334,7 +334,8 @@ class EmbeddedSession:
             self._in_transaction = False
             self._consumed.clear()
             for name in self._staged:
-                self.connection.execute(f'DROP TABLE IF EXISTS "{name}"')
+                self.connection.execute(f'DROP VIEW IF EXISTS "{name}"')
+                self.connection.unregister(f"{name}_FRAME")
             self._staged.clear()
 
 

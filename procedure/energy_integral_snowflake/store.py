@@ -151,12 +151,21 @@ def readable_states(
     One meter's broken ``METER_STATE`` row must cost that meter's rows only
     (:func:`~.batch.integrate_batch` quarantines them), not the batch.
     """
-    rows = frame(
+    return _readable(_latest_state_rows(session, state, method, before_batch))
+
+
+def _latest_state_rows(session: Any, state: Table, method: str, before_batch: int) -> pd.DataFrame:
+    """Each meter's latest ``method`` state row before ``before_batch``: meter, state, batch."""
+    return frame(
         session,
-        f'SELECT "METER_ID", "STATE" FROM {state.quoted} WHERE "METHOD" = ? AND "BATCH_ID" < ? '
+        f'SELECT "METER_ID", "STATE", "BATCH_ID" FROM {state.quoted} WHERE "METHOD" = ? '
+        'AND "BATCH_ID" < ? '
         'QUALIFY ROW_NUMBER() OVER (PARTITION BY "METER_ID" ORDER BY "BATCH_ID" DESC) = 1',
         [method, before_batch],
     )
+
+
+def _readable(rows: pd.DataFrame) -> dict[str, ei.CumulativeState | ei.StateFormatError]:
     out: dict[str, ei.CumulativeState | ei.StateFormatError] = {}
     for m, text in zip(rows["METER_ID"], rows["STATE"], strict=True):
         try:
@@ -225,8 +234,9 @@ class SqlStore:
 
     def load_batch(
         self, batch_id: int, method: str
-    ) -> tuple[pd.DataFrame, dict[str, ei.CumulativeState | ei.StateFormatError]]:
-        """Landed rows of the batch, and each meter's latest state of an earlier batch.
+    ) -> tuple[pd.DataFrame, dict[str, ei.CumulativeState | ei.StateFormatError], tuple[int, int]]:
+        """Landed rows of the batch, each meter's latest state of an earlier batch, and
+        the :meth:`states_version` of those very states (from the same rows: no query more).
 
         A state that cannot be read comes as its :class:`~energy_integral.StateFormatError`
         (see :func:`readable_states`).
@@ -236,7 +246,9 @@ class SqlStore:
         landed = frame(  # in no order: integrate_batch puts them in source order itself
             self.session, f'SELECT {cols} FROM {t.landing.quoted} WHERE "BATCH_ID" = ?', [batch_id]
         )
-        return landed, readable_states(self.session, t.state, method, before_batch=batch_id)
+        rows = _latest_state_rows(self.session, t.state, method, batch_id)
+        version = (len(rows), int(rows["BATCH_ID"].sum()))  # as states_version_sql counts
+        return landed, _readable(rows), version
 
     def mark_failed(self, batch_id: int, detail: str) -> None:
         """Write on the batch's marker row why it could not be integrated (it stays ``LANDED``)."""

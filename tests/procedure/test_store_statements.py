@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from unittest import mock
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlglot
@@ -274,7 +275,9 @@ def test_a_whole_run_through_the_handler() -> None:
             NEXT_ID: lambda p: [(1, 1)],
             'SELECT "BATCH_ID"': lambda p: [(1,)],
             'SELECT "ROW_ID", "ACTION"': lambda p: landed,
-            'SELECT "METER_ID", "STATE"': lambda p: pd.DataFrame(columns=["METER_ID", "STATE"]),
+            'SELECT "METER_ID", "STATE"': lambda p: pd.DataFrame(
+                {"METER_ID": [], "STATE": [], "BATCH_ID": np.array([], np.int64)}
+            ),
         }
     )
     summary = json.loads(integrate_stream(session, "trapezoid"))
@@ -287,12 +290,13 @@ def test_a_whole_run_through_the_handler() -> None:
     statements = session.statements[1:]
     assert statements[:5] == CONSUME
     assert statements[5].startswith('SELECT "BATCH_ID" FROM "STREAM_CONSUMED_MARKER"')
-    assert statements[6].startswith(VERSION)  # the states' fingerprint, before...
-    assert statements[7].startswith('SELECT "ROW_ID", "ACTION"')
-    assert statements[8].startswith('SELECT "METER_ID", "STATE" FROM "METER_STATE"')
-    assert statements[9] == "BEGIN"
-    assert statements[10].startswith(CLAIM)
-    assert statements[11] == statements[6]  # ... and inside the transaction
+    assert statements[6].startswith('SELECT "ROW_ID", "ACTION"')
+    # The states with their batch ids: their fingerprint, counted from the same rows...
+    assert statements[7].startswith('SELECT "METER_ID", "STATE", "BATCH_ID" FROM "METER_STATE"')
+    assert statements[8] == "BEGIN"
+    assert statements[9].startswith(CLAIM)
+    assert statements[10].startswith(VERSION)  # ... and counted again inside the transaction
+    assert session.calls[11][1] == ["trapezoid", 1]
     assert session.statements[-1] == "COMMIT"
     _assert_well_formed(session)
 
@@ -304,12 +308,13 @@ def test_states_are_read_from_before_the_batch() -> None:
         {
             'SELECT "ROW_ID", "ACTION"': lambda p: _landed([]),
             'SELECT "METER_ID", "STATE"': lambda p: pd.DataFrame(
-                {"METER_ID": ["a"], "STATE": [state_to_json(prior)]}
+                {"METER_ID": ["a"], "STATE": [state_to_json(prior)], "BATCH_ID": [4]}
             ),
         }
     )
-    _, states = SqlStore(session).load_batch(9, "left")
+    _, states, version = SqlStore(session).load_batch(9, "left")
     assert states == {"a": prior}
+    assert version == (1, 4)  # one meter's state, of batch 4: what states_version counts
     sql, params = session.calls[1]
     assert params == ["left", 9]
     assert '"BATCH_ID" < ?' in sql
@@ -328,8 +333,9 @@ def test_run_procedure_quarantines_the_rows_of_a_bad_state_row_and_writes_no_sta
                 [("r1", "INSERT", False, 1, "a", pd.Timestamp("2026-01-01"), 1.0)]
             ),
             'SELECT "METER_ID", "STATE"': lambda p: pd.DataFrame(
-                {"METER_ID": ["a"], "STATE": ["{not json"]}
+                {"METER_ID": ["a"], "STATE": ["{not json"], "BATCH_ID": [1]}
             ),
+            VERSION: lambda p: [(1, 1)],  # that one state row, counted in the transaction
         }
     )
     summary = run_procedure(SqlStore(session), Policy())
