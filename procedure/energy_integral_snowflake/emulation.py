@@ -190,8 +190,10 @@ def _stream_sql(table: str, offset: str, columns: Sequence[str]) -> str:
     """
     cols = ", ".join(_quote(c) for c in columns)
     key, now = _quote(columns[0]), _quote(table)
+    # The keys of deletes are few, those of inserts many: hash the few, probe with the many.
     both_signs = (
-        f'{key} IN (SELECT {key} FROM d GROUP BY {key} HAVING MIN("__W") < 0 AND MAX("__W") > 0)'
+        f'{key} IN (SELECT {key} FROM d WHERE "__W" > 0 AND {key} IN '
+        f'(SELECT {key} FROM d WHERE "__W" < 0))'
     )
     return (
         f'WITH d AS MATERIALIZED (SELECT {cols}, SUM("__W") AS "__W" FROM '
