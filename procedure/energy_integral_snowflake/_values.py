@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
 import numpy as np
@@ -15,7 +15,6 @@ __all__ = [
     "Rows",
     "bind",
     "checked_times",
-    "frame_of_columns",
     "py_float",
     "py_scalar",
     "py_times",
@@ -89,38 +88,6 @@ class Rows(Sequence[tuple[Any, ...]]):
         if isinstance(index, slice):
             return list(Rows(self.frame.iloc[index]))
         return next(iter(Rows(self.frame.iloc[[index]])))
-
-
-def frame_of_columns(columns: Mapping[str, np.ndarray[Any, Any]]) -> pd.DataFrame:
-    """A query's columns (numpy arrays, masked where NULL) as a DataFrame, without copying them.
-
-    The dtypes are those a result frame has: a column without NULLs keeps its
-    array; with NULLs, integers and booleans become pandas' nullable ``Int64`` /
-    ``boolean``, floats hold NaN, times NaT and anything else None. The arrays
-    are not stacked into blocks (pandas' default copies every column once more).
-
-    >>> ints = np.ma.masked_array([1, 2], mask=[False, True])
-    >>> frame = frame_of_columns({"A": np.array([1.5, 2.5]), "B": ints})
-    >>> frame.dtypes.astype(str).tolist(), frame["B"].tolist()
-    (['float64', 'Int64'], [1, <NA>])
-    """
-    plain: dict[str, Any] = {}
-    for name, values in columns.items():
-        data = np.ma.getdata(values)
-        if not np.ma.is_masked(values):
-            plain[name] = data
-            continue
-        mask = np.ma.getmaskarray(values)
-        if data.dtype.kind in "iu":
-            plain[name] = pd.arrays.IntegerArray(data, mask)
-        elif data.dtype.kind == "b":
-            plain[name] = pd.arrays.BooleanArray(data, mask)
-        else:
-            missing = {"f": np.nan, "M": np.datetime64("NaT"), "m": np.timedelta64("NaT")}
-            data = data.astype(object) if data.dtype.kind not in missing else data.copy()
-            data[mask] = missing.get(data.dtype.kind)
-            plain[name] = data
-    return pd.DataFrame(plain, copy=False)
 
 
 def bind(value: Any) -> Any:

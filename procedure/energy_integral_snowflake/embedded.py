@@ -46,7 +46,8 @@ import pandas as pd
 import sqlglot
 from sqlglot import exp
 
-from ._values import bind, frame_of_columns
+from ._frames import result_frame
+from ._values import bind
 from .emulation import CATALOG, advance_streams, emulate, run_task, stream_names
 from .schema import DEFAULT_NAMES, ObjectNames, Table, quote_identifier
 from .sql import DEFAULT_STAGE, statements
@@ -304,14 +305,10 @@ class EmbeddedSession:
             return out
         if consumes:
             self._consumed |= set(statement.tables & stream_names(self))
-        cursor = self.connection.execute(statement.sql, list(params))
         if frame:
-            if not cursor.description:
-                return pd.DataFrame()
-            names = [d[0] for d in cursor.description]
-            if len(set(names)) < len(names):  # a frame keeps both; a mapping of columns would not
-                return cursor.df()
-            return frame_of_columns(cursor.fetchnumpy())
+            relation = self.connection.sql(statement.sql, params=list(params) or None)
+            return result_frame(relation, self.connection)
+        cursor = self.connection.execute(statement.sql, list(params))
         if cursor.description is None:
             return [], []
         return [d[0] for d in cursor.description], cursor.fetchall()

@@ -12,19 +12,34 @@ from hypothesis import strategies as st
 from energy_integral_snowflake import embedded
 from energy_integral_snowflake.schema import tables
 
-_TYPES = {"I": "BIGINT", "F": "DOUBLE", "B": "BOOLEAN", "S": "VARCHAR", "T": "TIMESTAMP_NS"}
+_TYPES = {
+    "I": "BIGINT",
+    "J": "INTEGER",
+    "F": "DOUBLE",
+    "B": "BOOLEAN",
+    "S": "VARCHAR",
+    "T": "TIMESTAMP_NS",
+    "U": "TIMESTAMP",
+    "D": "DATE",
+    "N": "DECIMAL(10, 2)",
+}
+_NS = st.integers(-(2**62), 2**62).map(lambda ns: str(pd.Timestamp(ns)))
 _VALUES = {
     "I": st.integers(-(2**62), 2**62),
+    "J": st.integers(-(2**31), 2**31 - 1),
     "F": st.floats(allow_nan=False),
     "B": st.booleans(),
-    "S": st.text(max_size=5),
-    "T": st.integers(-(2**62), 2**62).map(lambda ns: str(pd.Timestamp(ns))),
+    "S": st.sampled_from(["m1", "m2", ""]) | st.text(max_size=5),  # repeats, and not
+    "T": _NS,
+    "U": _NS,
+    "D": st.dates().map(str),
+    "N": st.decimals(-(10**7), 10**7, places=2, allow_nan=False, allow_infinity=False),
 }
 _ROW = st.tuples(*(st.none() | v for v in _VALUES.values()))
 
 
 @settings(max_examples=40, deadline=None)
-@given(rows=st.lists(_ROW, max_size=6))
+@given(rows=st.lists(_ROW, max_size=12))
 def test_a_result_frame_has_the_dtypes_and_values_of_duckdbs_own(
     rows: list[tuple[Any, ...]],
 ) -> None:
@@ -32,10 +47,23 @@ def test_a_result_frame_has_the_dtypes_and_values_of_duckdbs_own(
     columns = ", ".join(f'"{c}" {t}' for c, t in _TYPES.items())
     session.connection.execute(f'CREATE TABLE "T" ({columns})')
     for row in rows:
-        session.connection.execute('INSERT INTO "T" VALUES (?, ?, ?, ?, ?)', list(row))
+        marks = ", ".join("?" * len(row))
+        session.connection.execute(f'INSERT INTO "T" VALUES ({marks})', list(row))
     want = session.connection.execute('SELECT * FROM "T"').df()
     got = session.sql('SELECT * FROM "T"').to_pandas()
     pd.testing.assert_frame_equal(got, want)
+
+
+def test_a_long_text_column_of_few_values_reads_as_duckdbs_own() -> None:
+    session = embedded.connect()
+    session.connection.execute(
+        "CREATE TABLE \"T\" AS SELECT CASE WHEN i % 7 = 0 THEN NULL ELSE 'm' || (i % 5) END "
+        'AS "M", \'r\' || i AS "R" FROM range(10000) AS r(i)'
+    )
+    want = session.connection.execute('SELECT * FROM "T"').df()
+    got = session.sql('SELECT * FROM "T"').to_pandas()
+    pd.testing.assert_frame_equal(got, want)
+    assert got["M"].iloc[1] is got["M"].iloc[6]  # one string for a value, not one per row
 
 
 def test_nulls_nanoseconds_and_upper_case_names_come_back_as_written() -> None:
