@@ -262,9 +262,15 @@ def source_order(ids: pd.Series, actions: pd.Series) -> np.ndarray[Any, np.dtype
     >>> source_order(pd.Series([7, 3, 7, 3]), pd.Series(["INSERT", "INSERT", "DELETE", "INSERT"]))
     array([1, 3, 2, 0])
     """
-    id_values = ids.to_numpy()
     action_values = actions.to_numpy(dtype=object)
-    is_delete = action_values == "DELETE"
+    return _source_order(ids.to_numpy(), action_values, action_values == "DELETE")
+
+
+def _source_order(
+    id_values: np.ndarray[Any, Any],
+    action_values: np.ndarray[Any, Any],
+    is_delete: np.ndarray[Any, np.dtype[np.bool_]],
+) -> np.ndarray[Any, np.dtype[np.intp]]:
     if id_values.dtype.kind in "iu" and (is_delete | (action_values == "INSERT")).all():
         deletes_first = np.append(np.flatnonzero(is_delete), np.flatnonzero(~is_delete))
         return deletes_first[np.argsort(id_values[deletes_first], kind="stable")]
@@ -304,15 +310,18 @@ def integrate_batch(
         Result, quarantine and state rows, and the counts for the marker.
         ``rows_read == rows_integrated + rows_rejected`` always holds.
     """
-    order = source_order(landed["ID"], landed["ACTION"])
-    is_delete = landed["ACTION"].to_numpy(dtype=object)[order] == "DELETE"
+    actions = landed["ACTION"].to_numpy(dtype=object)
+    deleted = actions == "DELETE"
+    order = _source_order(landed["ID"].to_numpy(), actions, deleted)
+    is_delete = deleted[order]
     is_update = landed["IS_UPDATE"].to_numpy(dtype=bool)[order]
     meter_all = landed["METER_ID"].to_numpy(dtype=object)[order]
     broken = {m: e for m, e in states.items() if isinstance(e, ei.StateFormatError)}
     stuck = ~is_delete & (pd.Series(meter_all).isin(list(broken)).to_numpy() if broken else False)
     live = np.flatnonzero(~is_delete & ~stuck)  # positions in ``order`` the library integrates
-    rows = order[live]  # ... and in ``landed``
-    meters = meter_all[live]
+    every = live.size == order.size  # (a clean batch: no copies of whole columns)
+    rows = order if every else order[live]  # ... and in ``landed``
+    meters = meter_all if every else meter_all[live]
     times_all, far_all = checked_times(landed["TIMESTAMP"])
     times, far = times_all[rows], far_all[rows]
     power = landed["KW"].to_numpy(dtype=np.float64, na_value=np.nan)[rows]
@@ -320,16 +329,17 @@ def integrate_batch(
         m: s for m, s in states.items() if isinstance(s, ei.CumulativeState)
     }
     res, acc, own, kw, interval = integrate_rows(meters, times, power, incoming, policy)
-    mine = np.flatnonzero(own)
+    n_own = int(own.sum())
+    mine: Any = slice(None) if n_own == own.size else np.flatnonzero(own)  # every row: views
     results = Rows(
         pd.DataFrame({
             "METER_ID": meters[mine], "TIMESTAMP": times[mine], "KW": kw[mine],
             "INTERVAL_KWH": interval[mine],
             "CUMULATIVE_KWH": np.asarray(res.cumulative, dtype=np.float64)[mine],
-            "METHOD": pd.Categorical.from_codes(np.zeros(mine.size, np.int8),
+            "METHOD": pd.Categorical.from_codes(np.zeros(n_own, np.int8),
                                                 dtype=pd.CategoricalDtype([policy.method])),
-            "BATCH_ID": np.full(mine.size, batch_id, dtype=np.int64),
-            "COMPUTED_AT": np.full(mine.size, np.datetime64(pd.Timestamp(now), "ns")),
+            "BATCH_ID": np.full(n_own, batch_id, dtype=np.int64),
+            "COMPUTED_AT": np.full(n_own, np.datetime64(pd.Timestamp(now), "ns")),
         }, copy=False)
     )  # fmt: skip
     live_update = is_update[live]
