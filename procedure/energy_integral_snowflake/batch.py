@@ -228,16 +228,14 @@ def merge_duplicates(
     if on_duplicate not in _SHARING:  # the other choices accept one row per meter and time
         return own, kw, interval
     rows = np.flatnonzero(accepted)
-    codes = pd.factorize(meters[rows])[0]
-    stamps = np.asarray(times[rows]).astype("datetime64[ns]").view(np.int64)
+    codes, stamps = pd.factorize(meters[rows])[0], times[rows].astype("M8[ns]").view(np.int64)
     by_key = np.lexsort((stamps, codes))  # stable: a group's rows stay in their order
     rows, codes, stamps = rows[by_key], codes[by_key], stamps[by_key]
     first = np.ones(rows.size, dtype=bool)
     first[1:] = (codes[1:] != codes[:-1]) | (stamps[1:] != stamps[:-1])
     starts = np.flatnonzero(first)
     sizes = np.diff(np.append(starts, rows.size))
-    shared = sizes > 1
-    if not shared.any():
+    if not (shared := sizes > 1).any():
         return own, kw, interval
     rows = rows[shared[np.cumsum(first) - 1]]  # the rows of the groups of several
     sizes = sizes[shared]
@@ -253,29 +251,26 @@ def merge_duplicates(
     return own, kw, interval
 
 
-def source_order(ids: pd.Series, actions: pd.Series) -> np.ndarray[Any, np.dtype[np.intp]]:
-    """Positions of landed rows by ``ID``, then ``ACTION`` (``DELETE`` first), stable.
+def source_order(
+    ids: pd.Series, actions: pd.Series
+) -> tuple[np.ndarray[Any, np.dtype[np.intp]], np.ndarray[Any, np.dtype[np.bool_]]]:
+    """Positions of landed rows by ``ID``, then ``ACTION`` (``DELETE`` first), stable; and
+    which rows are deletes (in the rows' own order).
 
     The order rows reached the source in, so that "the first of two duplicates" is
     the earlier one, and an update's old half comes before its new one.
 
     >>> source_order(pd.Series([7, 3, 7, 3]), pd.Series(["INSERT", "INSERT", "DELETE", "INSERT"]))
-    array([1, 3, 2, 0])
+    (array([1, 3, 2, 0]), array([False, False,  True, False]))
     """
-    action_values = actions.to_numpy(dtype=object)
-    return _source_order(ids.to_numpy(), action_values, action_values == "DELETE")
-
-
-def _source_order(
-    id_values: np.ndarray[Any, Any],
-    action_values: np.ndarray[Any, Any],
-    is_delete: np.ndarray[Any, np.dtype[np.bool_]],
-) -> np.ndarray[Any, np.dtype[np.intp]]:
+    id_values, action_values = ids.to_numpy(), actions.to_numpy(dtype=object)
+    is_delete = action_values == "DELETE"
     if id_values.dtype.kind in "iu" and (is_delete | (action_values == "INSERT")).all():
         deletes_first = np.append(np.flatnonzero(is_delete), np.flatnonzero(~is_delete))
-        return deletes_first[np.argsort(id_values[deletes_first], kind="stable")]
+        return deletes_first[np.argsort(id_values[deletes_first], kind="stable")], is_delete
     keys = pd.DataFrame({"ID": id_values, "ACTION": action_values})  # NULL ids go last
-    return keys.sort_values(["ID", "ACTION"], kind="stable").index.to_numpy(dtype=np.intp)
+    order = keys.sort_values(["ID", "ACTION"], kind="stable").index.to_numpy(dtype=np.intp)
+    return order, is_delete
 
 
 def integrate_batch(
@@ -310,9 +305,7 @@ def integrate_batch(
         Result, quarantine and state rows, and the counts for the marker.
         ``rows_read == rows_integrated + rows_rejected`` always holds.
     """
-    actions = landed["ACTION"].to_numpy(dtype=object)
-    deleted = actions == "DELETE"
-    order = _source_order(landed["ID"].to_numpy(), actions, deleted)
+    order, deleted = source_order(landed["ID"], landed["ACTION"])
     is_delete = deleted[order]
     is_update = landed["IS_UPDATE"].to_numpy(dtype=bool)[order]
     meter_all = landed["METER_ID"].to_numpy(dtype=object)[order]

@@ -181,26 +181,19 @@ def _create_stream(session: Any, match: re.Match[str], params: Sequence[Any]) ->
 def _stream_sql(table: str, offset: str, columns: Sequence[str]) -> str:
     r"""The stream's rows: the net change from ``offset`` (the table then) to ``table`` (now).
 
-    Each distinct row's net count :math:`w = \#_{now} - \#_{offset}` comes from one
-    aggregation over both versions (a row counts :math:`+1` in the table, :math:`-1`
-    in the copy); a row with :math:`w > 0` is :math:`w` ``INSERT``\ s, with
-    :math:`w < 0` it is :math:`|w|` ``DELETE``\ s — the multiset differences
-    ``table EXCEPT ALL offset`` and ``offset EXCEPT ALL table`` in one pass
-    instead of two. A row identity with changes of both signs is an update.
+    One aggregation gives each distinct row's net count :math:`w` (+1 per copy in the
+    table, -1 per copy in ``offset``): :math:`w > 0` is :math:`w` ``INSERT``\ s, :math:`w < 0`
+    :math:`|w|` ``DELETE``\ s (both ``EXCEPT ALL``\ s in one pass); a key with both, an update.
     """
-    cols = ", ".join(_quote(c) for c in columns)
-    key, now = _quote(columns[0]), _quote(table)
-    # The keys of deletes are few, those of inserts many: hash the few, probe with the many.
-    both_signs = (
-        f'{key} IN (SELECT {key} FROM d WHERE "__W" > 0 AND {key} IN '
-        f'(SELECT {key} FROM d WHERE "__W" < 0))'
-    )
+    cols, key, now = ", ".join(_quote(c) for c in columns), _quote(columns[0]), _quote(table)
+    deletes = f'SELECT {key} FROM d WHERE "__W" < 0'  # few: hashed, probed by the inserts
+    both = f'SELECT {key} FROM d WHERE "__W" > 0 AND {key} IN ({deletes})'
     return (
         f'WITH d AS MATERIALIZED (SELECT {cols}, SUM("__W") AS "__W" FROM '
         f'(SELECT {cols}, 1 AS "__W" FROM {now} UNION ALL SELECT {cols}, -1 FROM {offset}) '
         f'GROUP BY {cols} HAVING SUM("__W") <> 0) '
         f"SELECT {cols}, CASE WHEN \"__W\" > 0 THEN 'INSERT' ELSE 'DELETE' END "
-        f'AS "METADATA$ACTION", COALESCE({key} IS NOT NULL AND {both_signs}, FALSE) '
+        f'AS "METADATA$ACTION", COALESCE({key} IS NOT NULL AND {key} IN ({both}), FALSE) '
         f'AS "METADATA$ISUPDATE", CAST({key} AS VARCHAR) AS "METADATA$ROW_ID" '
         f'FROM d, range(CAST(ABS("__W") AS BIGINT))'
     )
