@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from collections.abc import Iterator, Sequence
@@ -20,6 +21,7 @@ __all__ = [
     "py_float",
     "py_scalar",
     "py_times",
+    "times_named",
     "utc_now",
 ]
 
@@ -75,7 +77,8 @@ class Rows(Sequence[tuple[Any, ...]]):
     """
 
     def __init__(self, frame: pd.DataFrame) -> None:
-        self.frame = frame.reset_index(drop=True)
+        plain = frame.index.equals(pd.RangeIndex(len(frame)))
+        self.frame = frame if plain else frame.reset_index(drop=True)  # (which copies)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -134,6 +137,25 @@ def beyond_nanoseconds(params: Sequence[Any]) -> tuple[int, Any] | None:
         if not np.isnat(stamp) and not _NS_FIRST <= stamp <= _NS_LAST:
             return i, value
     return None
+
+
+@contextlib.contextmanager
+def times_named(params: Sequence[Any], refused: type[BaseException]) -> Iterator[None]:
+    """Turn an engine's ``refused`` conversion error over a bound time nanoseconds cannot
+    hold (:func:`beyond_nanoseconds`) into a :class:`~energy_integral.errors.TimeRangeError`
+    naming it: DuckDB says only "Could not convert string ... to INT64"."""
+    try:
+        yield
+    except refused as exc:
+        beyond = beyond_nanoseconds(params)
+        if beyond is None:
+            raise
+        i, value = beyond
+        raise ei.errors.TimeRangeError(
+            f"params[{i}]={value!r} cannot be stored by the embedded engine: its "
+            "TIMESTAMP_NTZ(9) holds int64 nanoseconds, 1677-09-21..2262-04-11. Snowflake "
+            "stores it, and the procedure then quarantines the reading as invalid-time"
+        ) from exc
 
 
 def py_scalar(value: Any) -> Any:

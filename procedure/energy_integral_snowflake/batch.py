@@ -54,6 +54,7 @@ __all__ = [
     "Policy",
     "integrate_batch",
     "merge_duplicates",
+    "source_order",
     "state_from_json",
     "state_to_json",
 ]
@@ -83,6 +84,8 @@ _UNREADABLE = (
     "AT/BEFORE), then RECONCILE_READINGS integrates these rows. Deleting it would "
     "restart the meter's CUMULATIVE_KWH at 0"
 )
+#: The ``on_duplicate`` choices that accept several rows of one meter at one time.
+_SHARING = ("mean", "step")
 _DELETED = "the source row was deleted after it was read; its energy stays counted"
 _UPDATED_OLD = "the old value of an updated source row; its energy stays counted"
 _UPDATED_NEW = "an update of an already integrated reading; the integrated value stands"
@@ -222,16 +225,21 @@ def merge_duplicates(
     ([False, True, True, True], [4.0, 8.0, 1.0, 2.0])
     """
     own, kw, interval = accepted.copy(), power.copy(), increments.copy()
-    rows = np.flatnonzero(accepted)
-    keys = pd.DataFrame({"m": meters[rows], "t": times[rows]})
-    shared = keys.duplicated(keep=False).to_numpy()
-    if not shared.any():
+    if on_duplicate not in _SHARING:  # the other choices accept one row per meter and time
         return own, kw, interval
-    rows = rows[shared]
-    group = keys[shared].groupby(["m", "t"], sort=False).ngroup().to_numpy()
-    rows = rows[np.argsort(group, kind="stable")]  # each group's rows together, in order
-    starts = np.flatnonzero(np.diff(np.sort(group), prepend=-1))
+    rows = np.flatnonzero(accepted)
+    codes, stamps = pd.factorize(meters[rows])[0], times[rows].astype("M8[ns]").view(np.int64)
+    by_key = np.lexsort((stamps, codes))  # stable: a group's rows stay in their order
+    rows, codes, stamps = rows[by_key], codes[by_key], stamps[by_key]
+    first = np.ones(rows.size, dtype=bool)
+    first[1:] = (codes[1:] != codes[:-1]) | (stamps[1:] != stamps[:-1])
+    starts = np.flatnonzero(first)
     sizes = np.diff(np.append(starts, rows.size))
+    if not (shared := sizes > 1).any():
+        return own, kw, interval
+    rows = rows[shared[np.cumsum(first) - 1]]  # the rows of the groups of several
+    sizes = sizes[shared]
+    starts = np.append(0, np.cumsum(sizes)[:-1])
     kept = rows[starts + sizes - 1] if on_duplicate == "step" else rows[starts]
     if on_duplicate != "step":
         kw[kept] = np.add.reduceat(power[rows], starts) / sizes
@@ -241,6 +249,28 @@ def merge_duplicates(
     own[rows] = False
     own[kept] = True
     return own, kw, interval
+
+
+def source_order(
+    ids: pd.Series, actions: pd.Series
+) -> tuple[np.ndarray[Any, np.dtype[np.intp]], np.ndarray[Any, np.dtype[np.bool_]]]:
+    """Positions of landed rows by ``ID``, then ``ACTION`` (``DELETE`` first), stable; and
+    which rows are deletes (in the rows' own order).
+
+    The order rows reached the source in, so that "the first of two duplicates" is
+    the earlier one, and an update's old half comes before its new one.
+
+    >>> source_order(pd.Series([7, 3, 7, 3]), pd.Series(["INSERT", "INSERT", "DELETE", "INSERT"]))
+    (array([1, 3, 2, 0]), array([False, False,  True, False]))
+    """
+    id_values, action_values = ids.to_numpy(), actions.to_numpy(dtype=object)
+    is_delete = action_values == "DELETE"
+    if id_values.dtype.kind in "iu" and (is_delete | (action_values == "INSERT")).all():
+        deletes_first = np.append(np.flatnonzero(is_delete), np.flatnonzero(~is_delete))
+        return deletes_first[np.argsort(id_values[deletes_first], kind="stable")], is_delete
+    keys = pd.DataFrame({"ID": id_values, "ACTION": action_values})  # NULL ids go last
+    order = keys.sort_values(["ID", "ACTION"], kind="stable").index.to_numpy(dtype=np.intp)
+    return order, is_delete
 
 
 def integrate_batch(
@@ -275,50 +305,60 @@ def integrate_batch(
         Result, quarantine and state rows, and the counts for the marker.
         ``rows_read == rows_integrated + rows_rejected`` always holds.
     """
-    landed = landed.sort_values(["ID", "ACTION"], kind="stable", ignore_index=True)
-    is_delete = landed["ACTION"].to_numpy() == "DELETE"
-    is_update = landed["IS_UPDATE"].to_numpy(dtype=bool)
+    order, deleted = source_order(landed["ID"], landed["ACTION"])
+    is_delete = deleted[order]
+    is_update = landed["IS_UPDATE"].to_numpy(dtype=bool)[order]
+    meter_all = landed["METER_ID"].to_numpy(dtype=object)[order]
     broken = {m: e for m, e in states.items() if isinstance(e, ei.StateFormatError)}
-    stuck = ~is_delete & landed["METER_ID"].isin(list(broken)).to_numpy()
-    live = landed[~is_delete & ~stuck].reset_index(drop=True)
-    meters = live["METER_ID"].to_numpy(dtype=object)
-    times, far = checked_times(live["TIMESTAMP"])
-    power = live["KW"].to_numpy(dtype=np.float64, na_value=np.nan)
+    stuck = ~is_delete & (pd.Series(meter_all).isin(list(broken)).to_numpy() if broken else False)
+    live = np.flatnonzero(~is_delete & ~stuck)  # positions in ``order`` the library integrates
+    every = live.size == order.size  # (a clean batch: no copies of whole columns)
+    rows = order if every else order[live]  # ... and in ``landed``
+    meters = meter_all if every else meter_all[live]
+    times_all, far_all = checked_times(landed["TIMESTAMP"])
+    times, far = times_all[rows], far_all[rows]
+    power = landed["KW"].to_numpy(dtype=np.float64, na_value=np.nan)[rows]
     incoming: dict[Hashable, ei.CumulativeState] = {
         m: s for m, s in states.items() if isinstance(s, ei.CumulativeState)
     }
     res, acc, own, kw, interval = integrate_rows(meters, times, power, incoming, policy)
-    mine = np.flatnonzero(own)
+    n_own = int(own.sum())
+    mine: Any = slice(None) if n_own == own.size else np.flatnonzero(own)  # every row: views
     results = Rows(
         pd.DataFrame({
             "METER_ID": meters[mine], "TIMESTAMP": times[mine], "KW": kw[mine],
             "INTERVAL_KWH": interval[mine],
             "CUMULATIVE_KWH": np.asarray(res.cumulative, dtype=np.float64)[mine],
-            "METHOD": policy.method, "BATCH_ID": batch_id, "COMPUTED_AT": pd.Timestamp(now),
-        })
+            "METHOD": pd.Categorical.from_codes(np.zeros(n_own, np.int8),
+                                                dtype=pd.CategoricalDtype([policy.method])),
+            "BATCH_ID": np.full(n_own, batch_id, dtype=np.int64),
+            "COMPUTED_AT": np.full(n_own, np.datetime64(pd.Timestamp(now), "ns")),
+        }, copy=False)
     )  # fmt: skip
-    live_update = is_update[~is_delete & ~stuck]
+    live_update = is_update[live]
     quarantine = []
     rejected = np.flatnonzero(~acc)
     for i, t in zip(rejected, py_times(times[rejected]), strict=True):
         reason = str(res.reason[i])
         detail = str(res.detail[i]) or _DETAIL.get(reason, reason)
         if far[i]:
-            detail = f"TIMESTAMP={live['TIMESTAMP'].iloc[i]} is {_FAR}"
+            detail = f"TIMESTAMP={landed['TIMESTAMP'].iloc[rows[i]]} is {_FAR}"
         if live_update[i] and reason in ("late", "already-integrated"):
             reason, detail = CORRECTION, _UPDATED_NEW
-        quarantine.append(_quarantine_row(live.iloc[i], t, reason, detail, batch_id, now))
-    for _, row in landed[stuck].iterrows():
-        t = py_times(checked_times(pd.Series([row["TIMESTAMP"]]))[0])[0]
+        row = landed.iloc[rows[i]]
+        quarantine.append(_quarantine_row(row, t, reason, detail, batch_id, now))
+    for i in order[stuck]:
+        row = landed.iloc[i]
         detail = _UNREADABLE.format(broken[row["METER_ID"]])
-        quarantine.append(_quarantine_row(row, t, UNREADABLE_STATE, detail, batch_id, now))
-    gone = landed[is_delete]
-    gone_times = py_times(checked_times(gone["TIMESTAMP"])[0])
-    for (_, row), t in zip(gone.iterrows(), gone_times, strict=True):
+        quarantine.append(_quarantine_row(row, py_times(times_all[i : i + 1])[0],
+                                          UNREADABLE_STATE, detail, batch_id, now))  # fmt: skip
+    for i in order[is_delete]:
+        row = landed.iloc[i]
         replaced = bool(row["IS_UPDATE"])
         reason, detail = (REPLACED, _UPDATED_OLD) if replaced else (CORRECTION, _DELETED)
-        quarantine.append(_quarantine_row(row, t, reason, detail, batch_id, now))
-    batch_meters = sorted({m for m in meters.tolist() if isinstance(m, str)})
+        quarantine.append(_quarantine_row(row, py_times(times_all[i : i + 1])[0],
+                                          reason, detail, batch_id, now))  # fmt: skip
+    batch_meters = sorted(m for m in pd.unique(meters) if isinstance(m, str))
     state_rows = [
         (m, policy.method, state_to_json(res.states[m]), batch_id, now) for m in batch_meters
     ]

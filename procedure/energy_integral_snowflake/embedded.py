@@ -46,9 +46,8 @@ import pandas as pd
 import sqlglot
 from sqlglot import exp
 
-import energy_integral as ei
-
-from ._values import beyond_nanoseconds, bind
+from ._frames import result_frame
+from ._values import bind, times_named
 from .emulation import CATALOG, advance_streams, emulate, run_task, stream_names
 from .schema import DEFAULT_NAMES, ObjectNames, Table, quote_identifier
 from .sql import DEFAULT_STAGE, statements
@@ -244,32 +243,36 @@ class EmbeddedSession:
         return [d[0] for d in cursor.description], cursor.fetchall()
 
     def stage_rows(self, table: Table, rows: Sequence[tuple[Any, ...]] | pd.DataFrame) -> str:
-        """``rows`` (in ``table``'s columns) in a temporary table; its name.
+        """``rows`` (in ``table``'s columns) as a temporary view, cast to its types; its name.
 
+        The view reads the frame where it lies (DuckDB scans pandas columns in
+        place), so the rows are converted once, by the statement that writes
+        them, and not first copied into a table; keep them unchanged until then.
         Dropped at the next COMMIT or ROLLBACK, as Snowpark's scoped temporary
         tables go with the procedure that made them.
         """
-        frame = (
+        given = (
             rows
             if isinstance(rows, pd.DataFrame)
             else pd.DataFrame(list(rows), columns=list(table.column_names))
         )
+        columns: dict[str, Any] = {}  # the caller's frame stays as it is
         casts = []
         for column in table.columns:
             kind = translate(f"SELECT CAST(NULL AS {column.sql_type})").sql
             kind = kind[len("SELECT CAST(NULL AS ") : -1]
-            if kind == "TIMESTAMP_NS":
-                frame[column.name] = pd.to_datetime(frame[column.name]).astype("datetime64[ns]")
+            values = given[column.name]
+            if kind == "TIMESTAMP_NS" and values.dtype != "datetime64[ns]":
+                values = pd.to_datetime(values).astype("datetime64[ns]")
+            columns[column.name] = values
             casts.append(f'CAST("{column.name}" AS {kind}) AS "{column.name}"')
+        frame = pd.DataFrame(columns, copy=False)
         name = f"__EI_STAGED_{next(_STAGED)}"
-        self.connection.register("__ei_frame", frame)
-        try:
-            self.connection.execute(
-                f'CREATE TEMP TABLE "{name}" AS SELECT {", ".join(casts)} FROM __ei_frame'
-            )
-        finally:
-            self.connection.unregister("__ei_frame")
+        self.connection.register(f"{name}_FRAME", frame)
         self._staged.append(name)
+        self.connection.execute(
+            f'CREATE TEMP VIEW "{name}" AS SELECT {", ".join(casts)} FROM "{name}_FRAME"'
+        )
         return f'"{name}"'
 
     def close(self) -> None:
@@ -302,29 +305,16 @@ class EmbeddedSession:
             return out
         if consumes:
             self._consumed |= set(statement.tables & stream_names(self))
-        cursor = self._execute(statement.sql, params)
-        if frame:
-            return cursor.df() if cursor.description else pd.DataFrame()
+        import duckdb
+
+        with times_named(params, duckdb.ConversionException):
+            if frame:
+                relation = self.connection.sql(statement.sql, params=list(params) or None)
+                return result_frame(relation, self.connection)
+            cursor = self.connection.execute(statement.sql, list(params))
         if cursor.description is None:
             return [], []
         return [d[0] for d in cursor.description], cursor.fetchall()
-
-    def _execute(self, sql: str, params: Sequence[Any]) -> Any:
-        """Run DuckDB SQL; a time it cannot store is named instead of its "to INT64" error."""
-        import duckdb
-
-        try:
-            return self.connection.execute(sql, list(params))
-        except duckdb.ConversionException as exc:
-            beyond = beyond_nanoseconds(params)
-            if beyond is None:
-                raise
-            i, value = beyond
-            raise ei.errors.TimeRangeError(
-                f"params[{i}]={value!r} cannot be stored by the embedded engine: its "
-                "TIMESTAMP_NTZ(9) holds int64 nanoseconds, 1677-09-21..2262-04-11. Snowflake "
-                "stores it, and the procedure then quarantines the reading as invalid-time"
-            ) from exc
 
     def _end(self, *, commit: bool) -> None:
         """COMMIT (moving the offsets of the streams this transaction consumed) or ROLLBACK."""
@@ -344,7 +334,8 @@ class EmbeddedSession:
             self._in_transaction = False
             self._consumed.clear()
             for name in self._staged:
-                self.connection.execute(f'DROP TABLE IF EXISTS "{name}"')
+                self.connection.execute(f'DROP VIEW IF EXISTS "{name}"')
+                self.connection.unregister(f"{name}_FRAME")
             self._staged.clear()
 
 

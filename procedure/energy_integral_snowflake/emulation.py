@@ -179,15 +179,23 @@ def _create_stream(session: Any, match: re.Match[str], params: Sequence[Any]) ->
 
 
 def _stream_sql(table: str, offset: str, columns: Sequence[str]) -> str:
-    """The stream's rows: the net change from ``offset`` (the table then) to ``table`` (now)."""
-    key, now = _quote(columns[0]), _quote(table)
+    r"""The stream's rows: the net change from ``offset`` (the table then) to ``table`` (now).
+
+    One aggregation gives each distinct row's net count :math:`w` (+1 per copy in the
+    table, -1 per copy in ``offset``): :math:`w > 0` is :math:`w` ``INSERT``\ s, :math:`w < 0`
+    :math:`|w|` ``DELETE``\ s (both ``EXCEPT ALL``\ s in one pass); a key with both, an update.
+    """
+    cols, key, now = ", ".join(_quote(c) for c in columns), _quote(columns[0]), _quote(table)
+    deletes = f'SELECT {key} FROM d WHERE "__W" < 0'  # few: hashed, probed by the inserts
+    both = f'SELECT {key} FROM d WHERE "__W" > 0 AND {key} IN ({deletes})'
     return (
-        f"WITH n AS MATERIALIZED (SELECT * FROM {now} EXCEPT ALL SELECT * FROM {offset}), "
-        f"o AS MATERIALIZED (SELECT * FROM {offset} EXCEPT ALL SELECT * FROM {now}) "
-        f"SELECT n.*, 'INSERT' AS \"METADATA$ACTION\", n.{key} IN (SELECT {key} FROM o) "
-        f'AS "METADATA$ISUPDATE", CAST(n.{key} AS VARCHAR) AS "METADATA$ROW_ID" FROM n '
-        f"UNION ALL SELECT o.*, 'DELETE', o.{key} IN (SELECT {key} FROM n), "
-        f"CAST(o.{key} AS VARCHAR) FROM o"
+        f'WITH d AS MATERIALIZED (SELECT {cols}, SUM("__W") AS "__W" FROM '
+        f'(SELECT {cols}, 1 AS "__W" FROM {now} UNION ALL SELECT {cols}, -1 FROM {offset}) '
+        f'GROUP BY {cols} HAVING SUM("__W") <> 0) '
+        f"SELECT {cols}, CASE WHEN \"__W\" > 0 THEN 'INSERT' ELSE 'DELETE' END "
+        f'AS "METADATA$ACTION", COALESCE({key} IS NOT NULL AND {key} IN ({both}), FALSE) '
+        f'AS "METADATA$ISUPDATE", CAST({key} AS VARCHAR) AS "METADATA$ROW_ID" '
+        f'FROM d, range(CAST(ABS("__W") AS BIGINT))'
     )
 
 

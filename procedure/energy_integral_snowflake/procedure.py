@@ -172,8 +172,7 @@ def run_procedure(store: SqlStore, policy: Policy | None = None) -> RunSummary:
         for _ in range(_ATTEMPTS):  # the states changed under it: compute it again
             start = time.perf_counter()
             try:
-                version = store.states_version(batch_id, policy.method)
-                landed, states = store.load_batch(batch_id, policy.method)
+                landed, states, version = store.load_batch(batch_id, policy.method)
                 outcome = integrate_batch(landed, states, batch_id, policy, utc_now())
             except ei.EnergyIntegralError as exc:
                 summary.status = "error"

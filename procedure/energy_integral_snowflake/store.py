@@ -33,11 +33,13 @@ Phase 1, one transaction::
     BEGIN
     SELECT the next batch id (BATCH_ID_SEQUENCE.NEXTVAL)
     INSERT INTO landing SELECT ?, METADATA$ROW_ID, METADATA$ACTION, ... FROM stream
-    INSERT INTO marker SELECT ?, ..., COUNT(*), ... FROM stream HAVING COUNT(*) > 0
+    INSERT INTO marker SELECT ?, ..., COUNT(*), ... FROM landing WHERE BATCH_ID = ?
+                      HAVING COUNT(*) > 0
     COMMIT            -- the stream's offset advances here, and only here
 
-Both inserts read the same stream snapshot (repeatable read inside a
-transaction), so the landing rows and the marker's counts agree.
+The marker counts the rows the landing insert just wrote (a transaction reads
+its own writes), so the two agree and the stream is read once: on Snowflake a
+stream scan fewer, on the embedded engine one diff of the table fewer.
 
 Phase 2, one transaction per batch: claim the batch (its marker row from
 ``LANDED`` to ``INTEGRATED``, while no earlier batch is ``LANDED``), check that
@@ -79,6 +81,7 @@ from .statements import (
 
 __all__ = [
     "COMMITTED",
+    "LANDED_COLUMNS",
     "STALE",
     "TAKEN",
     "SqlStore",
@@ -90,6 +93,8 @@ __all__ = [
 ]
 
 _q = quote_identifier
+#: The landing table's columns a batch is integrated from (not its batch id or landing time).
+LANDED_COLUMNS = ("ROW_ID", "ACTION", "IS_UPDATE", "ID", "METER_ID", "TIMESTAMP", "KW")
 # Audit times in UTC, as Python writes them (utc_now): CURRENT_TIMESTAMP() would be the
 # session's TIMEZONE wall clock once cast to TIMESTAMP_NTZ.
 _NOW = "SYSDATE()"
@@ -146,12 +151,21 @@ def readable_states(
     One meter's broken ``METER_STATE`` row must cost that meter's rows only
     (:func:`~.batch.integrate_batch` quarantines them), not the batch.
     """
-    rows = frame(
+    return _readable(_latest_state_rows(session, state, method, before_batch))
+
+
+def _latest_state_rows(session: Any, state: Table, method: str, before_batch: int) -> pd.DataFrame:
+    """Each meter's latest ``method`` state row before ``before_batch``: meter, state, batch."""
+    return frame(
         session,
-        f'SELECT "METER_ID", "STATE" FROM {state.quoted} WHERE "METHOD" = ? AND "BATCH_ID" < ? '
+        f'SELECT "METER_ID", "STATE", "BATCH_ID" FROM {state.quoted} WHERE "METHOD" = ? '
+        'AND "BATCH_ID" < ? '
         'QUALIFY ROW_NUMBER() OVER (PARTITION BY "METER_ID" ORDER BY "BATCH_ID" DESC) = 1',
         [method, before_batch],
     )
+
+
+def _readable(rows: pd.DataFrame) -> dict[str, ei.CumulativeState | ei.StateFormatError]:
     out: dict[str, ei.CumulativeState | ei.StateFormatError] = {}
     for m, text in zip(rows["METER_ID"], rows["STATE"], strict=True):
         try:
@@ -189,12 +203,12 @@ class SqlStore:
                 f"{_NOW} FROM {stream}",
                 [batch_id],
             )
-            marked = run(
+            marked = run(  # from the rows just landed: the stream is read (diffed) once
                 session,
                 f"INSERT INTO {t.marker.quoted} ({marker_cols}) SELECT ?, {_NOW}, COUNT(*), "
-                f'MIN("TIMESTAMP"), MAX("TIMESTAMP"), MAX("ID"), ? FROM {stream} '
-                "HAVING COUNT(*) > 0",
-                [batch_id, STATUS_LANDED],
+                f'MIN("TIMESTAMP"), MAX("TIMESTAMP"), MAX("ID"), ? FROM {t.landing.quoted} '
+                'WHERE "BATCH_ID" = ? HAVING COUNT(*) > 0',
+                [batch_id, STATUS_LANDED, batch_id],
             )
         except BaseException:
             run(session, "ROLLBACK")
@@ -220,20 +234,21 @@ class SqlStore:
 
     def load_batch(
         self, batch_id: int, method: str
-    ) -> tuple[pd.DataFrame, dict[str, ei.CumulativeState | ei.StateFormatError]]:
-        """Landed rows of the batch, and each meter's latest state of an earlier batch.
+    ) -> tuple[pd.DataFrame, dict[str, ei.CumulativeState | ei.StateFormatError], tuple[int, int]]:
+        """Landed rows of the batch, each meter's latest state of an earlier batch, and
+        the :meth:`states_version` of those very states (from the same rows: no query more).
 
         A state that cannot be read comes as its :class:`~energy_integral.StateFormatError`
         (see :func:`readable_states`).
         """
         t = self.tables
-        cols = ", ".join(_q(c) for c in t.landing.column_names)
-        landed = frame(
-            self.session,
-            f'SELECT {cols} FROM {t.landing.quoted} WHERE "BATCH_ID" = ? ORDER BY "ID", "ACTION"',
-            [batch_id],
+        cols = ", ".join(_q(c) for c in LANDED_COLUMNS)
+        landed = frame(  # in no order: integrate_batch puts them in source order itself
+            self.session, f'SELECT {cols} FROM {t.landing.quoted} WHERE "BATCH_ID" = ?', [batch_id]
         )
-        return landed, readable_states(self.session, t.state, method, before_batch=batch_id)
+        rows = _latest_state_rows(self.session, t.state, method, batch_id)
+        version = (len(rows), int(rows["BATCH_ID"].sum()))  # as states_version_sql counts
+        return landed, _readable(rows), version
 
     def renumber_overtaken(self) -> bool:
         """Give ``LANDED`` batches that a committed batch overtook new ids, in their order.

@@ -12,7 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import energy_integral as ei
-from energy_integral_snowflake.batch import Policy, integrate_batch, state_from_json, state_to_json
+from energy_integral_snowflake.batch import (
+    Policy,
+    integrate_batch,
+    merge_duplicates,
+    state_from_json,
+    state_to_json,
+)
 from energy_integral_snowflake.schema import tables
 
 NOW = dt.datetime(2026, 1, 2)
@@ -184,3 +190,34 @@ def test_state_json_round_trips_and_rejects_garbage() -> None:
         state_from_json("{nope")
     with pytest.raises(ei.StateFormatError, match="not a JSON object"):
         state_from_json("[1, 2]")
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b"]), st.integers(0, 3), st.floats(-5, 5), st.booleans()),
+        max_size=25,
+    ),
+    st.sampled_from(["mean", "step"]),
+)
+def test_merged_duplicates_are_the_groups_of_accepted_rows_at_one_meter_and_time(
+    rows: list[tuple[str, int, float, bool]], on_duplicate: str
+) -> None:
+    meters = np.array([r[0] for r in rows], dtype=object)
+    times = np.array([r[1] for r in rows], dtype="datetime64[m]")
+    power = np.array([r[2] for r in rows], dtype=np.float64)
+    accepted = np.array([r[3] for r in rows], dtype=bool)
+    increments = np.arange(len(rows), dtype=np.float64)
+    own, kw, interval = merge_duplicates(meters, times, power, accepted, increments, on_duplicate)
+    groups: dict[tuple[str, int], list[int]] = {}
+    for i, (m, t, _, ok) in enumerate(rows):
+        if ok:
+            groups.setdefault((m, t), []).append(i)
+    kept = {g[-1] if on_duplicate == "step" else g[0]: g for g in groups.values()}
+    assert np.flatnonzero(own).tolist() == sorted(kept)
+    for i, group in kept.items():
+        assert interval[i] == sum(increments[j] for j in group)
+        want = sum(power[j] for j in group) / len(group) if on_duplicate == "mean" else power[i]
+        assert kw[i] == pytest.approx(want, rel=1e-12, abs=1e-12)
+    others = [i for g in groups.values() for i in g if i not in kept]
+    assert all(interval[i] == 0.0 for i in others)

@@ -131,3 +131,21 @@ def test_timestamps_keep_their_nanoseconds_through_the_stream(session: Any) -> N
     got = landed["TIMESTAMP"].to_numpy(dtype="datetime64[ns]")
     want = np.array([stamp, "2026-01-01T00:00:00.000000002"], dtype="datetime64[ns]")
     assert (got == want).all()
+
+
+def test_identical_rows_are_counted_as_a_multiset(session: Any) -> None:
+    _insert(session, (1, 2.5), (1, 2.5), (2, 3.0))  # the same row twice
+    assert _stream(session) == [(1, 2.5, "INSERT", False, "1")] * 2 + [
+        (2, 3.0, "INSERT", False, "2")
+    ]
+    _consume(session)
+    # Deleting both copies and inserting one back is one net DELETE of that row.
+    sql_rows(session, "DELETE FROM RANDOM_VALUES WHERE ID = ?", [1])
+    _insert(session, (1, 2.5))
+    assert _stream(session) == [(1, 2.5, "DELETE", False, "1")]
+    sql_rows(session, "UPDATE RANDOM_VALUES SET KW = ? WHERE ID = ?", [4.0, 2])
+    assert _stream(session) == [
+        (1, 2.5, "DELETE", False, "1"),
+        (2, 3.0, "DELETE", True, "2"),
+        (2, 4.0, "INSERT", True, "2"),
+    ]

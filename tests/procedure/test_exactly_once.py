@@ -122,7 +122,7 @@ def test_a_batch_committed_twice_changes_nothing() -> None:
     insert_readings(store.session, parts[-1])
     batch_id = store.consume()
     assert batch_id == len(parts)
-    landed, states = store.load_batch(batch_id, POLICY.method)
+    landed, states, _ = store.load_batch(batch_id, POLICY.method)
     assert states  # the meters carry their state from the earlier batches
     outcome = integrate_batch(landed, states, batch_id, POLICY, utc_now())
     store.commit_batch(outcome, 0.0)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from unittest import mock
 
+import numpy as np
 import pandas as pd
 import pytest
 import sqlglot
@@ -34,7 +35,7 @@ CONSUME = [
     'INSERT INTO "STREAM_CONSUMED_MARKER" ("BATCH_ID", "CONSUMED_AT", "ROWS_READ", '
     '"MIN_TIMESTAMP", "MAX_TIMESTAMP", "LAST_SOURCE_ID", "STATUS") SELECT ?, '
     'SYSDATE(), COUNT(*), MIN("TIMESTAMP"), MAX("TIMESTAMP"), '
-    'MAX("ID"), ? FROM "RANDOM_VALUES_STREAM" HAVING COUNT(*) > 0',
+    'MAX("ID"), ? FROM "LANDED_READINGS" WHERE "BATCH_ID" = ? HAVING COUNT(*) > 0',
     "COMMIT",
 ]
 NEXT_ID = 'SELECT "'
@@ -114,7 +115,7 @@ def test_consume_is_one_transaction_of_exactly_these_statements() -> None:
     session = RecordingSession({NEXT_ID: lambda p: [(7, 1)]})
     assert SqlStore(session).consume() == 7
     assert session.statements == CONSUME
-    assert [p for _, p in session.calls] == [None, None, [7], [7, "LANDED"], None]
+    assert [p for _, p in session.calls] == [None, None, [7], [7, "LANDED", 7], None]
     _assert_well_formed(session)
 
 
@@ -276,8 +277,10 @@ def test_a_whole_run_through_the_handler() -> None:
         {
             NEXT_ID: lambda p: [(1, 1)],
             'SELECT "BATCH_ID"': lambda p: [(1,)],
-            'SELECT "BATCH_ID", "ROW_ID"': lambda p: landed,
-            'SELECT "METER_ID", "STATE"': lambda p: pd.DataFrame(columns=["METER_ID", "STATE"]),
+            'SELECT "ROW_ID", "ACTION"': lambda p: landed,
+            'SELECT "METER_ID", "STATE"': lambda p: pd.DataFrame(
+                {"METER_ID": [], "STATE": [], "BATCH_ID": np.array([], np.int64)}
+            ),
         }
     )
     summary = json.loads(integrate_stream(session, "trapezoid"))
@@ -290,12 +293,13 @@ def test_a_whole_run_through_the_handler() -> None:
     statements = session.statements[1:]
     assert statements[:5] == CONSUME
     assert statements[5].startswith('SELECT "BATCH_ID" FROM "STREAM_CONSUMED_MARKER"')
-    assert statements[6].startswith(VERSION)  # the states' fingerprint, before...
-    assert statements[7].startswith('SELECT "BATCH_ID", "ROW_ID"')
-    assert statements[8].startswith('SELECT "METER_ID", "STATE" FROM "METER_STATE"')
-    assert statements[9] == "BEGIN"
-    assert statements[10].startswith(CLAIM)
-    assert statements[11] == statements[6]  # ... and inside the transaction
+    assert statements[6].startswith('SELECT "ROW_ID", "ACTION"')
+    # The states with their batch ids: their fingerprint, counted from the same rows...
+    assert statements[7].startswith('SELECT "METER_ID", "STATE", "BATCH_ID" FROM "METER_STATE"')
+    assert statements[8] == "BEGIN"
+    assert statements[9].startswith(CLAIM)
+    assert statements[10].startswith(VERSION)  # ... and counted again inside the transaction
+    assert session.calls[11][1] == ["trapezoid", 1]
     assert session.statements[-1] == "COMMIT"
     _assert_well_formed(session)
 
@@ -305,14 +309,15 @@ def test_states_are_read_from_before_the_batch() -> None:
                                last_power=1.0, energy=0.0, count=1)  # fmt: skip
     session = RecordingSession(
         {
-            'SELECT "BATCH_ID", "ROW_ID"': lambda p: _landed([]),
+            'SELECT "ROW_ID", "ACTION"': lambda p: _landed([]),
             'SELECT "METER_ID", "STATE"': lambda p: pd.DataFrame(
-                {"METER_ID": ["a"], "STATE": [state_to_json(prior)]}
+                {"METER_ID": ["a"], "STATE": [state_to_json(prior)], "BATCH_ID": [4]}
             ),
         }
     )
-    _, states = SqlStore(session).load_batch(9, "left")
+    _, states, version = SqlStore(session).load_batch(9, "left")
     assert states == {"a": prior}
+    assert version == (1, 4)  # one meter's state, of batch 4: what states_version counts
     sql, params = session.calls[1]
     assert params == ["left", 9]
     assert '"BATCH_ID" < ?' in sql
@@ -327,12 +332,13 @@ def test_run_procedure_quarantines_the_rows_of_a_bad_state_row_and_writes_no_sta
         {
             NEXT_ID: lambda p: [(1, 1)],
             'SELECT "BATCH_ID"': lambda p: [(1,)],
-            'SELECT "BATCH_ID", "ROW_ID"': lambda p: _landed(
+            'SELECT "ROW_ID", "ACTION"': lambda p: _landed(
                 [("r1", "INSERT", False, 1, "a", pd.Timestamp("2026-01-01"), 1.0)]
             ),
             'SELECT "METER_ID", "STATE"': lambda p: pd.DataFrame(
-                {"METER_ID": ["a"], "STATE": ["{not json"]}
+                {"METER_ID": ["a"], "STATE": ["{not json"], "BATCH_ID": [1]}
             ),
+            VERSION: lambda p: [(1, 1)],  # that one state row, counted in the transaction
         }
     )
     summary = run_procedure(SqlStore(session), Policy())
