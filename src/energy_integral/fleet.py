@@ -33,14 +33,9 @@ from ._inputs import (
 from ._invalid_rows import describe, first_row, flag_invalid, overflowed
 from ._kernel import interval_increments, previous_times
 from ._outages import mark_outages
+from ._row_order import meter_time_order
 from ._row_policies import drop_stale, resolve_duplicates
-from ._segments import (
-    grouping_order,
-    segment_ids,
-    segment_starts,
-    segmented_argsort,
-    segmented_cumsum,
-)
+from ._segments import segment_ids, segment_starts, segmented_cumsum
 from .errors import InvalidSampleError
 from .fleet_result import FleetResult, updated_states
 from .gaps import GapReport
@@ -54,44 +49,6 @@ from .units import energy_factor
 __all__ = ["FleetResult", "integrate_meters"]
 
 IntArray = npt.NDArray[np.intp]
-
-
-def _order(
-    codes: npt.NDArray[np.int64], t: npt.NDArray[np.int64], valid: IntArray | None
-) -> tuple[IntArray | None, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """The valid rows ordered by (meter, time), stable so ties keep input order.
-
-    Returns their positions (None: every row, already in order) and their codes
-    and times in that order. ``valid`` None means every row is valid.
-    """
-    c, tt = (codes, t) if valid is None else (codes[valid], t[valid])
-    if _is_grouped_sorted(c, tt):
-        return valid, c, tt
-    # Group by meter in one sort of packed values, then sort each meter's times in short
-    # per-meter sorts, which beat one global sort. A batch in time order (as a stream
-    # delivers) is sorted within each meter once grouped, and skips the second step.
-    order = grouping_order(c)
-    tt = np.take(tt, order)  # np.take gathers ~20 % faster than indexing
-    sizes = np.bincount(c)  # the grouped codes, written in order rather than gathered
-    c = np.repeat(np.arange(sizes.size, dtype=c.dtype), sizes)
-    starts = (np.cumsum(sizes) - sizes)[sizes > 0]
-    if not _is_grouped_sorted(c, tt):
-        within = segmented_argsort(tt, starts)  # moves rows inside their meter only,
-        order = np.take(order, within)  # codes stay as they are; one gather at a time
-        tt = np.take(tt, within)  # keeps a single stale copy alive
-    return (order if valid is None else valid[order]), c, tt
-
-
-def _is_grouped_sorted(c: npt.NDArray[Any], t: npt.NDArray[np.int64]) -> bool:
-    """True when ``c`` is non-decreasing and ``t`` non-decreasing within each run of ``c``."""
-    head_c, head_t = c[:1024], t[:1024]  # a shuffled batch gives itself away at once
-    if not _grouped_sorted_mask(head_c, head_t).all():
-        return False
-    return bool(_grouped_sorted_mask(c, t).all())
-
-
-def _grouped_sorted_mask(c: npt.NDArray[Any], t: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-    return np.asarray((c[1:] > c[:-1]) | ((c[1:] == c[:-1]) & (t[1:] >= t[:-1])))
 
 
 def _take(arr: npt.NDArray[Any], rows: IntArray | None) -> npt.NDArray[Any]:
@@ -246,7 +203,7 @@ def _integrate_rows(
     """
     n = t.size
     valid = np.flatnonzero(reason == q.ACCEPTED) if reason.any() else None
-    rows, c, ts = _order(codes, t, valid)
+    rows, c, ts = meter_time_order(codes, t, valid)
     ps = _take(p, rows)
     starts = segment_starts(c)
     if incoming.has_state.any() and bool(np.any(ts[starts] <= incoming.last_ts[c[starts]])):
