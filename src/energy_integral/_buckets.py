@@ -190,11 +190,11 @@ def _sums(
     def per_row(weights: npt.ArrayLike) -> FloatArray:
         return np.asarray(np.bincount(row, weights, rows), dtype=np.float64)
 
-    scale = factor / NS_PER_HOUR  # per row, after the sums: two batch-sized passes fewer
+    hours = held * (factor / NS_PER_HOUR)  # ns below 2**53 are exact in float64: 104 days
     return (
         per_row(energy),
-        per_row(np.minimum(p0, p1) * held) * scale,
-        per_row(np.maximum(p0, p1) * held) * scale,
+        per_row(np.minimum(p0, p1) * hours),  # in hours before the product: power near the
+        per_row(np.maximum(p0, p1) * hours),  # float64 limit times ns would overflow
         per_row(held),
         per_row(np.where(extrapolated, held, 0)) if extrapolated.any() else np.zeros(rows),
     )
