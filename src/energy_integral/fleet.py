@@ -276,7 +276,7 @@ def _integrate_rows(
             incoming.has_state, incoming.outage,
         )  # fmt: skip
     del c  # the segments' codes say it all from here on (one batch-sized array fewer)
-    rep_inc, gap, dt_ns = interval_increments(
+    rep_inc, gap, scratch = interval_increments(
         strategy,
         ts,
         rep_power,
@@ -297,15 +297,13 @@ def _integrate_rows(
     energy0 = incoming.energy[first_codes]
     # The interval lengths are used up: their buffer takes the running sums (a batch-sized
     # array fewer at the peak, which a shuffled batch reaches here).
-    rep_cum = segmented_cumsum(
-        rep_inc, starts, energy0 if energy0.any() else None, out=dt_ns.view(np.float64)
-    )
+    rep_cum = segmented_cumsum(rep_inc, starts, energy0 if energy0.any() else None, out=scratch)
     ends = np.append(starts[1:], ts.size) - 1
     if starts.size and not np.isfinite(rep_cum[ends]).all():  # once inf or NaN, always
         c = first_codes[segment_ids(starts, ts.size)]
         return overflowed(reason, codes, t, c, ts, rep_cum, starts, ends, meters.size)
     states_after = updated_states(incoming, starts, first_codes, ts, rep_power, rep_cum)
-    del dt_ns, gap, ts, ps, rep_power  # sorted copies no longer needed before the scatter
+    del scratch, gap, ts, ps, rep_power  # sorted copies no longer needed before the scatter
 
     if rows is None and reps is None:
         cumulative, increments = rep_cum, rep_inc
