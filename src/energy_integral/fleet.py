@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from . import quality as q
 from ._clean_batch import integrate_clean
+from ._column_runs import column_runs
 from ._factorize import as_ids, column_ids, factorize, grouped_runs, sorted_runs
 from ._inputs import (
     as_power,
@@ -129,8 +130,16 @@ def integrate_meters(
     check_choice("on_invalid", on_invalid, q.ON_INVALID)
     max_power = check_max_power(max_power)
     max_gap_ns = None if max_gap is None else to_duration_ns(max_gap, "max_gap")
-    coded = column_ids(meter_ids)  # a string or categorical column: never unwrapped
-    ids = as_ids(meter_ids) if coded is None else coded[0]
+    # A string column grouped by meter: its runs, no code per row; any other string or
+    # categorical column: its codes, never unwrapped.
+    runs = column_runs(meter_ids)
+    coded = column_ids(meter_ids) if runs is None else None
+    ids = meter_ids if runs is not None else as_ids(meter_ids) if coded is None else coded[0]
+    if runs is None and coded is None:
+        if ids is not meter_ids:  # a list (or a column) turned into an array: look again
+            runs = column_runs(ids)
+        if runs is None:
+            runs = sorted_runs(ids)
     # A time outside int64 ns is data like a missing one: an invalid-time row, unless told to raise.
     if on_invalid != "raise":
         t, far = to_ns_flagged(timestamps)
@@ -138,7 +147,6 @@ def integrate_meters(
         t, far = to_ns(timestamps), None
     p = as_power(power)
     n = check_same_length(meter_ids=ids, timestamps=t, power=p)
-    runs = sorted_runs(ids) if coded is None else None
     if runs is None:
         codes, meters = factorize(ids) if coded is None else coded
         grouped = grouped_runs(codes, meters.size)
