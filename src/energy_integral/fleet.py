@@ -214,7 +214,7 @@ def _integrate_reordered(
     (as the fast path itself says) or some meter has no row.
     """
     rows, sizes, ts = meter_time_runs(codes, t)
-    if not sizes.all():
+    if sizes.size != meters.size or not sizes.all():
         return None
     ps = np.take(p, rows)
     starts = np.cumsum(sizes) - sizes
