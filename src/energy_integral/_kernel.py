@@ -140,9 +140,7 @@ def interval_increments(
         dt_ns = time_steps(t, low)
     bridge_t = np.where(bridged, bridge_t, t[starts])  # an unbridged start: a 0-length step
     dt_ns[starts] = subtract_saturating(t[starts], bridge_t)
-    p0 = np.empty_like(p)
-    p0[1:] = p[:-1]
-    p0[starts] = np.where(bridged, bridge_p, 0.0)
+    first_p0 = np.where(bridged, bridge_p, 0.0)
     # A series' unbridged first sample has dt 0: never a gap.
     gap = np.zeros(t.size, dtype=bool) if max_gap_ns is None else dt_ns > max_gap_ns
 
@@ -154,8 +152,8 @@ def interval_increments(
         hours = dt_ns.view(np.float64)
     # Huge finite powers can overflow to inf: the callers check the totals and reject them.
     with np.errstate(over="ignore", invalid="ignore"):
-        energy = np.asarray(strategy.interval_energy_scratch(hours, p0, p), dtype=np.float64)
-        if energy is not p0 and (not energy.flags.owndata or np.may_share_memory(energy, p)):
+        energy = np.asarray(strategy.series_energy(hours, p, first_p0, starts), np.float64)
+        if not energy.flags.owndata or np.may_share_memory(energy, p):
             energy = energy.copy()  # a plug-in may hand back its input (the caller's power)
         if factor != 1.0:
             energy *= factor
