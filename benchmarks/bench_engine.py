@@ -226,6 +226,10 @@ def main() -> None:
     parser.add_argument("--anchor-repeat", type=int, default=2, help="repeats for DuckDB/polars")
     parser.add_argument("--loop-rows", type=int, default=1_000_000, help="rows for the Python loop")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--every-meters", type=int, default=1_000, help="meters of the --every file (0: skip)"
+    )
+    parser.add_argument("--every-periods", type=int, default=1_000, help="readings per meter")
     args = parser.parse_args()
 
     m, t, p = fleet(args.rows, args.meters, args.seed)
@@ -301,6 +305,8 @@ def main() -> None:
     )
     report(rates, ratios, n, args.meters)
     print_floors(m, t, p, orders, n)
+    if args.every_meters:
+        print_every_overhead(args.every_meters, args.every_periods, args.repeat)
 
 
 def report(
@@ -375,6 +381,54 @@ def print_floors(
     )
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"load average at the end: {load}")
+
+
+def print_every_overhead(meters: int, periods: int, repeat: int) -> None:
+    """``energy-integral integrate --every 15min`` against plain totals on one Parquet file.
+
+    Both run in this process (no interpreter start-up in either), alternating,
+    median of ``repeat`` runs each; the file is what ``energy-integral generate``
+    writes: meters interleaved in time order, string ids.
+    """
+    import statistics
+    import tempfile
+    from pathlib import Path
+
+    try:
+        from typer.testing import CliRunner
+
+        from energy_integral.cli import app
+    except ImportError:
+        print("\n--every against plain totals: skipped (needs the cli extra)")
+        return
+    runner = CliRunner()
+    with tempfile.TemporaryDirectory() as tmp:
+        readings = str(Path(tmp) / "readings.parquet")
+        made = runner.invoke(
+            app, ["generate", readings, "--meters", str(meters), "--periods", str(periods)]
+        )
+        if made.exit_code:
+            raise SystemExit(f"generate failed: {made.output}")
+
+        def run(*extra: str) -> float:
+            start = time.perf_counter()
+            done = runner.invoke(app, ["integrate", readings, *extra])
+            seconds = time.perf_counter() - start
+            if done.exit_code:
+                raise SystemExit(f"integrate {' '.join(extra)} failed: {done.output}")
+            return seconds
+
+        plain, every = [], []
+        run("--out", str(Path(tmp) / "plain.parquet"))  # warm-up
+        for _ in range(max(repeat, 1)):
+            plain.append(run("--out", str(Path(tmp) / "plain.parquet")))
+            every.append(run("--every", "15min", "--out", str(Path(tmp) / "every.parquet")))
+    p, e = statistics.median(plain), statistics.median(every)
+    print(
+        f"\nintegrate --every 15min against plain totals, {meters * periods:,} rows of "
+        f"{meters:,} meters from Parquet (median of {len(plain)}): {p * 1e3:.0f} ms plain, "
+        f"{e * 1e3:.0f} ms --every ({e / p:.2f}x)"
+    )
 
 
 if __name__ == "__main__":

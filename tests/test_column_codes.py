@@ -150,9 +150,10 @@ def test_a_table_that_fills_up_grows() -> None:
 
 
 @settings(max_examples=100)
-@given(codes=st.lists(st.integers(0, 40), max_size=60))
-def test_grouping_order_is_the_stable_argsort(codes: list[int]) -> None:
-    arr = np.array(codes, dtype=np.int64)
+@given(codes=st.lists(st.integers(0, 40), max_size=60), wide=st.booleans())
+def test_grouping_order_is_the_stable_argsort(codes: list[int], wide: bool) -> None:
+    # wide: codes that leave no room in 32 bits, so the 64-bit packing runs
+    arr = np.array(codes, dtype=np.int64) << (30 if wide else 0)
     np.testing.assert_array_equal(grouping_order(arr), np.argsort(arr, kind="stable"))
 
 

@@ -3,8 +3,9 @@
 A batch already in (meter, time) order is integrated without per-row
 bookkeeping when nothing in it needs a policy. The laws: the fast path is
 taken exactly when the batch is clean, and whichever path runs, the result
-equals (bit for bit) that of the same rows in another order, which always
-goes through the general path.
+equals (bit for bit) that of the same rows in another order. A clean batch
+in another order (a stream's time order, shuffled) is put in (meter, time)
+order and takes the same fast path; its result equals the general path's.
 """
 
 from __future__ import annotations
@@ -128,3 +129,67 @@ def test_a_clean_sorted_fleet_matches_the_hand_computed_energy() -> None:
     np.testing.assert_allclose(res.cumulative, expected, rtol=1e-15)
     assert {m: s.energy for m, s in res.states.items()} == {1: 12.5, 2: 4.0, 5: 10.0}
     assert res.states[1].count == carried.count + 5
+
+
+@settings(max_examples=400)
+@given(
+    batch=st.one_of(
+        fleet_batches(),
+        fleet_batches(clean=True, max_rows=60),
+        fleet_batches(clean=True, max_rows=60, with_states=False),
+    ),
+    method=st.sampled_from(METHODS),
+    arrival=st.sampled_from(["time order", "shuffled", "reversed"]),
+    seed=st.integers(0, 2**32 - 1),
+    string_ids=st.booleans(),
+)
+def test_a_clean_batch_in_any_order_is_reordered_onto_the_fast_path_bit_for_bit(
+    batch: FleetBatch, method: str, arrival: str, seed: int, string_ids: bool
+) -> None:
+    """Rows not grouped by meter (a stream's time order, shuffled) are put in (meter, time)
+    order and integrated by the fast path when clean; the result equals the general path's."""
+    grouped = _grouped_numeric(batch, fresh_only=True)
+    n = len(grouped)
+    if arrival == "time order":
+        order = np.argsort(grouped.t, kind="stable")
+    elif arrival == "shuffled":
+        order = np.random.default_rng(seed).permutation(n)
+    else:
+        order = np.arange(n)[::-1]
+    ids = grouped.meter_ids[order]
+    states = grouped_states(grouped, method)
+    clean = _is_clean(grouped, states, math.inf)
+    if string_ids:
+        ids = np.array([f"m{i}" for i in ids.tolist()], dtype=str)
+        states = {f"m{m}": s for m, s in states.items()}
+    t, p = as_datetime64(grouped.t[order]), grouped.p[order]
+    options: dict[str, Any] = {"states": states, "method": method, "max_gap": GAP}
+    taken: list[bool] = []
+    reorder = fleet_module._integrate_reordered
+
+    def spy(*args: Any) -> Any:
+        result = reorder(*args)
+        taken.append(result is not None)
+        return result
+
+    with mock.patch.object(fleet_module, "_integrate_reordered", spy):
+        fast = ei.integrate_meters(ids, t, p, **options)
+    with mock.patch.object(fleet_module, "_integrate_reordered", return_value=None):
+        general = ei.integrate_meters(ids, t, p, **options)
+    if taken:  # not tried: the batch was grouped already (the other fast path) or empty
+        assert taken == [clean]
+    event(f"reordered path taken: {taken}")
+    assert np.array_equal(general.cumulative, fast.cumulative, equal_nan=True)
+    assert np.array_equal(general.increments, fast.increments, equal_nan=True)
+    assert general.reason.tolist() == fast.reason.tolist()
+    assert general.meter.tolist() == fast.meter.tolist()
+    assert general.states == fast.states
+    assert general.gaps.meter.tolist() == fast.gaps.meter.tolist()
+    assert general.gaps.start.tolist() == fast.gaps.start.tolist()
+    assert general.gaps.end.tolist() == fast.gaps.end.tolist()
+
+
+def grouped_states(batch: FleetBatch, method: str) -> dict[Any, ei.CumulativeState]:
+    return {
+        m: ei.CumulativeState.from_dict({**d, "method": method}) for m, d in batch.states.items()
+    }

@@ -142,3 +142,33 @@ def test_held_power_never_crosses_zero_inside_an_interval(name: str) -> None:
     """Power held constant within an interval changes sign only at a sample."""
     f = ei.get_strategy(name).zero_crossing(np.array([4.0, -1.0]), np.array([-2.0, 3.0]))
     assert np.isnan(f).all()
+
+
+class _Plugin(ei.Strategy):
+    """A plug-in that implements only interval_energy: the defaults do the rest."""
+
+    name = "plugin-mean"
+
+    def interval_energy(self, dt: Floats, p0: Floats, p1: Floats) -> Floats:
+        return np.asarray((p0 + p1) / 2 * dt, dtype=np.float64)
+
+
+@given(batch=intervals(), cuts=st.lists(st.integers(0, 19), max_size=4), data=st.data())
+@pytest.mark.parametrize("name", [*BUILTINS, "plugin"])
+def test_series_energy_is_interval_energy_on_the_shifted_samples_bit_for_bit(
+    name: str, batch: tuple[Floats, Floats, Floats], cuts: list[int], data: st.DataObject
+) -> None:
+    """The engine's layout (series back to back, p0 the previous sample or a series' first
+    p0): reading the shifted samples in place gives the bits of building p0 first."""
+    dt, _, p = batch
+    n = dt.size
+    starts = np.unique(np.array([0, *cuts], dtype=np.intp)) if n else np.empty(0, np.intp)
+    starts = starts[starts < n]
+    first_p0 = data.draw(arrays(np.float64, starts.size, elements=powers))
+    strategy = _Plugin() if name == "plugin" else ei.get_strategy(name)
+    p0 = np.empty_like(p)
+    p0[1:] = p[:-1]
+    p0[starts] = first_p0
+    want = strategy.interval_energy_scratch(dt, p0.copy(), p.copy())
+    got = strategy.series_energy(dt, p.copy(), first_p0, starts)
+    assert np.array_equal(got, want)

@@ -111,23 +111,30 @@ def _split_at_edges(
     strategy: Strategy,
     factor: float,
     window: tuple[int, int],
-) -> tuple[IndexArray, IndexArray, IntArray, IntArray, FloatArray]:
+) -> tuple[npt.NDArray[np.bool_], IndexArray, _Pieces]:
     """Cut every interval at every edge it crosses, keeping what lies inside ``window``.
 
-    Returns, per piece: its interval, its bucket (index into ``edges``), its
-    start and end (ns) and its energy. The energy up to a cut is the
-    strategy's partial energy (the line's, for an extrapolated interval); a
-    piece that ends where its interval does takes the rest of the engine's
-    energy, so the pieces of an uncut interval add up to exactly it.
+    Most intervals lie inside one bucket and the window: they are marked
+    ``whole`` (each is one piece, in bucket ``first``) and not cut. The others
+    are cut into pieces; the energy up to a cut is the strategy's partial
+    energy (the line's, for an extrapolated interval), and a piece that ends
+    where its interval does takes the rest of the engine's energy, so the
+    pieces of an interval add up to exactly it.
     """
-    a, b = np.maximum(iv.a, window[0]), np.minimum(iv.b, window[1])
-    inside = np.flatnonzero(a < b)  # a 0 s interval (a step) holds no energy and no time
-    first = np.searchsorted(edges, a[inside], side="right") - 1
-    last = np.searchsorted(edges, b[inside], side="left") - 1  # ending on an edge stops there
-    count = last - first + 1
-    pieces = np.repeat(np.arange(inside.size), count)
-    owner = inside[pieces]
-    bucket = first[pieces] + np.arange(owner.size) - np.repeat(np.cumsum(count) - count, count)
+    a, b = iv.a, iv.b
+    clipped = window != (NAT, _NEVER)
+    if clipped:
+        a, b = np.maximum(a, window[0]), np.minimum(b, window[1])
+    first = np.searchsorted(edges, a, side="right") - 1
+    last = np.searchsorted(edges, b, side="left") - 1  # ending on an edge stops there
+    held = a < b  # a 0 s interval (a step) holds no energy and no time
+    whole = (first == last) & held
+    if clipped:
+        whole &= (a == iv.a) & (b == iv.b)
+    many = np.flatnonzero(held & ~whole)
+    count = last[many] - first[many] + 1
+    owner = np.repeat(many, count)
+    bucket = first[owner] + np.arange(owner.size) - np.repeat(np.cumsum(count) - count, count)
     lo = np.maximum(a[owner], edges[bucket])
     hi = np.minimum(b[owner], edges[bucket + 1])
     energy = iv.energy[owner]
@@ -152,7 +159,45 @@ def _split_at_edges(
         at_hi = np.where(hi[cut] == iv.b[o], energy[cut], upto(hi[cut]))
         at_lo = np.where(lo[cut] == start, 0.0, upto(lo[cut]))
         energy[cut] = at_hi - at_lo
-    return owner, bucket, lo, hi, energy
+    return whole, first, _Pieces(owner, bucket, hi - lo, energy)
+
+
+@dataclass(frozen=True)
+class _Pieces:
+    """The pieces of the intervals cut at edges or at the window."""
+
+    owner: IndexArray  # interval of each piece
+    bucket: IndexArray  # index into the edges
+    held: IntArray  # ns
+    energy: FloatArray
+
+
+def _sums(
+    rows: int,
+    row: IndexArray,
+    held: IntArray,
+    energy: FloatArray,
+    p0: FloatArray,
+    p1: FloatArray,
+    gap: npt.NDArray[np.bool_],
+    extrapolated: npt.NDArray[np.bool_],
+    factor: float,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Per output row: energy, its lower and upper bound, ns held and ns extrapolated."""
+    if gap.any():
+        held = np.where(gap, 0, held)
+
+    def per_row(weights: npt.ArrayLike) -> FloatArray:
+        return np.asarray(np.bincount(row, weights, rows), dtype=np.float64)
+
+    hours = held * (factor / NS_PER_HOUR)  # ns below 2**53 are exact in float64: 104 days
+    return (
+        per_row(energy),
+        per_row(np.minimum(p0, p1) * hours),  # in hours before the product: power near the
+        per_row(np.maximum(p0, p1) * hours),  # float64 limit times ns would overflow
+        per_row(held),
+        per_row(np.where(extrapolated, held, 0)) if extrapolated.any() else np.zeros(rows),
+    )
 
 
 def bucketize(
@@ -191,29 +236,42 @@ def bucketize(
     bucket = first[series] + np.arange(rows) - row0[series]
     row_of = row0 - first  # series s's bucket j is row row_of[s] + j
 
-    owner, piece_bucket, lo, hi, piece_energy = _split_at_edges(iv, edges, strategy, factor, window)
-    piece_row = row_of[iv.series[owner]] + piece_bucket
-    gap = iv.gap[owner]
-
-    def per_row(weights: npt.ArrayLike) -> FloatArray:
-        return np.asarray(np.bincount(piece_row, weights, rows), dtype=np.float64)
-
-    held = np.where(gap, 0, hi - lo)  # ns below 2**53 are exact in float64: 104 days a bucket
-    hours = held / NS_PER_HOUR * factor
-    p0, p1 = iv.p0[owner], iv.p1[owner]
+    whole, in_bucket, pieces = _split_at_edges(iv, edges, strategy, factor, window)
+    # The whole intervals are added up where they stand (the others with weight 0 in row 0),
+    # the pieces of the cut ones after them.
+    row = np.where(whole, row_of[iv.series] + in_bucket, 0)
+    held = np.where(whole, iv.b - iv.a, 0)  # inside one bucket: no overflow
+    energy = np.where(whole, iv.energy, 0.0)
+    sums = list(_sums(rows, row, held, energy, iv.p0, iv.p1, iv.gap, iv.extrapolated, factor))
+    o = pieces.owner
+    piece_row = row_of[iv.series[o]] + pieces.bucket
+    if o.size:
+        cut = _sums(
+            rows, piece_row, pieces.held, pieces.energy, iv.p0[o], iv.p1[o], iv.gap[o],
+            iv.extrapolated[o], factor,
+        )  # fmt: skip
+        sums = [w + c for w, c in zip(sums, cut, strict=True)]
+    largest_gap = np.zeros(rows, dtype=np.int64)
+    if iv.gap.any():
+        gap = np.flatnonzero(whole & iv.gap)
+        np.maximum.at(largest_gap, row[gap], subtract_saturating(iv.b[gap], iv.a[gap]))
+        gap = np.flatnonzero(iv.gap[o])
+        if gap.size:
+            g = o[gap]
+            np.maximum.at(largest_gap, piece_row[gap], subtract_saturating(iv.b[g], iv.a[g]))
     length = edges[bucket + 1] - edges[bucket]
     sample_row = row_of[segment_ids(starts, ts.size)] + np.searchsorted(edges, ts, "right") - 1
-    counted = (ts >= window[0]) & (ts < window[1])
-    largest_gap = np.zeros(rows, dtype=np.int64)
-    np.maximum.at(largest_gap, piece_row[gap], subtract_saturating(iv.b, iv.a)[owner[gap]])
+    if window != (NAT, _NEVER):
+        sample_row = sample_row[(ts >= window[0]) & (ts < window[1])]
+    energy, energy_min, energy_max, held_ns, extrapolated_ns = sums
     return Buckets(
         series,
         bucket,
-        per_row(piece_energy),
-        per_row(np.minimum(p0, p1) * hours),
-        per_row(np.maximum(p0, p1) * hours),
-        np.bincount(sample_row[counted], minlength=rows).astype(np.int64),
-        per_row(held) / length,
-        per_row(np.where(iv.extrapolated[owner], held, 0)) / length,
+        energy,
+        energy_min,
+        energy_max,
+        np.bincount(sample_row, minlength=rows).astype(np.int64),
+        held_ns / length,
+        extrapolated_ns / length,
         largest_gap,
     )

@@ -68,7 +68,7 @@ def integrate_clean(
     dt_ns[starts] = 1  # a meter's first row was checked against its state above
     if int(dt_ns.min()) <= 0:
         return None
-    increments, gap, dt_ns = interval_increments(
+    increments, gap, scratch = interval_increments(
         strategy,
         t,
         p,
@@ -89,7 +89,7 @@ def integrate_clean(
     # a fresh array this large costs a page fault per 4 KiB, ~8 % of the whole batch).
     energy0 = incoming.energy
     cumulative = segmented_cumsum(
-        increments, starts, energy0 if energy0.any() else None, out=dt_ns.view(np.float64)
+        increments, starts, energy0 if energy0.any() else None, out=scratch
     )
     if not np.isfinite(cumulative[np.append(starts[1:], n) - 1]).all():
         return None  # some meter's energy overflows float64 (once inf or NaN, always)

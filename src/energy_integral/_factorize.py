@@ -212,7 +212,10 @@ def _numeric(
         seen = np.zeros(int(present.max()) + 1, dtype=bool)
         seen[present] = True
         uniques = np.flatnonzero(seen).astype(present.dtype)
-        grouped = (np.cumsum(seen) - 1)[present]
+        # Ids 0..k-1, all present, are their own codes: a copy (results keep the codes,
+        # never the caller's array) instead of a lookup.
+        dense = bool(seen.all()) and present.dtype == np.int64
+        grouped = present.copy() if dense else (np.cumsum(seen) - 1)[present]
     else:
         uniques, grouped = np.unique(present, return_inverse=True)
     if not any_missing:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._row_order import meter_time_order
 from ._segments import segment_starts
 from .fleet import integrate_meters
 from .fleet_result import FleetResult
@@ -115,22 +116,25 @@ def from_fleet(
     # What the engine did not accept was rejected with its reason, or repeats a state's
     # last sample; the rest, in (meter, time) order with ties in input order, as it took them.
     codes, meters, t, p = res._row_codes(), res._meters, res._t, res._p
-    kept = np.flatnonzero(res.accepted)
-    rows = kept[np.lexsort((t[kept], codes[kept]))]
-    c = codes[rows]
+    kept = None if res.accepted.all() else np.flatnonzero(res.accepted)
+    order, c, ts = meter_time_order(codes, t, kept)
+
+    def take(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        return values if order is None else np.take(values, order)
+
     starts = segment_starts(c)
     incoming = StateTable.lookup(states, meters, strategy.name, power_unit, energy_unit)
     first = c[starts]
     after = StateTable.lookup(res.states, meters[first], strategy.name, power_unit, energy_unit)
     return Batch(
-        t[rows],
-        p[rows],
-        res.increments[rows],
+        ts,
+        take(p),
+        take(res.increments),
         starts,
         incoming.last_ts[first],
         incoming.last_power[first],
         incoming.has_state[first],
-        None if res.outage is None else res.outage[rows],
+        None if res.outage is None else take(res.outage),
         meters[first],
         res.states,
         after.outage,

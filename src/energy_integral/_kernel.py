@@ -30,6 +30,8 @@ SATURATED: int = int(np.iinfo(np.int64).max)
 
 IntArray = npt.NDArray[np.int64]
 
+_BLOCK = 1 << 14  # elements converted in place at a time (128 KiB)
+
 
 def subtract_saturating(a: IntArray, b: IntArray, out: IntArray | None = None) -> IntArray:
     """``a - b`` where it fits int64, else ``±SATURATED`` with the true difference's sign.
@@ -87,17 +89,21 @@ def interval_hours(
     dt_ns: IntArray,
     low: int,
 ) -> npt.NDArray[np.float64]:
-    """``dt_ns`` in hours; a saturated step's hours come from its two times in float64.
+    """``dt_ns`` in hours, written over ``dt_ns``'s memory (which is used up); a saturated
+    step's hours come from its two times in float64.
 
     ``low`` is the smallest of ``t`` and ``bridge_t``: a step can saturate only if it
     is negative (before 1970).
     """
-    hours = dt_ns / NS_PER_HOUR
-    if low < 0:
-        long = np.flatnonzero(np.abs(dt_ns) == SATURATED)
-        if long.size:
-            before = previous_times(t, starts, bridge_t, long)
-            hours[long] = (t[long].astype(np.float64) - before.astype(np.float64)) / NS_PER_HOUR
+    long = np.flatnonzero(np.abs(dt_ns) == SATURATED) if low < 0 else np.arange(0)
+    hours = dt_ns.view(np.float64)
+    # numpy copies the whole input when a casting ufunc writes over it; block by block
+    # the copy stays in cache, and no batch-sized array is allocated.
+    for i in range(0, dt_ns.size, _BLOCK):
+        np.divide(dt_ns[i : i + _BLOCK], NS_PER_HOUR, out=hours[i : i + _BLOCK])
+    if long.size:
+        before = previous_times(t, starts, bridge_t, long)
+        hours[long] = (t[long].astype(np.float64) - before.astype(np.float64)) / NS_PER_HOUR
     return hours
 
 
@@ -113,8 +119,8 @@ def interval_increments(
     max_gap_ns: int | None,
     dt_ns: IntArray | None = None,
     low: int | None = None,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], IntArray]:
-    """Energy of the interval ending at each sample, which intervals were gaps, and their length.
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """Energy of the interval ending at each sample, which intervals were gaps, and a buffer.
 
     ``t`` and ``p`` hold one or more series back to back, each sorted by time;
     ``starts`` are the series' first positions. Inside a series the interval
@@ -125,7 +131,8 @@ def interval_increments(
     :func:`time_steps` of ``t`` passes it as ``dt_ns`` (its series' first
     entries are overwritten) to save a pass, and ``low``, ``t.min()``, if it has
     it. Lengths are saturating (see the module); the start of an interval is
-    :func:`previous_times`.
+    :func:`previous_times`. The buffer (float64, one per sample, its content
+    used up) is ``dt_ns``'s memory, for the caller's running sums.
     """
     if low is None and t.size:
         low = int(t.min())
@@ -133,27 +140,24 @@ def interval_increments(
         dt_ns = time_steps(t, low)
     bridge_t = np.where(bridged, bridge_t, t[starts])  # an unbridged start: a 0-length step
     dt_ns[starts] = subtract_saturating(t[starts], bridge_t)
-    p0 = np.empty_like(p)
-    p0[1:] = p[:-1]
-    p0[starts] = np.where(bridged, bridge_p, 0.0)
+    first_p0 = np.where(bridged, bridge_p, 0.0)
+    # A series' unbridged first sample has dt 0: never a gap.
+    gap = np.zeros(t.size, dtype=bool) if max_gap_ns is None else dt_ns > max_gap_ns
 
     if t.size:
         assert low is not None
         lowest = min(low, int(bridge_t.min())) if bridge_t.size else low
         hours = interval_hours(t, starts, bridge_t, dt_ns, lowest)
     else:
-        hours = dt_ns / NS_PER_HOUR
+        hours = dt_ns.view(np.float64)
     # Huge finite powers can overflow to inf: the callers check the totals and reject them.
     with np.errstate(over="ignore", invalid="ignore"):
-        energy = np.asarray(strategy.interval_energy_scratch(hours, p0, p), dtype=np.float64)
-        if energy is not p0 and (not energy.flags.owndata or np.may_share_memory(energy, p)):
+        energy = np.asarray(strategy.series_energy(hours, p, first_p0, starts), np.float64)
+        if not energy.flags.owndata or np.may_share_memory(energy, p):
             energy = energy.copy()  # a plug-in may hand back its input (the caller's power)
         if factor != 1.0:
             energy *= factor
     energy[starts[~bridged]] = 0.0
-    if max_gap_ns is None:
-        gap = np.zeros(t.size, dtype=bool)
-    else:
-        gap = dt_ns > max_gap_ns  # a series' unbridged first sample has dt 0: never a gap
+    if max_gap_ns is not None:
         energy[gap] = 0.0
-    return energy, gap, dt_ns
+    return energy, gap, hours

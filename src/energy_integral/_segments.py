@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -32,7 +33,8 @@ def grouping_order(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
 
     numpy sorts values several times faster than it argsorts them, so when
     code and position fit in 64 bits together each row becomes the value
-    :math:`(c \\ll b) \\,|\\, i` with :math:`b` bits for the position :math:`i`:
+    :math:`(c \\ll b) \\,|\\, i` with :math:`b` bits for the position :math:`i` (in
+    32 bits when they fit, else 64):
     one value sort orders by code and, among equal codes, by position (which
     is stability), and the low bits give the position back.
 
@@ -41,14 +43,18 @@ def grouping_order(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
     """
     n = codes.size
     bits = max(n - 1, 1).bit_length()
-    if n == 0 or int(codes.max()) >> (63 - bits):
+    top = int(codes.max()) if n else 0
+    if n == 0 or top >> (63 - bits):
         return np.argsort(codes, kind="stable")
-    packed = codes.astype(np.uint64)
-    packed <<= np.uint64(bits)
-    packed |= np.arange(n, dtype=np.uint64)
+    # In 32 bits when they fit (a batch of up to a few million rows of a few thousand
+    # meters): half the memory to move, twice the lanes of each vector compare.
+    word = np.dtype(np.uint32 if top.bit_length() + bits <= 32 else np.uint64)
+    packed: npt.NDArray[np.unsignedinteger[Any]] = codes.astype(word)
+    np.left_shift(packed, bits, out=packed, dtype=word)
+    np.bitwise_or(packed, np.arange(n, dtype=word), out=packed)
     packed.sort()
-    packed &= np.uint64((1 << bits) - 1)
-    return packed.view(np.intp)
+    np.bitwise_and(packed, (1 << bits) - 1, out=packed, dtype=word)
+    return packed.view(np.intp) if word.itemsize == 8 else packed.astype(np.intp)
 
 
 def segment_ids(starts: npt.NDArray[np.intp], n: int) -> npt.NDArray[np.intp]:

@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from . import quality as q
 from ._clean_batch import integrate_clean
+from ._column_runs import column_runs
 from ._factorize import as_ids, column_ids, factorize, grouped_runs, sorted_runs
 from ._inputs import (
     as_power,
@@ -33,14 +34,9 @@ from ._inputs import (
 from ._invalid_rows import describe, first_row, flag_invalid, overflowed
 from ._kernel import interval_increments, previous_times
 from ._outages import mark_outages
+from ._row_order import meter_time_order, meter_time_runs
 from ._row_policies import drop_stale, resolve_duplicates
-from ._segments import (
-    grouping_order,
-    segment_ids,
-    segment_starts,
-    segmented_argsort,
-    segmented_cumsum,
-)
+from ._segments import segment_ids, segment_starts, segmented_cumsum
 from .errors import InvalidSampleError
 from .fleet_result import FleetResult, updated_states
 from .gaps import GapReport
@@ -54,44 +50,6 @@ from .units import energy_factor
 __all__ = ["FleetResult", "integrate_meters"]
 
 IntArray = npt.NDArray[np.intp]
-
-
-def _order(
-    codes: npt.NDArray[np.int64], t: npt.NDArray[np.int64], valid: IntArray | None
-) -> tuple[IntArray | None, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """The valid rows ordered by (meter, time), stable so ties keep input order.
-
-    Returns their positions (None: every row, already in order) and their codes
-    and times in that order. ``valid`` None means every row is valid.
-    """
-    c, tt = (codes, t) if valid is None else (codes[valid], t[valid])
-    if _is_grouped_sorted(c, tt):
-        return valid, c, tt
-    # Group by meter in one sort of packed values, then sort each meter's times in short
-    # per-meter sorts, which beat one global sort. A batch in time order (as a stream
-    # delivers) is sorted within each meter once grouped, and skips the second step.
-    order = grouping_order(c)
-    tt = np.take(tt, order)  # np.take gathers ~20 % faster than indexing
-    sizes = np.bincount(c)  # the grouped codes, written in order rather than gathered
-    c = np.repeat(np.arange(sizes.size, dtype=c.dtype), sizes)
-    starts = (np.cumsum(sizes) - sizes)[sizes > 0]
-    if not _is_grouped_sorted(c, tt):
-        within = segmented_argsort(tt, starts)  # moves rows inside their meter only,
-        order = np.take(order, within)  # codes stay as they are; one gather at a time
-        tt = np.take(tt, within)  # keeps a single stale copy alive
-    return (order if valid is None else valid[order]), c, tt
-
-
-def _is_grouped_sorted(c: npt.NDArray[Any], t: npt.NDArray[np.int64]) -> bool:
-    """True when ``c`` is non-decreasing and ``t`` non-decreasing within each run of ``c``."""
-    head_c, head_t = c[:1024], t[:1024]  # a shuffled batch gives itself away at once
-    if not _grouped_sorted_mask(head_c, head_t).all():
-        return False
-    return bool(_grouped_sorted_mask(c, t).all())
-
-
-def _grouped_sorted_mask(c: npt.NDArray[Any], t: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-    return np.asarray((c[1:] > c[:-1]) | ((c[1:] == c[:-1]) & (t[1:] >= t[:-1])))
 
 
 def _take(arr: npt.NDArray[Any], rows: IntArray | None) -> npt.NDArray[Any]:
@@ -172,8 +130,16 @@ def integrate_meters(
     check_choice("on_invalid", on_invalid, q.ON_INVALID)
     max_power = check_max_power(max_power)
     max_gap_ns = None if max_gap is None else to_duration_ns(max_gap, "max_gap")
-    coded = column_ids(meter_ids)  # a string or categorical column: never unwrapped
-    ids = as_ids(meter_ids) if coded is None else coded[0]
+    # A string column grouped by meter: its runs, no code per row; any other string or
+    # categorical column: its codes, never unwrapped.
+    runs = column_runs(meter_ids)
+    coded = column_ids(meter_ids) if runs is None else None
+    ids = meter_ids if runs is not None else as_ids(meter_ids) if coded is None else coded[0]
+    if runs is None and coded is None:
+        if ids is not meter_ids:  # a list (or a column) turned into an array: look again
+            runs = column_runs(ids)
+        if runs is None:
+            runs = sorted_runs(ids)
     # A time outside int64 ns is data like a missing one: an invalid-time row, unless told to raise.
     if on_invalid != "raise":
         t, far = to_ns_flagged(timestamps)
@@ -181,7 +147,6 @@ def integrate_meters(
         t, far = to_ns(timestamps), None
     p = as_power(power)
     n = check_same_length(meter_ids=ids, timestamps=t, power=p)
-    runs = sorted_runs(ids) if coded is None else None
     if runs is None:
         codes, meters = factorize(ids) if coded is None else coded
         grouped = grouped_runs(codes, meters.size)
@@ -199,6 +164,12 @@ def integrate_meters(
         if clean is not None:
             return clean
         codes = segment_ids(starts, n)  # what factorize() gives sorted ids
+    elif n and not incoming.outage.any() and int(codes.min()) >= 0:
+        reordered = _integrate_reordered(
+            codes, meters, t, p, incoming, strategy, factor, max_gap_ns, max_power
+        )
+        if reordered is not None:
+            return reordered
 
     invalid = flag_invalid(codes, t, p, max_power, on_invalid)
     args = (
@@ -224,6 +195,45 @@ def integrate_meters(
     return dataclasses.replace(again, _details=details)
 
 
+def _integrate_reordered(
+    codes: npt.NDArray[np.int64],
+    meters: npt.NDArray[Any],
+    t: npt.NDArray[np.int64],
+    p: npt.NDArray[np.float64],
+    incoming: StateTable,
+    strategy: Strategy,
+    factor: float,
+    max_gap_ns: int | None,
+    max_power: float | None,
+) -> FleetResult | None:
+    """A clean batch in another order (a stream's time order, shuffled), by the fast path.
+
+    The rows are put in (meter, time) order, integrated by
+    :func:`~._clean_batch.integrate_clean`, and its results written back in
+    input order. None, having changed nothing, when the batch needs a policy
+    (as the fast path itself says) or some meter has no row.
+    """
+    rows, sizes, ts = meter_time_runs(codes, t)
+    if sizes.size != meters.size or not sizes.all():
+        return None
+    ps = np.take(p, rows)
+    starts = np.cumsum(sizes) - sizes
+    clean = integrate_clean(
+        meters, starts, ts, ps, incoming, strategy, factor, max_gap_ns, max_power
+    )
+    if clean is None:
+        return None
+    # The sorted copies of times and power are used up: their buffers take the results
+    # back to input order (two batch-sized arrays fewer).
+    cumulative, increments = ts.view(np.float64), ps
+    cumulative[rows] = clean.cumulative
+    increments[rows] = clean.increments
+    return dataclasses.replace(
+        clean, cumulative=cumulative, increments=increments, _codes=codes, _t=t, _p=p,
+        _run_starts=None,
+    )  # fmt: skip
+
+
 def _integrate_rows(
     reason: npt.NDArray[np.int8],
     codes: npt.NDArray[np.int64],
@@ -246,7 +256,7 @@ def _integrate_rows(
     """
     n = t.size
     valid = np.flatnonzero(reason == q.ACCEPTED) if reason.any() else None
-    rows, c, ts = _order(codes, t, valid)
+    rows, c, ts = meter_time_order(codes, t, valid)
     ps = _take(p, rows)
     starts = segment_starts(c)
     if incoming.has_state.any() and bool(np.any(ts[starts] <= incoming.last_ts[c[starts]])):
@@ -274,7 +284,7 @@ def _integrate_rows(
             incoming.has_state, incoming.outage,
         )  # fmt: skip
     del c  # the segments' codes say it all from here on (one batch-sized array fewer)
-    rep_inc, gap, dt_ns = interval_increments(
+    rep_inc, gap, scratch = interval_increments(
         strategy,
         ts,
         rep_power,
@@ -295,15 +305,13 @@ def _integrate_rows(
     energy0 = incoming.energy[first_codes]
     # The interval lengths are used up: their buffer takes the running sums (a batch-sized
     # array fewer at the peak, which a shuffled batch reaches here).
-    rep_cum = segmented_cumsum(
-        rep_inc, starts, energy0 if energy0.any() else None, out=dt_ns.view(np.float64)
-    )
+    rep_cum = segmented_cumsum(rep_inc, starts, energy0 if energy0.any() else None, out=scratch)
     ends = np.append(starts[1:], ts.size) - 1
     if starts.size and not np.isfinite(rep_cum[ends]).all():  # once inf or NaN, always
         c = first_codes[segment_ids(starts, ts.size)]
         return overflowed(reason, codes, t, c, ts, rep_cum, starts, ends, meters.size)
     states_after = updated_states(incoming, starts, first_codes, ts, rep_power, rep_cum)
-    del dt_ns, gap, ts, ps, rep_power  # sorted copies no longer needed before the scatter
+    del scratch, gap, ts, ps, rep_power  # sorted copies no longer needed before the scatter
 
     if rows is None and reps is None:
         cumulative, increments = rep_cum, rep_inc

@@ -192,7 +192,7 @@ def integrate(
     bridged = np.array([state.last_ts is not None])
     start = np.zeros(1, dtype=np.intp)
     bridge_t = np.array([state.last_ts if state.last_ts is not None else 0], dtype=np.int64)
-    increments, gap, dt_ns = interval_increments(
+    increments, gap, scratch = interval_increments(
         strategy,
         t,
         p,
@@ -212,7 +212,7 @@ def integrate(
     # The intervals are used up: their memory takes the running sum (a fresh array
     # this large costs a page fault per 4 KiB). E_state + cumsum, added in place.
     with np.errstate(over="ignore", invalid="ignore"):
-        cumulative = np.cumsum(increments, out=dt_ns.view(np.float64))
+        cumulative = np.cumsum(increments, out=scratch)
         cumulative += state.energy
     if not np.isfinite(cumulative[-1]):  # once inf or NaN, always: the first one is the culprit
         i = int(np.flatnonzero(~np.isfinite(cumulative))[0])

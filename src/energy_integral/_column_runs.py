@@ -1,0 +1,171 @@
+"""The meters of a string or categorical column grouped by meter, found by comparing neighbours.
+
+A batch grouped by meter (a file or query ordered by meter) needs no code per
+row: the fast path takes each meter's run. For integer ids the runs come from
+one comparison of neighbours; for strings, hashing every row costs more than
+the whole integration of such a batch. Comparing every row with the one
+before it costs a fraction of that (pyarrow and polars compare in native code,
+a categorical column compares its integer codes), and only the run heads, one
+per meter, are then checked to be distinct. A column in time or random order
+gives itself away in its first rows, before the whole column is compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ._factorize import _check_one_kind, _is_missing
+
+__all__ = ["column_runs"]
+
+Runs = tuple[npt.NDArray[Any], npt.NDArray[np.intp]]
+#: Rows looked at first: a column whose runs there are shorter than two rows on average
+#: (time order, shuffled, one row per meter) is left to the hash.
+_HEAD = 1024
+
+
+def column_runs(values: Any, name: str = "meter_ids") -> Runs | None:
+    """The distinct ids in order of appearance and where each one's run starts, when the
+    string or categorical column ``values`` is grouped by meter (each id one run).
+
+    None when it is not grouped, holds a missing id, or is no string or
+    categorical column (numeric ids have :func:`~._factorize.sorted_runs`).
+
+    >>> column_runs(np.array(["b", "b", "a", "a", "a", "c", "c"]))
+    (array(['b', 'a', 'c'], dtype='<U1'), array([0, 2, 5]))
+    >>> column_runs(np.array(["b", "a", "b"] * 400)) is None
+    True
+    """
+    column = _column(values)
+    if column is None:
+        return None
+    n, differs, heads = column
+    if n == 0 or 2 * (int(np.count_nonzero(differs(0, min(n, _HEAD)))) + 1) > min(n, _HEAD):
+        return None
+    starts = np.flatnonzero(np.concatenate(([True], differs(0, n))))
+    if 2 * starts.size > n:  # mostly single rows: the hash does better
+        return None
+    meters = heads(starts)
+    if meters.dtype == object:
+        if any(_is_missing(v) for v in meters.tolist()):
+            return None  # a missing meter: an invalid row, for the general path
+        _check_one_kind(meters.tolist(), name)
+        try:
+            distinct = len(set(meters.tolist())) == meters.size
+        except TypeError:  # an unhashable id: factorize names it
+            return None
+    else:
+        distinct = np.unique(meters).size == meters.size
+    return (meters, starts) if distinct else None
+
+
+Differs = Callable[[int, int], npt.NDArray[np.bool_]]  # rows a..b: does row i differ from i - 1
+Heads = Callable[[npt.NDArray[np.intp]], npt.NDArray[Any]]  # the ids at these rows
+
+
+def _column(values: Any) -> tuple[int, Differs, Heads] | None:
+    library = type(values).__module__.split(".")[0]
+    if isinstance(values, np.ndarray):
+        return _numpy(values)
+    if library == "pandas":
+        return _pandas(values)
+    if library == "pyarrow":
+        return _pyarrow(values)
+    if library == "polars":
+        return _polars(values)
+    return None
+
+
+def _neighbours(a: npt.NDArray[Any]) -> Differs:
+    def differs(lo: int, hi: int) -> npt.NDArray[np.bool_]:
+        return np.asarray(a[lo + 1 : hi] != a[lo : hi - 1], dtype=bool)
+
+    return differs
+
+
+def _numpy(values: npt.NDArray[Any]) -> tuple[int, Differs, Heads] | None:
+    if values.ndim != 1 or values.dtype.kind not in "USO":
+        return None
+
+    def differs(lo: int, hi: int) -> npt.NDArray[np.bool_]:
+        try:
+            return _neighbours(values)(lo, hi)
+        except (TypeError, ValueError):  # ids whose == is no bool: factorize names them
+            return np.ones(max(hi - lo - 1, 0), dtype=bool)
+
+    return values.size, differs, lambda rows: values[rows]
+
+
+def _pandas(values: Any) -> tuple[int, Differs, Heads] | None:
+    import pandas as pd
+
+    dtype = getattr(values, "dtype", None)
+    if isinstance(dtype, pd.CategoricalDtype):
+        categorical = values.cat if isinstance(values, pd.Series) else values
+        codes = np.asarray(categorical.codes)
+        if codes.size and int(codes.min()) < 0:
+            return None  # a missing meter
+        table = np.asarray(categorical.categories, dtype=object)
+        return codes.size, _neighbours(codes), lambda rows: table[codes[rows]]
+    if isinstance(dtype, pd.ArrowDtype):
+        return _pyarrow(values.array.__arrow_array__())
+    if dtype is np.dtype(object) or isinstance(dtype, pd.StringDtype):
+        return _numpy(np.asarray(values.to_numpy(dtype=object)))
+    return None
+
+
+def _pyarrow(values: Any) -> tuple[int, Differs, Heads] | None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not isinstance(values, pa.Array | pa.ChunkedArray) or values.null_count:
+        return None
+    kind = values.type
+    if pa.types.is_dictionary(kind):
+        if isinstance(values, pa.ChunkedArray):
+            if values.num_chunks != 1:
+                return None  # chunks may hold different dictionaries
+            values = values.chunk(0)
+        codes = np.asarray(values.indices.to_numpy())
+        table = values.dictionary
+        return codes.size, _neighbours(codes), lambda rows: _objects(table.take(codes[rows]))
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return None
+
+    def differs(lo: int, hi: int) -> npt.NDArray[np.bool_]:
+        after, before = values.slice(lo + 1, hi - lo - 1), values.slice(lo, hi - lo - 1)
+        return np.asarray(pc.not_equal(after, before).to_numpy(zero_copy_only=False), bool)
+
+    return len(values), differs, lambda rows: _objects(values.take(rows))
+
+
+def _objects(array: Any) -> npt.NDArray[Any]:
+    return np.asarray(array.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _polars(values: Any) -> tuple[int, Differs, Heads] | None:
+    import polars as pl
+
+    if not isinstance(values, pl.Series) or values.null_count():
+        return None
+    if isinstance(values.dtype, pl.Categorical | pl.Enum):
+        codes = values.to_physical().to_numpy()
+        return codes.size, _neighbours(codes), lambda rows: _names(values.gather(rows))
+    if values.dtype != pl.String:
+        return None
+
+    def differs(lo: int, hi: int) -> npt.NDArray[np.bool_]:
+        after, before = values.slice(lo + 1, hi - lo - 1), values.slice(lo, hi - lo - 1)
+        return np.asarray((after != before).to_numpy(), dtype=bool)
+
+    return len(values), differs, lambda rows: _names(values.gather(rows))
+
+
+def _names(series: Any) -> npt.NDArray[Any]:
+    import polars as pl
+
+    return np.asarray(series.cast(pl.String).to_list(), dtype=object)

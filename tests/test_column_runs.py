@@ -1,0 +1,96 @@
+"""Runs of a string column grouped by meter, found by comparing neighbours instead of hashing.
+
+The laws, for every container: a column's runs are reported only when each
+distinct id is exactly one run (never two meters merged, never one split, no
+missing id), and then they decode every row to its own id; a grouped column
+of runs of two rows or more is recognised; and the engine gives the same
+result from such a column as from integer ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_column_codes import CONTAINERS, texts
+
+import energy_integral as ei
+from energy_integral._column_runs import column_runs
+from energy_integral._segments import segment_ids
+
+ALL: dict[str, Callable[[list[str | None]], Any]] = {
+    **CONTAINERS,
+    "numpy <U": lambda ids: np.array(ids, dtype=str),
+}
+# Containers whose runs are left to the hash (their codes are read instead).
+NOT_COMPARED = {"pyarrow chunked dictionaries", "pyarrow string_view"}
+
+
+@st.composite
+def grouped_ids(draw: st.DrawFn, missing: bool) -> list[str | None]:
+    """Ids in runs; with ``missing``, a None may appear, and an id may come back later."""
+    names = draw(st.lists(texts, min_size=1, max_size=6, unique=True))
+    pool = [*names, None] if missing else names
+    runs = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=12))
+    sizes = draw(st.lists(st.integers(1, 5), min_size=len(runs), max_size=len(runs)))
+    return [name for name, size in zip(runs, sizes, strict=True) for _ in range(size)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(ids=grouped_ids(missing=True))
+@pytest.mark.parametrize("container", list(ALL))
+def test_runs_are_reported_only_when_each_id_is_one_run(
+    container: str, ids: list[str | None]
+) -> None:
+    if container == "numpy <U" and None in ids:
+        return  # a numpy string array cannot hold a missing id
+    found = column_runs(ALL[container](ids))
+    if found is None:
+        return
+    meters, starts = found
+    assert None not in ids
+    assert len(set(meters.tolist())) == meters.size  # each meter one run
+    decoded = meters[segment_ids(starts, len(ids))].tolist()
+    assert decoded == ids  # every row its own id: nothing merged, nothing split
+    changes = sum(a != b for a, b in zip(ids[1:], ids[:-1], strict=True))
+    assert starts.size == changes + 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(names=st.lists(texts, min_size=1, max_size=8, unique=True), data=st.data())
+@pytest.mark.parametrize("container", [c for c in ALL if c not in NOT_COMPARED])
+def test_a_grouped_column_of_runs_of_two_rows_or_more_is_recognised(
+    container: str, names: list[str], data: st.DataObject
+) -> None:
+    sizes = data.draw(st.lists(st.integers(2, 6), min_size=len(names), max_size=len(names)))
+    ids = [name for name, size in zip(names, sizes, strict=True) for _ in range(size)]
+    found = column_runs(ALL[container](ids))
+    assert found is not None
+    assert found[0].tolist() == names
+
+
+@settings(max_examples=40, deadline=None)
+@given(ids=grouped_ids(missing=False), power=st.floats(-10, 10), data=st.data())
+@pytest.mark.parametrize("container", list(ALL))
+def test_the_engine_gives_the_same_result_from_string_runs_as_from_integer_ids(
+    container: str, ids: list[str | None], power: float, data: st.DataObject
+) -> None:
+    n = len(ids)
+    steps = data.draw(st.lists(st.integers(1, 10**12), min_size=n, max_size=n))
+    t = (np.int64(1_767_225_600 * 10**9) + np.cumsum(steps)).astype("datetime64[ns]")
+    p = power + np.arange(n, dtype=np.float64)
+    number = {name: i for i, name in enumerate(dict.fromkeys(ids))}
+    ints = np.array([number[name] for name in ids], dtype=np.int64)
+    want = ei.integrate_meters(ints, t, p)
+    got = ei.integrate_meters(ALL[container](ids), t, p)
+    assert np.array_equal(got.cumulative, want.cumulative, equal_nan=True)
+    assert np.array_equal(got.increments, want.increments, equal_nan=True)
+    assert got.reason.tolist() == want.reason.tolist()
+    assert got.meter.tolist() == ids
+    assert {m: s.energy for m, s in got.states.items()} == {
+        name: want.states[number[name]].energy for name in number
+    }
