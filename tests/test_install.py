@@ -3,7 +3,7 @@
 Every command either works or ends with one line naming the extra to install
 and exit code 2 — never a traceback. Slow (one pip install per extra), so
 marked ``install`` and left out of a plain ``pytest`` run; ``.ci/run`` runs it
-as its own step: ``python -m pytest -m install tests/test_install.py``.
+as its own step: ``python -m pytest -n 0 -m install tests/test_install.py``.
 Needs network access to the package index (or a warm pip cache).
 """
 
