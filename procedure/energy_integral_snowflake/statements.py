@@ -26,6 +26,7 @@ __all__ = [
     "TAKEN",
     "claimed_transaction",
     "frame",
+    "guarded_transaction",
     "insert_from_sql",
     "insert_values_sql",
     "lost_race",
@@ -187,6 +188,35 @@ def lost_race(session: Any, exc: BaseException) -> bool:
     return bool(check is not None and check(exc))
 
 
+def guarded_transaction(session: Any, body: Callable[[], str | None]) -> str:
+    """``BEGIN``, ``body()``, ``COMMIT``: :data:`COMMITTED`.
+
+    ``body`` returns None to commit, or an outcome (:data:`TAKEN`, :data:`STALE`)
+    to roll back with and return. If the engine refuses a write because another
+    transaction made it first (:func:`lost_race`), in the body or at the
+    ``COMMIT``, everything rolls back: :data:`TAKEN`. Any other error rolls back
+    and is raised.
+    """
+    run(session, "BEGIN")
+    try:
+        outcome = body()
+        if outcome is not None:
+            run(session, "ROLLBACK")
+            return outcome
+    except BaseException as exc:
+        run(session, "ROLLBACK")
+        if lost_race(session, exc):
+            return TAKEN
+        raise
+    try:
+        run(session, "COMMIT")
+    except BaseException as exc:  # the engine has rolled back
+        if lost_race(session, exc):
+            return TAKEN
+        raise
+    return COMMITTED
+
+
 def claimed_transaction(
     session: Any,
     claim: tuple[str, Sequence[Any]],
@@ -201,26 +231,15 @@ def claimed_transaction(
     ``still_valid`` (run inside the transaction, after the claim) says no, it
     rolls back: :data:`STALE`. Any other error rolls back and is raised.
     """
-    run(session, "BEGIN")
-    try:
+
+    def claimed() -> str | None:
         changed = run(session, *claim)
         if not changed or int(changed[0][0]) == 0:
-            run(session, "ROLLBACK")
             return TAKEN
         if still_valid is not None and not still_valid():
-            run(session, "ROLLBACK")
             return STALE
         for sql, params in writes:
             run(session, sql, params)
-    except BaseException as exc:
-        run(session, "ROLLBACK")
-        if lost_race(session, exc):
-            return TAKEN
-        raise
-    try:
-        run(session, "COMMIT")
-    except BaseException as exc:  # the engine has rolled back
-        if lost_race(session, exc):
-            return TAKEN
-        raise
-    return COMMITTED
+        return None
+
+    return guarded_transaction(session, claimed)

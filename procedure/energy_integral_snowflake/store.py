@@ -74,6 +74,7 @@ from .statements import (
     TAKEN,
     claimed_transaction,
     frame,
+    guarded_transaction,
     lost_race,
     run,
     write_rows_sql,
@@ -266,8 +267,8 @@ class SqlStore:
         """
         t, session = self.tables, self.session
         marker = t.marker.quoted
-        run(session, "BEGIN")
-        try:
+
+        def renumbered() -> str | None:
             rows = run(
                 session,
                 f'SELECT "BATCH_ID" FROM {marker} WHERE "STATUS" = ? AND "BATCH_ID" >= '
@@ -276,6 +277,8 @@ class SqlStore:
                 'WHERE c."STATUS" <> ?)) ORDER BY "BATCH_ID"',
                 [STATUS_LANDED, STATUS_LANDED, STATUS_LANDED],
             )
+            if not rows:
+                return TAKEN  # nothing overtaken (or another call renumbered first)
             for (old,) in rows:
                 new = next_batch_id(session, self.names)
                 moved = run(
@@ -284,28 +287,15 @@ class SqlStore:
                     [new, int(old), STATUS_LANDED],
                 )
                 if not moved or int(moved[0][0]) != 1:
-                    run(session, "ROLLBACK")
-                    return False
+                    return TAKEN
                 run(
                     session,
                     f'UPDATE {t.landing.quoted} SET "BATCH_ID" = ? WHERE "BATCH_ID" = ?',
                     [new, int(old)],
                 )
-        except BaseException as exc:
-            run(session, "ROLLBACK")
-            if lost_race(session, exc):
-                return False
-            raise
-        if not rows:
-            run(session, "ROLLBACK")
-            return False
-        try:
-            run(session, "COMMIT")
-        except BaseException as exc:  # the engine has rolled back
-            if lost_race(session, exc):
-                return False
-            raise
-        return True
+            return None
+
+        return guarded_transaction(session, renumbered) == COMMITTED
 
     def mark_failed(self, batch_id: int, detail: str) -> None:
         """Write on the batch's marker row why it could not be integrated (it stays ``LANDED``)."""
