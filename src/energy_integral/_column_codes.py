@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._extras import library_of
+
 __all__ = ["column_codes"]
 
 Codes = tuple[npt.NDArray[np.int64], npt.NDArray[Any]]
@@ -36,7 +38,7 @@ def column_codes(values: Any) -> Codes | None:
     >>> codes.tolist(), uniques.tolist()
     ([1, -1, 0, 1], ['a', 'b'])
     """
-    library = type(values).__module__.split(".")[0]
+    library = library_of(values)
     if library == "pandas":
         return _pandas(values)
     if library == "pyarrow":

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._extras import library_of
 from ._factorize import _check_one_kind, _is_missing
 
 __all__ = ["column_runs"]
@@ -68,7 +69,7 @@ Heads = Callable[[npt.NDArray[np.intp]], npt.NDArray[Any]]  # the ids at these r
 
 
 def _column(values: Any) -> tuple[int, Differs, Heads] | None:
-    library = type(values).__module__.split(".")[0]
+    library = library_of(values)
     if isinstance(values, np.ndarray):
         return _numpy(values)
     if library == "pandas":

@@ -22,7 +22,26 @@ from types import ModuleType
 
 from .errors import MissingExtraError
 
-__all__ = ["DISTRIBUTION", "extra_installed", "extras", "install_hint", "missing", "require"]
+__all__ = [
+    "DISTRIBUTION",
+    "extra_installed",
+    "extras",
+    "install_hint",
+    "library_of",
+    "missing",
+    "require",
+]
+
+
+def library_of(obj: object) -> str:
+    """The top-level package ``obj``'s type comes from, naming a container without importing it.
+
+    >>> import numpy as np
+    >>> library_of(np.zeros(1)), library_of([])
+    ('numpy', 'builtins')
+    """
+    return type(obj).__module__.split(".")[0]
+
 
 #: The distribution whose extras are meant (``pip install 'energy-integral[cli]'``).
 DISTRIBUTION = "energy-integral"

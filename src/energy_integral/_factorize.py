@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._column_codes import column_codes
+from ._extras import library_of
 from ._hash_codes import fixed_width_codes
 from ._segments import segment_ids, segment_starts
 from .errors import InvalidArgumentError, InvalidTypeError, MeterIdError
@@ -36,7 +37,7 @@ def as_ids(values: Any, name: str = "meter_ids") -> npt.NDArray[Any]:
     >>> as_ids(pa.array([2**53, 2**53 + 1, None])).tolist()
     [9007199254740992, 9007199254740993, None]
     """
-    library = type(values).__module__.split(".")[0]
+    library = library_of(values)
     if library == "polars" and hasattr(values, "to_arrow"):
         values, library = values.to_arrow(), "pyarrow"
     if library == "pyarrow" and hasattr(values, "type"):

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._extras import library_of
 from .errors import InvalidArgumentError, InvalidTypeError
 
 __all__ = [
@@ -35,7 +36,7 @@ def as_power(power: Any, name: str = "power") -> npt.NDArray[np.float64]:
     ...
     energy_integral.errors.InvalidTypeError: power must be numeric; got dtype <U1
     """
-    library = type(power).__module__.split(".")[0]
+    library = library_of(power)
     if library == "pyarrow" and hasattr(power, "combine_chunks"):
         power = power.combine_chunks()
     if library in ("pyarrow", "polars") and hasattr(power, "to_numpy"):

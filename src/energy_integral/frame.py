@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._extras import library_of
 from .errors import InvalidArgumentError, InvalidTypeError
 from .fleet import FleetResult, integrate_meters
 
@@ -15,7 +16,7 @@ __all__ = ["column_values", "integrate_frame"]
 
 
 def _library(frame: Any) -> str:
-    module = type(frame).__module__.split(".")[0]
+    module = library_of(frame)
     if module not in ("pandas", "polars", "pyarrow"):
         raise InvalidTypeError(
             f"frame is a {type(frame).__name__}; expected a pandas or polars DataFrame "

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._extras import library_of
 from .errors import InvalidArgumentError, InvalidTypeError, TimeRangeError
 
 __all__ = [
@@ -81,10 +82,6 @@ _NS_PER_UNIT = {
     "W": 7 * 86_400_000_000_000,
 }
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?)?\s*(" + "|".join(_NS_PER_UNIT) + r")\s*$")
-
-
-def _library(obj: object) -> str:
-    return type(obj).__module__.split(".")[0]
 
 
 def _from_arrow(array: Any, name: str) -> npt.NDArray[Any]:
@@ -285,7 +282,7 @@ def _convert(timestamps: Any, name: str, out_of_range: str) -> _Flagged:
         raise InvalidArgumentError(
             f"out_of_range={out_of_range!r} is not valid; use one of {', '.join(OUT_OF_RANGE)}"
         )
-    library = _library(timestamps)
+    library = library_of(timestamps)
     if library == "polars" and hasattr(timestamps, "to_arrow"):
         timestamps, library = timestamps.to_arrow(), "pyarrow"
     if library == "pyarrow" and hasattr(timestamps, "type"):
