@@ -25,10 +25,6 @@ __all__ = [
     "utc_now",
 ]
 
-# The int64-nanosecond range, to the µs inside it (comparing in ns would overflow first).
-_NS_FIRST = np.datetime64("1677-09-21T00:12:43.145225", "us")
-_NS_LAST = np.datetime64("2262-04-11T23:47:16.854775", "us")
-
 
 def utc_now() -> dt.datetime:
     """Now as a naive UTC datetime, to the µs (what TIMESTAMP_NTZ columns hold)."""
@@ -134,7 +130,9 @@ def beyond_nanoseconds(params: Sequence[Any]) -> tuple[int, Any] | None:
             stamp = np.datetime64(given).astype("datetime64[us]")
         except ValueError:
             continue  # not a time
-        if not np.isnat(stamp) and not _NS_FIRST <= stamp <= _NS_LAST:
+        try:
+            ei.timestamps.to_ns(np.array([stamp]))  # the library's own range check
+        except ei.errors.TimeRangeError:
             return i, value
     return None
 
