@@ -165,6 +165,32 @@ def test_nullable_integer_columns(column: Any) -> None:
     assert_factorizes([3, None, 1, 3], codes, uniques)
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    ids=st.lists(st.none() | st.sampled_from(["", "m1", "m2", "é", "m1 "]) | st.text(max_size=3),
+                 max_size=60),
+    kind=st.sampled_from(["string", "large_string", "dictionary", "chunked"]),
+)  # fmt: skip
+def test_arrow_text_ids_unwrap_to_the_same_values(ids: list[str | None], kind: str) -> None:
+    """Whatever path turns an Arrow text column into ids (a few repeated or mostly
+    distinct values, nulls, a dictionary), it holds exactly the column's values."""
+    column: Any = pa.array(ids, pa.large_string() if kind == "large_string" else pa.string())
+    if kind == "dictionary":
+        column = column.dictionary_encode()
+    elif kind == "chunked":
+        column = pa.chunked_array([column[: len(ids) // 2], column[len(ids) // 2 :]])
+    out = _factorize.as_ids(column)
+    assert out.dtype == object
+    assert out.tolist() == ids
+    assert_factorizes(ids, *factorize(column))
+
+
+def test_arrow_text_ids_share_one_string_per_id() -> None:
+    """A column of repeated ids becomes one Python string per id, not one per row."""
+    out = _factorize.as_ids(pa.array(["m1", "m2"] * 3000))
+    assert len({id(v) for v in out.tolist()}) == 2
+
+
 BIG = 2**53  # the first integer float64 cannot tell from its successor
 
 
