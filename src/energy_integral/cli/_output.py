@@ -13,6 +13,7 @@ __all__ = [
     "TableWriter",
     "by_meter",
     "check_out_path",
+    "dictionary_columns",
     "err_console",
     "fail",
     "out_console",
@@ -67,7 +68,19 @@ def write_frame(frame: Any, path: Path) -> None:
     if path.suffix.lower() == ".csv":
         pcsv.write_csv(table, path)
     else:
-        pq.write_table(table, path)
+        pq.write_table(table, path, use_dictionary=dictionary_columns(table.schema))
+
+
+def dictionary_columns(schema: Any) -> list[str]:
+    """The columns worth dictionary-encoding in Parquet: all but the floating-point ones.
+
+    Meters, times and counts repeat; measured energies and powers hardly
+    ever do, and trying a dictionary on them first (pyarrow's default) about
+    doubles the time to write a table of intervals and makes the file larger.
+    """
+    import pyarrow as pa
+
+    return [field.name for field in schema if not pa.types.is_floating(field.type)]
 
 
 class TableWriter:
@@ -87,7 +100,13 @@ class TableWriter:
             import pyarrow.parquet as pq
 
             csv = self.path.suffix.lower() == ".csv"
-            self._writer = (pcsv.CSVWriter if csv else pq.ParquetWriter)(self.path, self.schema)
+            self._writer = (
+                pcsv.CSVWriter(self.path, self.schema)
+                if csv
+                else pq.ParquetWriter(
+                    self.path, self.schema, use_dictionary=dictionary_columns(self.schema)
+                )
+            )
         return self._writer
 
     def write(self, table: Any) -> None:
@@ -106,8 +125,17 @@ def by_meter(frame: Any) -> Any:
     """The rows sorted by their ``meter`` column (if any), each meter's rows kept in order."""
     if "meter" not in frame.columns or frame.empty:
         return frame
-    order = frame["meter"].astype(str).argsort(kind="stable")
-    return frame.iloc[order.to_numpy()].reset_index(drop=True)
+    import numpy as np
+    import pandas as pd
+
+    # Sort the few distinct meters by their text, then the rows by their meter's rank:
+    # the order of sorting every row's text, at a fraction of its cost.
+    codes, uniques = pd.factorize(frame["meter"], use_na_sentinel=False)
+    by_text = np.argsort(np.asarray(uniques).astype(str), kind="stable")
+    rank = np.empty_like(by_text)
+    rank[by_text] = np.arange(by_text.size)
+    order = np.argsort(rank[codes], kind="stable")
+    return frame.iloc[order].reset_index(drop=True)
 
 
 def _decimals(values: Any) -> int:
