@@ -13,6 +13,7 @@ from ._column_codes import column_codes
 from ._extras import library_of
 from ._hash_codes import fixed_width_codes
 from ._segments import segment_ids, segment_starts
+from ._string_keys import string_keys
 from .errors import InvalidArgumentError, InvalidTypeError, MeterIdError
 
 __all__ = [
@@ -229,17 +230,33 @@ def factorize(
     if arr.dtype.kind == "f":
         return _numeric(arr, np.isnan(arr))
     if arr.dtype.kind in "US":
-        return fixed_width_codes(arr)
+        return _fixed_width(arr)
     if arr.dtype == object:
         return _objects(arr, name)
     raise InvalidTypeError(f"{name} has dtype {arr.dtype}; expected strings or integers")
 
 
+def _fixed_width(arr: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+    """Codes for numpy strings: the integer path on their keys, else a hash.
+
+    Keys small enough for a lookup table (ids that differ in a few
+    characters) take the integer ids' path; wider ones are hashed as one
+    word each, and ids whose keys would not fit 64 bits as themselves.
+    """
+    keyed = string_keys(arr)
+    if keyed is None:  # no rows, width 0, another byte order, or too wide for a key
+        return fixed_width_codes(arr)
+    if keyed.size > _lookup_bound(arr.size):
+        return fixed_width_codes(arr, keyed.keys)
+    codes, present = _numeric(keyed.keys)
+    return codes, keyed.strings(present)
+
+
 def _numeric(
-    arr: npt.NDArray[Any], missing: npt.NDArray[np.bool_]
+    arr: npt.NDArray[Any], missing: npt.NDArray[np.bool_] | None = None
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
-    any_missing = bool(missing.any())
-    present = arr[~missing] if any_missing else arr
+    any_missing = missing is not None and bool(missing.any())
+    present = arr[~missing] if missing is not None and any_missing else arr
     runs = sorted_runs(present)
     if runs is not None:
         uniques, starts = runs
@@ -257,6 +274,7 @@ def _numeric(
         uniques, grouped = np.unique(present, return_inverse=True)
     if not any_missing:
         return grouped.astype(np.int64, copy=False), uniques
+    assert missing is not None
     codes = np.full(arr.size, -1, dtype=np.int64)
     codes[~missing] = grouped
     return codes, uniques
@@ -265,7 +283,12 @@ def _numeric(
 def _small_non_negative_ints(values: npt.NDArray[Any]) -> bool:
     if values.dtype.kind not in "iu" or values.size == 0:
         return False
-    return int(values.min()) >= 0 and int(values.max()) < max(1 << 20, 4 * values.size)
+    return int(values.min()) >= 0 and int(values.max()) < _lookup_bound(values.size)
+
+
+def _lookup_bound(n: int) -> int:
+    """Ids below this take a lookup table over their range instead of a sort."""
+    return max(1 << 20, 4 * n)
 
 
 def _objects(arr: npt.NDArray[Any], name: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:

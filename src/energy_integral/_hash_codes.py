@@ -25,11 +25,15 @@ _MIX = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: Fibonacci hashing
 _MAX_ROUNDS = 64  # far beyond what a table at most half full needs
 
 
-def fixed_width_codes(arr: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+def fixed_width_codes(
+    arr: npt.NDArray[Any], keys: npt.NDArray[np.int64] | None = None
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
     """Codes into the sorted unique values of a ``<U`` or ``S`` array.
 
     The same answer as ``np.unique(arr, return_inverse=True)`` (in the other
-    order), found by hashing; only the unique values are sorted.
+    order), found by hashing; only the unique values are sorted. Given
+    ``keys`` (equal exactly for equal strings, :mod:`._string_keys`), those
+    are hashed instead of the strings.
 
     >>> codes, uniques = fixed_width_codes(np.array(["m2", "m10", "m2", "m1"]))
     >>> codes, uniques
@@ -37,7 +41,8 @@ def fixed_width_codes(arr: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt
     """
     if arr.size == 0 or arr.dtype.itemsize == 0:  # no rows, or only empty strings
         return np.zeros(arr.size, dtype=np.int64), arr[:1].copy()
-    slot_codes, representatives = hash_groups(_words(arr))
+    words = _words(arr) if keys is None else keys.view(np.uint64)[np.newaxis]
+    slot_codes, representatives = hash_groups(words)
     uniques = arr[representatives]
     order = np.argsort(uniques, kind="stable")
     rank = np.empty(order.size, dtype=np.int64)
