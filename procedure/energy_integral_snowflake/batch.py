@@ -33,7 +33,6 @@ as integrated (``rows_merged`` of them) but have no row of their own.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +44,7 @@ import energy_integral as ei
 
 from ._values import Rows, checked_times, py_times
 from .landed import RowIds, deletes, quarantine_rows, source_order
+from .state_json import state_from_json, state_to_json, states_to_json
 
 __all__ = [
     "CORRECTION",
@@ -59,6 +59,7 @@ __all__ = [
     "source_order",
     "state_from_json",
     "state_to_json",
+    "states_to_json",
 ]
 
 _DETAIL = {
@@ -131,22 +132,6 @@ class BatchOutcome:
     def state_meters(self) -> list[str]:
         """Meters whose state this batch writes."""
         return [row[0] for row in self.states]
-
-
-def state_to_json(state: ei.CumulativeState) -> str:
-    """A state as the JSON text stored in ``METER_STATE.STATE`` (sorted keys, stable)."""
-    return json.dumps(state.to_dict(), sort_keys=True)
-
-
-def state_from_json(text: str) -> ei.CumulativeState:
-    """Read ``METER_STATE.STATE``; a broken value raises ``StateFormatError``."""
-    try:
-        data = json.loads(text)
-    except (TypeError, json.JSONDecodeError) as exc:
-        raise ei.errors.StateFormatError(f"METER_STATE.STATE is not JSON: {text!r:.80}") from exc
-    if not isinstance(data, dict):
-        raise ei.errors.StateFormatError(f"METER_STATE.STATE is not a JSON object: {text!r:.80}")
-    return ei.CumulativeState.from_dict(data)
 
 
 def integrate_rows(
@@ -346,7 +331,8 @@ def integrate_batch(
         if isinstance(m, str)
     )  # fmt: skip
     state_rows = [
-        (m, policy.method, state_to_json(res.states[m]), batch_id, now) for m in batch_meters
+        (m, policy.method, text, batch_id, now)
+        for m, text in zip(batch_meters, states_to_json(res.states, batch_meters), strict=True)
     ]
     valid_t = times[~np.isnat(times)]
     return BatchOutcome(

@@ -57,7 +57,7 @@ def lookup_sql(landing: str, batch_id: int, ids: pd.Series) -> tuple[str, list[A
     >>> sql.endswith('WHERE "BATCH_ID" = ? AND ("ID" IN (?, ?) OR "ID" IS NULL)'), params
     (True, [7, 3, 5])
     """
-    values = [py_scalar(v) for v in pd.unique(ids.to_numpy(dtype=object))]
+    values = [_integral(py_scalar(v)) for v in pd.unique(ids.to_numpy(dtype=object))]
     present = sorted(v for v in values if v is not None)
     terms: list[str] = []
     params: list[Any] = [batch_id]
@@ -78,6 +78,14 @@ def lookup_sql(landing: str, batch_id: int, ids: pd.Series) -> tuple[str, list[A
         f'WHERE "BATCH_ID" = ? AND ({" OR ".join(terms)})'
     )
     return sql, params
+
+
+def _integral(value: Any) -> Any:
+    """A float id that holds an integer exactly as that integer (a column with NULLs may
+    come as floats); anything else as it is."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
 
 
 def _ranges(values: np.ndarray[Any, np.dtype[np.int64]], most: int) -> list[tuple[int, int]]:
