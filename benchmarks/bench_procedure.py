@@ -6,14 +6,23 @@ Two figures:
 
 1. One call over a batch of ``--rows`` readings of ``--meters`` meters, as a
    ratio to the bare I/O of the same rows on the same engine: reading the
-   source rows into pandas and writing them back to a table through the same
-   staging path the procedure writes its results with. The procedure
-   cannot do less than that (it reads every row and writes one result row per
-   reading), so what lies above 1.0 is its own work: the consume (a
-   server-side copy of the stream into the landing table; here also the
-   emulated stream's diff of the whole table against its offset copy, which
-   Snowflake keeps natively — printed on its own), the integration, building
-   the result rows, the state and the marker. Target: at most 1.25.
+   stream's rows into pandas and writing them back to a table through the same
+   staging path the procedure writes its results with. The procedure cannot do
+   less than that (it reads every row of the stream and writes one result row
+   per reading), so what lies above 1.0 is its own work: landing the rows, reading
+   them back, the integration, building the result rows, the state and the
+   marker. Target: at most 1.25.
+
+   Reading the stream costs the embedded engine a diff of the whole table
+   against its offset copy, which Snowflake keeps natively; both the procedure
+   and this baseline pay it once, and it is printed on its own. The ratio to
+   a read of the source *table* (no diff: fewer than the procedure's rows'
+   worth of work) is printed beside it, as earlier versions reported it.
+
+   The call is timed in a process that has made one call before (a small
+   batch of as many meters), as the task's calls are: the embedded engine
+   translates each statement text once per process; that first-call cost is
+   printed on its own too (Snowflake translates nothing).
 2. The number of statements one call issues for a clean one-minute batch of
    ``--fleet`` meters (six readings each): each one is a round trip on
    Snowflake, so it should not grow with the batch.
@@ -39,14 +48,16 @@ from energy_integral_snowflake.store import SqlStore
 
 
 class CountingSession(embedded.EmbeddedSession):
-    """An embedded session that counts the statements sent to it."""
+    """An embedded session that counts (and keeps) the statements sent to it."""
 
     def __init__(self, session: embedded.EmbeddedSession) -> None:
         super().__init__(session.connection, session.database_name, session.path)
         self.count = 0
+        self.texts: list[str] = []
 
     def _run(self, text: str, params: Sequence[Any], *, frame: bool) -> Any:
         self.count += 1
+        self.texts.append(text)
         return super()._run(text, params, frame=frame)
 
 
@@ -68,8 +79,22 @@ def _pipeline(readings: ei.Readings) -> embedded.EmbeddedSession:
     return session
 
 
+def _bare(session: embedded.EmbeddedSession, source: str, target: str) -> tuple[float, int]:
+    """Read every row of ``source`` into pandas and write it to ``target``: seconds, rows."""
+    columns = ", ".join(quote_identifier(c) for c in tables().source.column_names)
+    start = time.perf_counter()
+    frame = session.sql(f"SELECT {columns} FROM {source}").to_pandas()
+    staged = session.stage_rows(tables().source, frame)
+    run(session, "BEGIN")
+    run(session, f"INSERT INTO {target} SELECT * FROM {staged}")
+    run(session, "COMMIT")  # (a SELECT of the stream in a transaction moves nothing)
+    return time.perf_counter() - start, len(frame)
+
+
 def ratio(rows: int, meters: int) -> None:
     """Figure 1: one call over a large batch against a bare read + write of its rows."""
+    warm = CountingSession(_pipeline(ei.generate_readings(meters, periods=2, cadence="1s")))
+    run_procedure(SqlStore(warm), Policy())  # a call before: statements translated once
     readings = ei.generate_readings(meters, periods=rows // meters, cadence="1s")
     start = time.perf_counter()
     session = _pipeline(readings)
@@ -77,24 +102,23 @@ def ratio(rows: int, meters: int) -> None:
 
     # What Snowflake keeps natively and the embedded engine computes on each read of the
     # stream: the change since the offset, diffed from the whole table (a SELECT moves nothing).
+    stream = quote_identifier(DEFAULT_NAMES.stream)
     start = time.perf_counter()
-    run(session, f"SELECT COUNT(*) FROM {quote_identifier(DEFAULT_NAMES.stream)}")
+    run(session, f"SELECT COUNT(*) FROM {stream}")
     diff = time.perf_counter() - start
 
     # Bare I/O: read the rows, write one row per reading through the same staging path.
-    source = tables().source
-    run(session, f"CREATE TABLE BENCH_COPY AS SELECT * FROM {source.quoted} WHERE FALSE")
-    start = time.perf_counter()
-    frame = session.sql(f"SELECT * FROM {source.quoted}").to_pandas()
-    staged = session.stage_rows(source, frame)
-    run(session, "BEGIN")
-    run(session, f"INSERT INTO BENCH_COPY SELECT * FROM {staged}")
-    run(session, "COMMIT")
-    bare = time.perf_counter() - start
-    print(f"bare read + write of {len(frame):,} rows: {bare:.2f} s")
-    del frame
+    source = tables().source.quoted
+    for copy in ("BENCH_STREAM_COPY", "BENCH_TABLE_COPY"):
+        run(session, f"CREATE TABLE {copy} AS SELECT * FROM {source} WHERE FALSE")
+    bare, n_bare = _bare(session, stream, "BENCH_STREAM_COPY")
+    bare_table, _ = _bare(session, source, "BENCH_TABLE_COPY")
+    print(f"bare read of the stream's {n_bare:,} rows + write: {bare:.2f} s "
+          f"(of which the emulated stream's diff, about {diff:.2f} s)")  # fmt: skip
+    print(f"bare read of the source table + write (no diff): {bare_table:.2f} s")
 
-    store = SqlStore(session)
+    logged = CountingSession(session)
+    store = SqlStore(logged)
     timings: dict[str, float] = {}
     for name in ("consume", "load_batch", "commit_batch"):
         setattr(store, name, _timed(name, timings, getattr(store, name)))
@@ -109,7 +133,14 @@ def ratio(rows: int, meters: int) -> None:
         if name == "consume":
             print(f"    of which the emulated stream's diff, about {diff:6.2f} s")
     print(f"  {'integration':<13} {total - sum(timings.values()):6.2f} s (the rest)")
-    print(f"ratio to bare I/O: {total / bare:.2f} (target <= 1.25)")
+    start = time.perf_counter()
+    for text in set(logged.texts):
+        embedded.translate.__wrapped__(text)  # as the first call of a process does
+    print(
+        f"  (a first call in a process also translates them: {time.perf_counter() - start:.2f} s)"
+    )
+    print(f"ratio to a bare read of the stream + write: {total / bare:.2f} (target <= 1.25)")
+    print(f"ratio to a bare read of the table + write:  {total / bare_table:.2f}")
 
 
 def statements(fleet: int) -> None:

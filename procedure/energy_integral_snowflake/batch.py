@@ -33,7 +33,6 @@ as integrated (``rows_merged`` of them) but have no row of their own.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,7 +42,9 @@ import pandas as pd
 
 import energy_integral as ei
 
-from ._values import Rows, checked_times, py_scalar, py_times
+from ._values import Rows, checked_times, py_times
+from .landed import RowIds, deletes, quarantine_rows, source_order
+from .state_json import state_from_json, state_to_json, states_to_json
 
 __all__ = [
     "CORRECTION",
@@ -52,11 +53,13 @@ __all__ = [
     "UNREADABLE_STATE",
     "BatchOutcome",
     "Policy",
+    "RowIds",
     "integrate_batch",
     "merge_duplicates",
     "source_order",
     "state_from_json",
     "state_to_json",
+    "states_to_json",
 ]
 
 _DETAIL = {
@@ -129,22 +132,6 @@ class BatchOutcome:
     def state_meters(self) -> list[str]:
         """Meters whose state this batch writes."""
         return [row[0] for row in self.states]
-
-
-def state_to_json(state: ei.CumulativeState) -> str:
-    """A state as the JSON text stored in ``METER_STATE.STATE`` (sorted keys, stable)."""
-    return json.dumps(state.to_dict(), sort_keys=True)
-
-
-def state_from_json(text: str) -> ei.CumulativeState:
-    """Read ``METER_STATE.STATE``; a broken value raises ``StateFormatError``."""
-    try:
-        data = json.loads(text)
-    except (TypeError, json.JSONDecodeError) as exc:
-        raise ei.errors.StateFormatError(f"METER_STATE.STATE is not JSON: {text!r:.80}") from exc
-    if not isinstance(data, dict):
-        raise ei.errors.StateFormatError(f"METER_STATE.STATE is not a JSON object: {text!r:.80}")
-    return ei.CumulativeState.from_dict(data)
 
 
 def integrate_rows(
@@ -251,34 +238,13 @@ def merge_duplicates(
     return own, kw, interval
 
 
-def source_order(
-    ids: pd.Series, actions: pd.Series
-) -> tuple[np.ndarray[Any, np.dtype[np.intp]], np.ndarray[Any, np.dtype[np.bool_]]]:
-    """Positions of landed rows by ``ID``, then ``ACTION`` (``DELETE`` first), stable; and
-    which rows are deletes (in the rows' own order).
-
-    The order rows reached the source in, so that "the first of two duplicates" is
-    the earlier one, and an update's old half comes before its new one.
-
-    >>> source_order(pd.Series([7, 3, 7, 3]), pd.Series(["INSERT", "INSERT", "DELETE", "INSERT"]))
-    (array([1, 3, 2, 0]), array([False, False,  True, False]))
-    """
-    id_values, action_values = ids.to_numpy(), actions.to_numpy(dtype=object)
-    is_delete = action_values == "DELETE"
-    if id_values.dtype.kind in "iu" and (is_delete | (action_values == "INSERT")).all():
-        deletes_first = np.append(np.flatnonzero(is_delete), np.flatnonzero(~is_delete))
-        return deletes_first[np.argsort(id_values[deletes_first], kind="stable")], is_delete
-    keys = pd.DataFrame({"ID": id_values, "ACTION": action_values})  # NULL ids go last
-    order = keys.sort_values(["ID", "ACTION"], kind="stable").index.to_numpy(dtype=np.intp)
-    return order, is_delete
-
-
 def integrate_batch(
     landed: pd.DataFrame,
     states: Mapping[str, ei.CumulativeState | ei.StateFormatError],
     batch_id: int,
     policy: Policy,
     now: dt.datetime,
+    row_ids: RowIds | None = None,
 ) -> BatchOutcome:
     """Integrate the landed rows of one batch from each meter's state before it.
 
@@ -286,7 +252,9 @@ def integrate_batch(
     ----------
     landed : DataFrame
         The batch's rows of the landing table (any row order; sorted by ``ID`` here
-        so that "the first of two duplicates" is the one that reached the source first).
+        so that "the first of two duplicates" is the one that reached the source first):
+        ``ACTION`` or ``IS_DELETE``, ``IS_UPDATE``, ``ID``, ``METER_ID``, ``TIMESTAMP``,
+        ``KW``, and ``ROW_ID`` unless ``row_ids`` is given.
     states : mapping of str → CumulativeState or StateFormatError
         Each meter's state after the previous batch; meters without one start empty.
         A meter whose state could not be read (its error here) has its rows
@@ -298,6 +266,9 @@ def integrate_batch(
         Method and data-quality options for :func:`energy_integral.integrate_meters`.
     now : datetime
         The time stamped on the output rows.
+    row_ids : callable, optional
+        Given the rows of ``landed`` the batch quarantines, the ``ROW_ID`` of each
+        (:meth:`~.store.SqlStore.landed_row_ids`); called only if there are any.
 
     Returns
     -------
@@ -305,9 +276,9 @@ def integrate_batch(
         Result, quarantine and state rows, and the counts for the marker.
         ``rows_read == rows_integrated + rows_rejected`` always holds.
     """
-    order, deleted = source_order(landed["ID"], landed["ACTION"])
+    deleted = deletes(landed)
+    order = source_order(landed["ID"], deleted)
     is_delete = deleted[order]
-    is_update = landed["IS_UPDATE"].to_numpy(dtype=bool)[order]
     meter_all = landed["METER_ID"].to_numpy(dtype=object)[order]
     broken = {m: e for m, e in states.items() if isinstance(e, ei.StateFormatError)}
     stuck = ~is_delete & (pd.Series(meter_all).isin(list(broken)).to_numpy() if broken else False)
@@ -335,32 +306,33 @@ def integrate_batch(
             "COMPUTED_AT": np.full(n_own, np.datetime64(pd.Timestamp(now), "ns")),
         }, copy=False)
     )  # fmt: skip
-    live_update = is_update[live]
-    quarantine = []
-    rejected = np.flatnonzero(~acc)
-    for i, t in zip(rejected, py_times(times[rejected]), strict=True):
+    is_update = landed["IS_UPDATE"].to_numpy(dtype=bool)  # in ``landed``'s order
+    spots: list[int] = []  # the quarantined rows' positions in ``landed``...
+    why: list[tuple[str, str]] = []  # ... and their reason and detail
+    for i in np.flatnonzero(~acc):
         reason = str(res.reason[i])
         detail = str(res.detail[i]) or _DETAIL.get(reason, reason)
         if far[i]:
             detail = f"TIMESTAMP={landed['TIMESTAMP'].iloc[rows[i]]} is {_FAR}"
-        if live_update[i] and reason in ("late", "already-integrated"):
+        if is_update[rows[i]] and reason in ("late", "already-integrated"):
             reason, detail = CORRECTION, _UPDATED_NEW
-        row = landed.iloc[rows[i]]
-        quarantine.append(_quarantine_row(row, t, reason, detail, batch_id, now))
+        spots.append(int(rows[i]))
+        why.append((reason, detail))
     for i in order[stuck]:
-        row = landed.iloc[i]
-        detail = _UNREADABLE.format(broken[row["METER_ID"]])
-        quarantine.append(_quarantine_row(row, py_times(times_all[i : i + 1])[0],
-                                          UNREADABLE_STATE, detail, batch_id, now))  # fmt: skip
+        spots.append(int(i))
+        why.append((UNREADABLE_STATE, _UNREADABLE.format(broken[landed["METER_ID"].iloc[i]])))
     for i in order[is_delete]:
-        row = landed.iloc[i]
-        replaced = bool(row["IS_UPDATE"])
-        reason, detail = (REPLACED, _UPDATED_OLD) if replaced else (CORRECTION, _DELETED)
-        quarantine.append(_quarantine_row(row, py_times(times_all[i : i + 1])[0],
-                                          reason, detail, batch_id, now))  # fmt: skip
-    batch_meters = sorted(m for m in pd.unique(meters) if isinstance(m, str))
+        spots.append(int(i))
+        why.append((REPLACED, _UPDATED_OLD) if is_update[i] else (CORRECTION, _DELETED))
+    quarantine = quarantine_rows(landed, spots, why, times_all, batch_id, now, row_ids)
+    table_meters = res.states.meters if isinstance(res.states, ei.StateTable) else None
+    batch_meters = sorted(
+        m for m in (pd.unique(meters) if table_meters is None else table_meters)
+        if isinstance(m, str)
+    )  # fmt: skip
     state_rows = [
-        (m, policy.method, state_to_json(res.states[m]), batch_id, now) for m in batch_meters
+        (m, policy.method, text, batch_id, now)
+        for m, text in zip(batch_meters, states_to_json(res.states, batch_meters), strict=True)
     ]
     valid_t = times[~np.isnat(times)]
     return BatchOutcome(
@@ -377,25 +349,4 @@ def integrate_batch(
         min_timestamp=py_times(valid_t.min(keepdims=True))[0] if valid_t.size else None,
         max_timestamp=py_times(valid_t.max(keepdims=True))[0] if valid_t.size else None,
         rows_merged=int(acc.sum() - own.sum()),
-    )
-
-
-def _quarantine_row(
-    row: pd.Series,
-    ts: dt.datetime | None,
-    reason: str,
-    detail: str,
-    batch_id: int,
-    now: dt.datetime,
-) -> tuple[Any, ...]:
-    return (
-        batch_id,
-        py_scalar(row["ROW_ID"]),
-        py_scalar(row["ID"]),
-        py_scalar(row["METER_ID"]),
-        ts,
-        py_scalar(row["KW"]),
-        reason,
-        detail,
-        now,
     )

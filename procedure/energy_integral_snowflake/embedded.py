@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,6 +57,7 @@ __all__ = ["EmbeddedSession", "Row", "connect", "describe", "setup", "tick", "tr
 
 _CATALOG_LOCK = threading.Lock()
 _STAGED = itertools.count(1)
+_STAGED_NAME, _ANY_STAGED = re.compile(r'"__EI_STAGED_\d+"'), '"__EI_STAGED_0"'  # stage_rows' views
 
 
 class Row(tuple):  # type: ignore[type-arg]
@@ -181,6 +183,17 @@ def translate(text: str) -> Statement:
     return Statement(tree.sql("duckdb"), "dml" if dml else "other", names)
 
 
+def _translated(text: str) -> Statement:
+    """:func:`translate`, with one name standing for a staged view (a new one each batch)."""
+    staged = set(_STAGED_NAME.findall(text))
+    if len(staged) != 1:
+        return translate(text)
+    [name] = staged
+    general, anyone = translate(text.replace(name, _ANY_STAGED)), _ANY_STAGED.strip('"')
+    tables = frozenset(name.strip('"') if t == anyone else t for t in general.tables)
+    return Statement(general.sql.replace(_ANY_STAGED, name), general.kind, tables)
+
+
 class Result:
     """A statement not run yet, as ``session.sql(...)`` returns it (Snowpark's are lazy too)."""
 
@@ -285,7 +298,7 @@ class EmbeddedSession:
         if answer is not None:
             names, rows = answer
             return pd.DataFrame(rows, columns=names) if frame else answer
-        statement = translate(text)
+        statement = _translated(text)
         if statement.kind == "begin":
             self.connection.execute(statement.sql)
             self._in_transaction = True

@@ -37,6 +37,7 @@ on, and one whose batch's states changed under it computes the batch again
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -173,7 +174,8 @@ def run_procedure(store: SqlStore, policy: Policy | None = None) -> RunSummary:
             start = time.perf_counter()
             try:
                 landed, states, version = store.load_batch(batch_id, policy.method)
-                outcome = integrate_batch(landed, states, batch_id, policy, utc_now())
+                row_ids = functools.partial(store.landed_row_ids, batch_id)
+                outcome = integrate_batch(landed, states, batch_id, policy, utc_now(), row_ids)
             except ei.EnergyIntegralError as exc:
                 summary.status = "error"
                 summary.pending = pending[position:]

@@ -59,6 +59,7 @@ import pandas as pd
 import energy_integral as ei
 
 from .batch import BatchOutcome, state_from_json
+from .landed import LANDED_COLUMNS, LANDED_SELECT, lookup_sql, match_row_ids
 from .schema import (
     DEFAULT_NAMES,
     STATUS_INTEGRATED,
@@ -94,8 +95,6 @@ __all__ = [
 ]
 
 _q = quote_identifier
-#: The landing table's columns a batch is integrated from (not its batch id or landing time).
-LANDED_COLUMNS = ("ROW_ID", "ACTION", "IS_UPDATE", "ID", "METER_ID", "TIMESTAMP", "KW")
 # Audit times in UTC, as Python writes them (utc_now): CURRENT_TIMESTAMP() would be the
 # session's TIMEZONE wall clock once cast to TIMESTAMP_NTZ.
 _NOW = "SYSDATE()"
@@ -239,17 +238,26 @@ class SqlStore:
         """Landed rows of the batch, each meter's latest state of an earlier batch, and
         the :meth:`states_version` of those very states (from the same rows: no query more).
 
-        A state that cannot be read comes as its :class:`~energy_integral.StateFormatError`
-        (see :func:`readable_states`).
+        Rows in :data:`~.landed.LANDED_COLUMNS`, no ``ROW_ID`` (:meth:`landed_row_ids`);
+        an unreadable state as its :class:`~energy_integral.StateFormatError`.
         """
         t = self.tables
-        cols = ", ".join(_q(c) for c in LANDED_COLUMNS)
         landed = frame(  # in no order: integrate_batch puts them in source order itself
-            self.session, f'SELECT {cols} FROM {t.landing.quoted} WHERE "BATCH_ID" = ?', [batch_id]
+            self.session,
+            f'SELECT {LANDED_SELECT} FROM {t.landing.quoted} WHERE "BATCH_ID" = ?',
+            [batch_id],
         )
         rows = _latest_state_rows(self.session, t.state, method, batch_id)
         version = (len(rows), int(rows["BATCH_ID"].sum()))  # as states_version_sql counts
         return landed, _readable(rows), version
+
+    def landed_row_ids(self, batch_id: int, rows: pd.DataFrame) -> list[Any]:
+        """The ``ROW_ID`` of each of ``rows`` (as :meth:`load_batch` read them), by one
+        query; rows alike in every column take such rows' ids, each once (:mod:`.landed`)."""
+        if rows.empty:
+            return []
+        sql, params = lookup_sql(self.tables.landing.quoted, batch_id, rows["ID"])
+        return match_row_ids(rows, frame(self.session, sql, params))
 
     def renumber_overtaken(self) -> bool:
         """Give ``LANDED`` batches that a committed batch overtook new ids, in their order.

@@ -221,3 +221,34 @@ def test_merged_duplicates_are_the_groups_of_accepted_rows_at_one_meter_and_time
         assert kw[i] == pytest.approx(want, rel=1e-12, abs=1e-12)
     others = [i for g in groups.values() for i in g if i not in kept]
     assert all(interval[i] == 0.0 for i in others)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c"]),
+            st.integers(0, 40),  # minutes
+            st.sampled_from([1.0, 2.5, -3.0, float("nan"), 1e308]),
+        ),
+        max_size=30,
+    ),
+    st.sampled_from([None, "5min"]),
+    st.booleans(),
+)
+def test_states_as_json_are_the_text_of_each_state_object(
+    rows: list[tuple[str, int, float]], max_gap: str | None, carried: bool
+) -> None:
+    from energy_integral_snowflake.batch import states_to_json
+
+    before = ei.integrate_meters(["a", "d"], np.array([T0, T0], "M8[ns]"), [1.0, 2.0])
+    res = ei.integrate_meters(
+        [m for m, _, _ in rows],
+        np.array([T0 + pd.Timedelta(minutes=t) for _, t, _ in rows], "M8[ns]"),
+        [kw for _, _, kw in rows],
+        states=dict(before.states) if carried else None,
+        max_gap=max_gap,
+        on_invalid="gap" if max_gap else "reject",
+    )
+    meters = sorted(res.states)  # the batch's meters, and those it only carried
+    assert states_to_json(res.states, meters) == [state_to_json(res.states[m]) for m in meters]

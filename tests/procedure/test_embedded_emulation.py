@@ -181,3 +181,15 @@ def test_every_statement_of_the_shipped_scripts_runs(session: Any) -> None:
             sql_rows(session, statement)
     assert sql_rows(session, "SHOW TASKS") == []
     assert sql_rows(session, 'SELECT COUNT(*) FROM "INTEGRAL_SUM_VALUES"')[0][0] == 1
+
+
+def test_a_statement_on_a_staged_view_translates_as_itself_whatever_the_view() -> None:
+    from energy_integral_snowflake.schema import tables
+    from energy_integral_snowflake.statements import merge_from_sql
+
+    for n in (3, 41):
+        text = merge_from_sql(tables().results, f'"__EI_STAGED_{n}"')
+        assert embedded._translated(text) == embedded.translate.__wrapped__(text)
+    assert f'"__EI_STAGED_{n}"' in embedded._translated(text).sql
+    both = 'SELECT * FROM "__EI_STAGED_1", "__EI_STAGED_2"'  # two views: as it is
+    assert embedded._translated(both) == embedded.translate.__wrapped__(both)

@@ -124,7 +124,8 @@ def test_a_batch_committed_twice_changes_nothing() -> None:
     assert batch_id == len(parts)
     landed, states, _ = store.load_batch(batch_id, POLICY.method)
     assert states  # the meters carry their state from the earlier batches
-    outcome = integrate_batch(landed, states, batch_id, POLICY, utc_now())
+    row_ids = lambda rows: store.landed_row_ids(batch_id, rows)  # noqa: E731
+    outcome = integrate_batch(landed, states, batch_id, POLICY, utc_now(), row_ids)
     store.commit_batch(outcome, 0.0)
     once = snapshot(store)
     store.commit_batch(outcome, 0.0)

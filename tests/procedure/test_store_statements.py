@@ -39,6 +39,13 @@ CONSUME = [
     "COMMIT",
 ]
 NEXT_ID = 'SELECT "'
+#: The batch's rows, read without ROW_ID and with the action as a boolean...
+READ = (
+    'SELECT "ACTION" = \'DELETE\' AS "IS_DELETE", "IS_UPDATE", "ID", "METER_ID", '
+    '"TIMESTAMP", "KW" FROM "LANDED_READINGS" WHERE "BATCH_ID" = ?'
+)
+#: ... and the ROW_ID of the rows it quarantines, with the same columns to match them by.
+LOOKUP = 'SELECT "ROW_ID", "ACTION" = \'DELETE\' AS "IS_DELETE", "IS_UPDATE", "ID", '
 OTHER_METHODS = 'SELECT DISTINCT "METHOD" FROM "METER_STATE" WHERE "METHOD" <> ? ORDER BY "METHOD"'
 
 
@@ -109,6 +116,13 @@ def _assert_well_formed(session: RecordingSession) -> None:
 def _landed(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
     columns = tables().landing.column_names
     return pd.DataFrame([(1, *r, NOW) for r in rows], columns=columns)
+
+
+def _as_read(landed: pd.DataFrame, *, row_id: bool = False) -> pd.DataFrame:
+    """Landing rows as the store selects them: ``IS_DELETE`` for ``ACTION``, ROW_ID if asked."""
+    out = landed.assign(IS_DELETE=landed["ACTION"] == "DELETE")
+    columns = ["IS_DELETE", "IS_UPDATE", "ID", "METER_ID", "TIMESTAMP", "KW"]
+    return out[(["ROW_ID"] if row_id else []) + columns].reset_index(drop=True)
 
 
 def test_consume_is_one_transaction_of_exactly_these_statements() -> None:
@@ -277,7 +291,8 @@ def test_a_whole_run_through_the_handler() -> None:
         {
             NEXT_ID: lambda p: [(1, 1)],
             'SELECT "BATCH_ID"': lambda p: [(1,)],
-            'SELECT "ROW_ID", "ACTION"': lambda p: landed,
+            READ: lambda p: _as_read(landed),
+            LOOKUP: lambda p: _as_read(landed[landed["ID"].isin(p[1:])], row_id=True),
             'SELECT "METER_ID", "STATE"': lambda p: pd.DataFrame(
                 {"METER_ID": [], "STATE": [], "BATCH_ID": np.array([], np.int64)}
             ),
@@ -293,13 +308,23 @@ def test_a_whole_run_through_the_handler() -> None:
     statements = session.statements[1:]
     assert statements[:5] == CONSUME
     assert statements[5].startswith('SELECT "BATCH_ID" FROM "STREAM_CONSUMED_MARKER"')
-    assert statements[6].startswith('SELECT "ROW_ID", "ACTION"')
+    assert statements[6] == READ
+    assert session.calls[7][1] == [1]
     # The states with their batch ids: their fingerprint, counted from the same rows...
     assert statements[7].startswith('SELECT "METER_ID", "STATE", "BATCH_ID" FROM "METER_STATE"')
-    assert statements[8] == "BEGIN"
-    assert statements[9].startswith(CLAIM)
-    assert statements[10].startswith(VERSION)  # ... and counted again inside the transaction
-    assert session.calls[11][1] == ["trapezoid", 1]
+    # One row is quarantined (its KW is NaN): its ROW_ID is read by its ID, before BEGIN.
+    assert statements[8] == LOOKUP + (
+        '"METER_ID", "TIMESTAMP", "KW" FROM "LANDED_READINGS" WHERE "BATCH_ID" = ? '
+        'AND ("ID" IN (?))'
+    )
+    assert session.calls[9][1] == [1, 3]
+    assert statements[9] == "BEGIN"
+    assert statements[10].startswith(CLAIM)
+    assert statements[11].startswith(VERSION)  # ... and counted again inside the transaction
+    assert session.calls[12][1] == ["trapezoid", 1]
+    [(_, params)] = [c for c in session.calls if c[0].startswith('INSERT INTO "QUARANTINED')]
+    assert params is not None
+    assert params[1:4] == ["r3", 3, "a"]  # its ROW_ID, ID and meter
     assert session.statements[-1] == "COMMIT"
     _assert_well_formed(session)
 
@@ -309,7 +334,7 @@ def test_states_are_read_from_before_the_batch() -> None:
                                last_power=1.0, energy=0.0, count=1)  # fmt: skip
     session = RecordingSession(
         {
-            'SELECT "ROW_ID", "ACTION"': lambda p: _landed([]),
+            READ: lambda p: _as_read(_landed([])),
             'SELECT "METER_ID", "STATE"': lambda p: pd.DataFrame(
                 {"METER_ID": ["a"], "STATE": [state_to_json(prior)], "BATCH_ID": [4]}
             ),
@@ -323,18 +348,18 @@ def test_states_are_read_from_before_the_batch() -> None:
     assert '"BATCH_ID" < ?' in sql
     assert 'QUALIFY ROW_NUMBER() OVER (PARTITION BY "METER_ID" ORDER BY "BATCH_ID" DESC) = 1' in sql
     # the outcome computed from it continues that state
-    outcome = integrate_batch(_landed([]), states, 9, Policy("left"), NOW)
+    outcome = integrate_batch(_as_read(_landed([])), states, 9, Policy("left"), NOW)
     assert outcome.rows_read == 0
 
 
 def test_run_procedure_quarantines_the_rows_of_a_bad_state_row_and_writes_no_state() -> None:
+    stuck = _landed([("r1", "INSERT", False, 1, "a", pd.Timestamp("2026-01-01"), 1.0)])
     session = RecordingSession(
         {
             NEXT_ID: lambda p: [(1, 1)],
             'SELECT "BATCH_ID"': lambda p: [(1,)],
-            'SELECT "ROW_ID", "ACTION"': lambda p: _landed(
-                [("r1", "INSERT", False, 1, "a", pd.Timestamp("2026-01-01"), 1.0)]
-            ),
+            READ: lambda p: _as_read(stuck),
+            LOOKUP: lambda p: _as_read(stuck, row_id=True),
             'SELECT "METER_ID", "STATE"': lambda p: pd.DataFrame(
                 {"METER_ID": ["a"], "STATE": ["{not json"], "BATCH_ID": [1]}
             ),
@@ -343,7 +368,7 @@ def test_run_procedure_quarantines_the_rows_of_a_bad_state_row_and_writes_no_sta
     )
     summary = run_procedure(SqlStore(session), Policy())
     quarantined = [p for q, p in session.calls if q.startswith('INSERT INTO "QUARANTINED')]
-    assert [r for r in quarantined if r and "unreadable-state" in r], session.calls
+    assert [r for r in quarantined if r and "unreadable-state" in r and "r1" in r], session.calls
     assert not any(q.startswith('MERGE INTO "METER_STATE"') for q, _ in session.calls)
     assert (summary.status, summary.message) == ("ok", "")
 
