@@ -15,6 +15,10 @@ from typing import Any
 from unittest import mock
 
 import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from series_strategies import GAP, NAT, FleetBatch, as_datetime64, fleet_batches
@@ -193,3 +197,34 @@ def grouped_states(batch: FleetBatch, method: str) -> dict[Any, ei.CumulativeSta
     return {
         m: ei.CumulativeState.from_dict({**d, "method": method}) for m, d in batch.states.items()
     }
+
+
+@pytest.mark.parametrize("library", ["pandas", "polars", "pyarrow"])
+def test_a_reordered_batch_reaches_frames_and_interval_buckets_unchanged(library: str) -> None:
+    """The reordered path's results, as any other path's, go into a table's columns and
+    into ``energy_by_interval(fleet=)`` with the values of the grouped batch."""
+    rng = np.random.default_rng(3)
+    meters = np.repeat(np.arange(5), 40)
+    t = np.tile(np.arange(40) * 600, 5) * 10**9 + rng.integers(0, 10**9, 200)
+    p = rng.normal(2.0, 1.0, 200)
+    arrival = np.argsort(t, kind="stable")  # time order, meters interleaved
+    grouped = ei.integrate_meters(meters, as_datetime64(t), p)
+    res = ei.integrate_meters(meters[arrival], as_datetime64(t[arrival]), p[arrival])
+    assert np.array_equal(res.cumulative, grouped.cumulative[arrival])
+    assert np.array_equal(res.increments, grouped.increments[arrival])
+
+    frame = pd.DataFrame(
+        {"METER_ID": meters[arrival], "TIMESTAMP": as_datetime64(t[arrival]), "KW": p[arrival]}
+    )
+    table = {"pandas": frame, "polars": pl.from_pandas(frame), "pyarrow": pa.table(frame)}
+    out = ei.integrate_frame(table[library]).frame
+    for name, want in (("CUMULATIVE_KWH", res.cumulative), ("INTERVAL_KWH", res.increments)):
+        column = out.column(name).to_numpy() if library == "pyarrow" else out[name].to_numpy()
+        assert np.array_equal(column, want)
+
+    buckets = ei.energy_by_interval(
+        as_datetime64(t[arrival]), p[arrival], "1h", meter_ids=meters[arrival], fleet=res
+    )
+    again = ei.energy_by_interval(as_datetime64(t), p, "1h", meter_ids=meters)
+    assert buckets.energy.tolist() == again.energy.tolist()
+    assert buckets.start.tolist() == again.start.tolist()

@@ -1,4 +1,4 @@
-"""Segment-wise sort and running sum: each equals numpy's own on every segment alone."""
+"""Segment-wise sort and running sum, and the grouping of rows by meter: each equals numpy's own."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ import numpy.typing as npt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from energy_integral._segments import segmented_argsort, segmented_cumsum
+from energy_integral._row_order import _permute_within, meter_time_pairs
+from energy_integral._segments import (
+    _chunked_order,
+    grouping_order,
+    segmented_argsort,
+    segmented_cumsum,
+)
 
 INT64 = np.iinfo(np.int64)
 
@@ -60,3 +66,65 @@ def test_segmented_cumsum_is_numpy_cumsum_of_each_segment_bit_for_bit(
     if with_offsets:  # the carried total is added after summing, as integrate() does
         pieces = [offset + piece for offset, piece in zip(offsets, pieces, strict=True)]
     assert np.array_equal(got, np.concatenate(pieces))
+
+
+@settings(max_examples=200)
+@given(
+    codes=st.lists(st.integers(0, 40), min_size=1, max_size=80),
+    shift=st.integers(1, 7),
+    sized=st.booleans(),
+)
+def test_grouping_in_chunks_is_the_stable_argsort(
+    codes: list[int], shift: int, sized: bool
+) -> None:
+    # Chunks of 2**shift rows: one row, a few, or the whole batch in one chunk.
+    arr = np.array(codes, dtype=np.int64)
+    top = int(arr.max())
+    got = _chunked_order(arr, top, np.bincount(arr), shift=shift)
+    np.testing.assert_array_equal(got, np.argsort(arr, kind="stable"))
+    if sized:  # the codes' counts handed in give the same order
+        np.testing.assert_array_equal(grouping_order(arr, np.bincount(arr)), got)
+
+
+def test_grouping_a_batch_too_long_for_32_bits_goes_by_chunks() -> None:
+    # 16-bit codes and 17-bit positions: two chunks of 2**16 rows and a short third.
+    rng = np.random.default_rng(7)
+    codes = rng.integers(0, 1 << 16, size=(1 << 17) + 5)
+    codes[:3] = (1 << 16) - 1, 0, (1 << 16) - 1
+    np.testing.assert_array_equal(grouping_order(codes), np.argsort(codes, kind="stable"))
+
+
+@settings(max_examples=200)
+@given(lengths=_segments(), block=st.integers(1, 100), data=st.data())
+def test_permuting_within_runs_in_place_is_a_gather(
+    lengths: npt.NDArray[np.intp], block: int, data: st.DataObject
+) -> None:
+    n = int(lengths.sum())
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.intp)
+    seed = data.draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    within = np.concatenate([a + rng.permutation(m) for a, m in zip(starts, lengths, strict=True)])
+    values = rng.integers(-(2**62), 2**62, size=n)
+    want = values[within]
+    _permute_within(values, within, starts, block=block)
+    np.testing.assert_array_equal(values, want)
+
+
+@settings(max_examples=200)
+@given(
+    codes=st.lists(st.integers(0, 6), min_size=1, max_size=60),
+    data=st.data(),
+)
+def test_meter_time_pairs_is_the_lexsort_of_codes_and_times(
+    codes: list[int], data: st.DataObject
+) -> None:
+    arr = np.array(codes, dtype=np.int64)
+    n = arr.size
+    t = np.array(data.draw(st.lists(st.integers(0, 5), min_size=n, max_size=n)), dtype=np.int64)
+    p = np.array(data.draw(st.lists(st.floats(allow_nan=True), min_size=n, max_size=n)))
+    order, sizes, tp = meter_time_pairs(arr, t, p)
+    want = np.lexsort((t, arr))
+    np.testing.assert_array_equal(order, want)
+    np.testing.assert_array_equal(sizes, np.bincount(arr))
+    np.testing.assert_array_equal(tp[0], t[want])
+    assert tp[1].tobytes() == p[want].tobytes()  # the power's bits, NaN payloads included

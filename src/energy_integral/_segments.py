@@ -28,7 +28,9 @@ def segment_starts(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
     return np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
 
 
-def grouping_order(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+def grouping_order(
+    codes: npt.NDArray[np.int64], sizes: npt.NDArray[np.intp] | None = None
+) -> npt.NDArray[np.intp]:
     """Positions that stably sort non-negative ``codes``: ``np.argsort(codes, kind="stable")``.
 
     numpy sorts values several times faster than it argsorts them, so when
@@ -36,7 +38,10 @@ def grouping_order(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
     :math:`(c \\ll b) \\,|\\, i` with :math:`b` bits for the position :math:`i` (in
     32 bits when they fit, else 64):
     one value sort orders by code and, among equal codes, by position (which
-    is stability), and the low bits give the position back.
+    is stability), and the low bits give the position back. A batch too long
+    for 32 bits but of at most :data:`CHUNKED_CODE_BITS`-bit codes is sorted in
+    chunks of 32-bit values (see :func:`_chunked_order`). ``sizes``, if the
+    caller has it, is ``np.bincount(codes)``.
 
     >>> grouping_order(np.array([2, 0, 2, 1, 0]))
     array([1, 4, 3, 0, 2])
@@ -46,6 +51,8 @@ def grouping_order(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
     top = int(codes.max()) if n else 0
     if n == 0 or top >> (63 - bits):
         return np.argsort(codes, kind="stable")
+    if top.bit_length() + bits > 32 and 0 < top.bit_length() <= CHUNKED_CODE_BITS:
+        return _chunked_order(codes, top, np.bincount(codes) if sizes is None else sizes)
     # In 32 bits when they fit (a batch of up to a few million rows of a few thousand
     # meters): half the memory to move, twice the lanes of each vector compare.
     word = np.dtype(np.uint32 if top.bit_length() + bits <= 32 else np.uint64)
@@ -55,6 +62,55 @@ def grouping_order(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
     packed.sort()
     np.bitwise_and(packed, (1 << bits) - 1, out=packed, dtype=word)
     return packed.view(np.intp) if word.itemsize == 8 else packed.astype(np.intp)
+
+
+#: Codes of up to this many bits are grouped in chunks of 32-bit values (chunks of at
+#: least 2**16 rows: no shorter, lest the per-chunk work on every code dominate).
+CHUNKED_CODE_BITS = 16
+
+
+def _chunked_order(
+    codes: npt.NDArray[np.int64], top: int, sizes: npt.NDArray[np.intp], shift: int | None = None
+) -> npt.NDArray[np.intp]:
+    """:func:`grouping_order` by chunks of ``2**shift`` rows, each sorted as 32-bit values.
+
+    A chunk's rows become :math:`(c \\ll s) \\,|\\, j` for code :math:`c` and position
+    :math:`j` in the chunk (``shift`` :math:`s` is what 32 bits leave beside the
+    codes); a chunk of them sorts in cache, at twice the vector lanes of 64-bit
+    values. Each chunk's run of a code then goes to the next free slots of that
+    code's run in the result (whose starts ``sizes``, the codes' counts, give):
+    chunk by chunk, which keeps equal codes in input order.
+
+    >>> codes = np.array([2, 0, 2, 1, 0, 1, 2])
+    >>> _chunked_order(codes, 2, np.bincount(codes), shift=2).tolist()
+    [1, 4, 3, 5, 0, 2, 6]
+    """
+    n = codes.size
+    shift = 32 - top.bit_length() if shift is None else shift
+    size = min(1 << shift, n)
+    free = np.cumsum(sizes) - sizes  # the next slot of each code's run in the result
+    firsts = np.arange(top + 1, dtype=np.uint32) << np.uint32(shift)
+    column = np.arange(size, dtype=np.uint32)
+    steps = np.arange(size)
+    packed = np.empty(size, dtype=np.uint32)
+    out = np.empty(n, dtype=np.intp)
+    for a in range(0, n, size):
+        part = codes[a : a + size]
+        k = part.size
+        chunk = packed[:k]
+        np.left_shift(part, shift, out=chunk, casting="unsafe")  # fits: c < 2**(32 - s)
+        chunk |= column[:k]
+        chunk.sort()
+        edges = np.searchsorted(chunk, firsts)  # where each code's run starts in the chunk
+        counts = np.diff(edges, append=k)
+        slots = np.repeat(free - edges, counts)
+        slots += steps[:k]
+        free += counts
+        chunk &= np.uint32((1 << shift) - 1)
+        rows = chunk.astype(np.intp)
+        rows += a
+        out[slots] = rows
+    return out
 
 
 def segment_ids(starts: npt.NDArray[np.intp], n: int) -> npt.NDArray[np.intp]:
