@@ -128,8 +128,8 @@ def match_row_ids(wanted: pd.DataFrame, found: pd.DataFrame) -> list[Any]:
         pool.setdefault(key, []).append(row_id)  # the smallest last: popped first
     out: list[Any] = []
     for key in _keys(wanted):
-        left: Sequence[Any] | None = pool.get(key)
-        out.append(pool[key].pop() if left else None)
+        left = pool.get(key)
+        out.append(left.pop() if left else None)
     return out
 
 
@@ -154,7 +154,7 @@ def source_order(
     return keys.sort_values(["ID", "INSERT"], kind="stable").index.to_numpy(dtype=np.intp)
 
 
-#: Looks up the ``ROW_ID`` of landed rows read without it (see :mod:`.row_ids`).
+#: Looks up the ``ROW_ID`` of landed rows read without it (:meth:`~.store.SqlStore.landed_row_ids`).
 RowIds = Callable[[pd.DataFrame], Sequence[Any]]
 
 

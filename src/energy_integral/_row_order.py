@@ -127,13 +127,16 @@ def _permute_within(
         values[a:b] = np.take(values[a:b], within[a:b] - a)
 
 
-def interleave(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """An ``(n, 2)`` array whose rows are ``(a[i], b[i])``.
+def interleave(
+    a: npt.NDArray[Any], b: npt.NDArray[Any], out: npt.NDArray[Any] | None = None
+) -> npt.NDArray[Any]:
+    """An ``(n, 2)`` array whose rows are ``(a[i], b[i])`` (in ``out``, if given).
 
     >>> interleave(np.array([1, 2]), np.array([3, 4])).tolist()
     [[1, 3], [2, 4]]
     """
-    out = np.empty((a.size, 2), dtype=np.int64)
+    if out is None:
+        out = np.empty((a.size, 2), dtype=np.result_type(a, b))
     out[:, 0] = a
     out[:, 1] = b
     return out

@@ -34,7 +34,7 @@ from ._inputs import (
 from ._invalid_rows import describe, first_row, flag_invalid, overflowed
 from ._kernel import interval_increments, previous_times
 from ._outages import mark_outages
-from ._row_order import meter_time_order, meter_time_pairs
+from ._row_order import interleave, meter_time_order, meter_time_pairs
 from ._row_policies import drop_stale, resolve_duplicates
 from ._segments import segment_ids, segment_starts, segmented_cumsum
 from .errors import InvalidSampleError
@@ -232,8 +232,7 @@ def _integrate_reordered(
     pairs = tp.reshape(2 * n).view(np.float64).reshape(n, 2)
     cumulative, increments = clean.cumulative, clean.increments
     clean = dataclasses.replace(clean, cumulative=_NO_ROWS, increments=_NO_ROWS)
-    pairs[:, 0] = cumulative
-    pairs[:, 1] = increments
+    interleave(cumulative, increments, out=pairs)
     del cumulative, increments  # their memory goes before the scattered pairs' comes
     back = np.empty((n, 2))
     back.view(np.complex128).reshape(n)[rows] = pairs.view(np.complex128).reshape(n)
