@@ -1,8 +1,10 @@
 """Cut integrated intervals at bucket edges and add up the pieces per bucket, all series at once.
 
-Everything here is whole-array: an interval that crosses many edges becomes
-many pieces through ``np.repeat``, and pieces are summed per bucket with
-``np.bincount``; nothing loops over samples, intervals or buckets.
+Nearly every interval lies inside one bucket or crosses one edge: those are
+added up straight from the samples (:mod:`._near_buckets`). Every other one
+is cut here, whole-array: an interval that crosses many edges becomes many
+pieces through ``np.repeat``, and pieces are summed per bucket with
+``np.bincount``; nothing loops over intervals or buckets.
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ import numpy as np
 import numpy.typing as npt
 
 from ._kernel import SATURATED, subtract_saturating
-from ._segments import segment_ids
+from ._near_buckets import Samples, near_intervals
 from .calendar import MAX_BUCKETS
 from .errors import BucketLimitError
 from .strategies import Strategy, TrapezoidStrategy
 from .timestamps import NAT, NS_PER_HOUR
 
-__all__ = ["Buckets", "Intervals", "bucketize", "intervals"]
+__all__ = ["Buckets", "Intervals", "Samples", "bucketize", "intervals"]
 
 IntArray = npt.NDArray[np.int64]
 IndexArray = npt.NDArray[np.intp]
@@ -67,42 +69,36 @@ class Buckets:
     largest_gap: IntArray  # ns
 
 
-def intervals(
-    ts: IntArray,
-    ps: FloatArray,
-    increments: FloatArray,
-    starts: npt.NDArray[np.intp],
-    bridge_t: IntArray,
-    bridge_p: FloatArray,
-    bridged: npt.NDArray[np.bool_],
-    max_gap_ns: int | None,
-    outage: npt.NDArray[np.bool_] | None = None,
-) -> Intervals:
-    """The interval ending at each sample, whose predecessor is the previous sample of its
-    series, or the series' incoming state for its first sample (dropped when there is none).
+def intervals(samples: Samples, at: IndexArray | None = None) -> Intervals:
+    """The interval ending at each sample (or at the samples ``at``, ascending), whose
+    predecessor is the previous sample of its series, or the series' incoming state for
+    its first sample (dropped when there is none).
 
-    ``outage`` marks the samples whose interval is an outage (a gap whatever its length).
+    An interval is a gap when it lasts longer than ``max_gap_ns``, or when its sample
+    is marked as an ``outage`` (a gap whatever its length).
     """
-    a = np.empty_like(ts)
-    a[1:] = ts[:-1]
-    a[starts] = bridge_t
-    p0 = np.empty_like(ps)
-    p0[1:] = ps[:-1]
-    p0[starts] = bridge_p
-    keep = np.ones(ts.size, dtype=bool)
-    keep[starts[~bridged]] = False
-    series = segment_ids(starts, ts.size)[keep]
-    a, b = a[keep], ts[keep]
+    s = samples
+    if at is None:
+        at = np.arange(s.ts.size)
+    series = np.searchsorted(s.starts, at, side="right") - 1
+    first = s.starts[series] == at
+    keep = ~first | s.bridged[series]
+    if not keep.all():
+        at, series, first = at[keep], series[keep], first[keep]
+    before = np.maximum(at - 1, 0)  # a series' first sample has none: its state instead
+    a = np.where(first, s.bridge_t[series], s.ts[before])
+    p0 = np.where(first, s.bridge_p[series], s.ps[before])
+    b = s.ts[at]
     # Saturating, as the engine's: a step of more than 292 years is a gap, not a negative one.
     gap = (
         np.zeros(b.size, dtype=bool)
-        if max_gap_ns is None
-        else subtract_saturating(b, a) > max_gap_ns
+        if s.max_gap_ns is None
+        else subtract_saturating(b, a) > s.max_gap_ns
     )
-    if outage is not None:
-        gap |= outage[keep]
+    if s.outage is not None:
+        gap |= s.outage[at]
     extrapolated = np.zeros(b.size, dtype=bool)
-    return Intervals(series, a, b, p0[keep], ps[keep], increments[keep], gap, extrapolated)
+    return Intervals(series, a, b, p0, s.ps[at], s.increments[at], gap, extrapolated)
 
 
 def _split_at_edges(
@@ -200,42 +196,16 @@ def _sums(
     )
 
 
-def bucketize(
+def _cut_sums(
     iv: Intervals,
-    ts: IntArray,
-    starts: npt.NDArray[np.intp],
-    span_lo: IntArray,
-    span_hi: IntArray,
+    row_of: IndexArray,
     edges: IntArray,
+    rows: int,
     strategy: Strategy,
     factor: float,
-    window: tuple[int, int] = (NAT, _NEVER),
-) -> Buckets:
-    """Buckets of all series at once, on the one grid ``edges``.
-
-    Series ``s`` gets every bucket from the one holding ``span_lo[s]`` to the
-    one holding ``span_hi[s]`` (none when ``span_hi[s] < span_lo[s]``); rows are
-    grouped by series, then in time order. Only time inside ``window`` (ns,
-    end excluded for samples) is counted.
-
-    Each piece of an interval from :math:`(t_0, p_0)` to :math:`(t_1, p_1)` also
-    bounds its energy: if power moves monotonically between the samples, the
-    piece of length :math:`\\delta` holds between :math:`\\min(p_0, p_1)\\,\\delta`
-    and :math:`\\max(p_0, p_1)\\,\\delta`; gaps hold 0.
-    """
-    first = np.searchsorted(edges, span_lo, side="right") - 1
-    count = np.maximum(np.searchsorted(edges, span_hi, side="right") - first, 0)
-    rows = int(count.sum())
-    if rows > MAX_BUCKETS:  # before allocating them
-        raise BucketLimitError(
-            f"the result would hold {rows:,} buckets over {count.size:,} series, more than "
-            f"MAX_BUCKETS={MAX_BUCKETS:,}; choose a longer every or fewer meters per call"
-        )
-    series = np.repeat(np.arange(count.size), count)
-    row0 = np.cumsum(count) - count
-    bucket = first[series] + np.arange(rows) - row0[series]
-    row_of = row0 - first  # series s's bucket j is row row_of[s] + j
-
+    window: tuple[int, int],
+) -> tuple[list[FloatArray], IntArray]:
+    """The sums of ``iv`` cut at the edges and the window, and each row's largest gap."""
     whole, in_bucket, pieces = _split_at_edges(iv, edges, strategy, factor, window)
     # The whole intervals are added up where they stand (the others with weight 0 in row 0),
     # the pieces of the cut ones after them.
@@ -259,10 +229,60 @@ def bucketize(
         if gap.size:
             g = o[gap]
             np.maximum.at(largest_gap, piece_row[gap], subtract_saturating(iv.b[g], iv.a[g]))
+    return sums, largest_gap
+
+
+def bucketize(
+    samples: Samples | None,
+    extra: Intervals | None,
+    span_lo: IntArray,
+    span_hi: IntArray,
+    edges: IntArray,
+    strategy: Strategy,
+    factor: float,
+    window: tuple[int, int] = (NAT, _NEVER),
+) -> Buckets:
+    """Buckets of all series at once, on the one grid ``edges``.
+
+    The intervals are those ending at the ``samples`` (none when None; then
+    no sample is counted either) and the ``extra`` ones (extrapolated
+    stretches). Series ``s`` gets every bucket from the one holding
+    ``span_lo[s]`` to the one holding ``span_hi[s]`` (none when
+    ``span_hi[s] < span_lo[s]``); rows are grouped by series, then in time
+    order. Only time inside ``window`` (ns, end excluded for samples) is counted.
+
+    Each piece of an interval from :math:`(t_0, p_0)` to :math:`(t_1, p_1)` also
+    bounds its energy: if power moves monotonically between the samples, the
+    piece of length :math:`\\delta` holds between :math:`\\min(p_0, p_1)\\,\\delta`
+    and :math:`\\max(p_0, p_1)\\,\\delta`; gaps hold 0.
+    """
+    first = np.searchsorted(edges, span_lo, side="right") - 1
+    count = np.maximum(np.searchsorted(edges, span_hi, side="right") - first, 0)
+    rows = int(count.sum())
+    if rows > MAX_BUCKETS:  # before allocating them
+        raise BucketLimitError(
+            f"the result would hold {rows:,} buckets over {count.size:,} series, more than "
+            f"MAX_BUCKETS={MAX_BUCKETS:,}; choose a longer every or fewer meters per call"
+        )
+    series = np.repeat(np.arange(count.size), count)
+    row0 = np.cumsum(count) - count
+    bucket = first[series] + np.arange(rows) - row0[series]
+    row_of = row0 - first  # series s's bucket j is row row_of[s] + j
+
+    sums = [np.zeros(rows) for _ in range(5)]
+    samples_per_row = np.zeros(rows, dtype=np.int64)
+    cut = extra
+    if samples is not None and samples.ts.size:
+        sums, samples_per_row, rest = near_intervals(
+            samples, row_of, edges, rows, strategy, factor, window
+        )
+        left = intervals(samples, rest)
+        cut = left if extra is None else Intervals.concat([left, extra])
+    largest_gap = np.zeros(rows, dtype=np.int64)
+    if cut is not None and cut.series.size:
+        more, largest_gap = _cut_sums(cut, row_of, edges, rows, strategy, factor, window)
+        sums = [w + c for w, c in zip(sums, more, strict=True)]
     length = edges[bucket + 1] - edges[bucket]
-    sample_row = row_of[segment_ids(starts, ts.size)] + np.searchsorted(edges, ts, "right") - 1
-    if window != (NAT, _NEVER):
-        sample_row = sample_row[(ts >= window[0]) & (ts < window[1])]
     energy, energy_min, energy_max, held_ns, extrapolated_ns = sums
     return Buckets(
         series,
@@ -270,7 +290,7 @@ def bucketize(
         energy,
         energy_min,
         energy_max,
-        np.bincount(sample_row, minlength=rows).astype(np.int64),
+        samples_per_row,
         held_ns / length,
         extrapolated_ns / length,
         largest_gap,

@@ -68,11 +68,11 @@ def extrapolation(
     --------
     Samples 1, 2, 3, 4 at 1–4 ns extended linearly to [0, 5 ns] (power 0 and 5 there):
 
-    >>> from energy_integral._buckets import intervals
+    >>> from energy_integral._buckets import Samples, intervals
     >>> ts, ps = np.arange(1, 5), np.arange(1.0, 5.0)
     >>> none = np.zeros(1, dtype=bool)
-    >>> iv = intervals(ts, ps, np.zeros(4), np.array([0]), np.zeros(1, np.int64),
-    ...                np.zeros(1), none, None)
+    >>> iv = intervals(Samples(ts, ps, np.zeros(4), np.array([0]), np.zeros(1, np.int64),
+    ...                        np.zeros(1), none, None))
     >>> ext = extrapolation(iv, ts, ps, np.array([0]), none, none, "linear", 0, 5, 1.0, None)
     >>> ext.a.tolist(), ext.b.tolist(), ext.p0.tolist(), ext.p1.tolist()
     ([0, 4], [1, 5], [0.0, 4.0], [1.0, 5.0])

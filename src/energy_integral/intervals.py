@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._buckets import Intervals, bucketize, intervals
+from ._buckets import Samples, bucketize, intervals
 from ._extrapolate import EXTRAPOLATE, extrapolation
 from ._inputs import check_choice
 from ._interval_batch import Batch, from_fleet, many_meters, one_series, single_as_meter
@@ -269,16 +269,16 @@ def _by_interval(
     ts, starts = batch.ts, batch.starts
     if ts.size == 0:
         return _no_buckets(batch, energy_unit, power_unit, zone)
-    iv = intervals(
+    taken = Samples(
         ts, batch.ps, batch.increments, starts, batch.bridge_t, batch.bridge_p, batch.bridged,
         max_gap_ns, batch.outage,
     )  # fmt: skip
+    extended = None
     if extrapolate is not None:
         extended = extrapolation(
-            iv, ts, batch.ps, starts, batch.bridged, batch.open_outage, extrapolate, start_ns,
-            end_ns, factor, max_gap_ns,
+            intervals(taken), ts, batch.ps, starts, batch.bridged, batch.open_outage,
+            extrapolate, start_ns, end_ns, factor, max_gap_ns,
         )  # fmt: skip
-        iv = Intervals.concat([iv, extended]) if real else extended
     span_lo = np.where(batch.bridged, batch.bridge_t, ts[starts])
     span_hi = ts[np.append(starts[1:], ts.size) - 1]
     if start_ns is not None:
@@ -290,15 +290,16 @@ def _by_interval(
         return _no_buckets(batch, energy_unit, power_unit, zone)
     edges = bucket_edges(int(span_lo[present].min()), int(span_hi[present].max()), every, tz)
     window = (NAT if start_ns is None else start_ns, _NEVER if end_ns is None else end_ns)
-    b = bucketize(iv, ts, starts, span_lo, span_hi, edges, strategy, factor, window)
-    samples = b.samples if real else np.zeros_like(b.samples)
+    b = bucketize(
+        taken if real else None, extended, span_lo, span_hi, edges, strategy, factor, window
+    )
     return IntervalEnergy(
         start=as_datetime64(edges[b.bucket]),
         end=as_datetime64(edges[b.bucket + 1]),
         energy=b.energy,
         energy_min=b.energy_min,
         energy_max=b.energy_max,
-        samples=samples,
+        samples=b.samples,
         covered=b.covered,
         extrapolated=b.extrapolated,
         largest_gap=b.largest_gap.view("timedelta64[ns]"),

@@ -1,0 +1,184 @@
+"""The intervals that lie inside one bucket or cross one edge, added up from the samples.
+
+At a minute's spacing and 15-minute buckets that is every interval but a
+series' first, a gap or a step of 0 s: each adds up in its sample's row by
+``np.bincount``, without an interval of its own being built. The samples go
+through in blocks, whose temporaries stay in cache and reuse their memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from ._kernel import SATURATED, subtract_saturating
+from .strategies import Strategy
+from .timestamps import NAT, NS_PER_HOUR
+
+__all__ = ["Samples", "near_intervals"]
+
+IntArray = npt.NDArray[np.int64]
+IndexArray = npt.NDArray[np.intp]
+FloatArray = npt.NDArray[np.float64]
+
+_NEVER = int(np.iinfo(np.int64).max)
+
+
+@dataclass(frozen=True)
+class Samples:
+    """A batch's accepted samples, grouped by series, each in time order."""
+
+    ts: IntArray
+    ps: FloatArray
+    increments: FloatArray  # the engine's energy of the interval ending at each sample
+    starts: npt.NDArray[np.intp]  # first position of each series
+    bridge_t: IntArray  # per series: last sample of its incoming state (ns) ...
+    bridge_p: FloatArray  # ... and its power,
+    bridged: npt.NDArray[np.bool_]  # ... where the series has a state
+    max_gap_ns: int | None
+    outage: npt.NDArray[np.bool_] | None = None  # per sample: its interval is an outage
+
+
+def _search(t: IntArray, edges: IntArray) -> IndexArray:
+    """The bucket holding each of ``t`` (``-1`` before the first edge)."""
+    return np.searchsorted(edges, t, side="right") - 1
+
+
+def _even_width(edges: IntArray) -> int | None:
+    """The width of every bucket, if all are alike and ``t - edges[0]`` always fits int64.
+
+    >>> _even_width(np.array([10, 20, 30])), _even_width(np.array([10, 20, 40]))
+    (10, None)
+    """
+    width = int(edges[1] - edges[0]) if edges.size > 1 else 0
+    span = int(edges[-1]) - int(edges[0])  # a Python int: the span may not fit int64
+    if width <= 0 or span >= SATURATED or not (np.diff(edges) == width).all():
+        return None
+    return width
+
+
+#: Samples per pass of :func:`near_intervals`: a block's temporaries stay in cache
+#: and their memory is reused, where batch-sized ones would each fault in fresh pages.
+_BLOCK = 1 << 15
+
+
+def near_intervals(
+    samples: Samples,
+    row_of: IndexArray,
+    edges: IntArray,
+    rows: int,
+    strategy: Strategy,
+    factor: float,
+    window: tuple[int, int],
+) -> tuple[list[FloatArray], IntArray, IndexArray]:
+    """The sums of the intervals that lie inside one bucket or cross one edge (inside the
+    window), straight from the samples; with each row's samples, and the samples whose
+    interval is not among them.
+
+    Nearly every interval ends in the bucket it starts in, or in the next: it adds up by
+    ``np.bincount`` in its sample's row (or the one before, ending on the edge), the
+    second piece of a crossing one there too and its first piece in the row before,
+    with no interval of its own built. What is left (a series' first interval, a gap,
+    a step of 0 s, one that crosses several edges or leaves the window) is cut by
+    :func:`~._buckets.bucketize`.
+    """
+    s, n = samples, samples.ts.size
+    # Without a window every sample lies inside the edges.
+    width = _even_width(edges) if window == (NAT, _NEVER) else None
+    offset = np.repeat(row_of, np.diff(np.append(s.starts, n)))  # row of bucket 0, per sample
+    first = np.zeros(n, dtype=bool)
+    first[s.starts] = True
+    sums = [np.zeros(rows) for _ in range(5)]  # the last, extrapolated time, stays 0
+    counts = np.zeros(rows, dtype=np.int64)
+    rest = [np.zeros(min(n, 1), dtype=np.intp)]  # the first sample starts a series
+    for i in range(0, n, _BLOCK):
+        # Samples i .. i + _BLOCK, and the one before as the start of the first interval.
+        j = max(i - 1, 0)
+        block = slice(j, min(i + _BLOCK, n))
+        t = s.ts[block]
+        in_bucket = _search(t, edges) if width is None else (t - edges[0]) // width
+        row = in_bucket + offset[block]
+        _count(counts, row[i - j :], t[i - j :], window)
+        after = slice(j + 1, block.stop)  # the samples that end an interval of the block
+        ok = ~first[after]
+        if s.max_gap_ns is not None or s.outage is not None or window != (NAT, _NEVER):
+            ok &= _kept(s, t, after, window)
+        rest.append(j + 1 + _add_block(sums, t, s.ps[block], s.increments[after], in_bucket,
+                                       row, ok, edges, strategy, factor))  # fmt: skip
+    return sums, counts, np.concatenate(rest)
+
+
+def _kept(s: Samples, t: IntArray, after: slice, window: tuple[int, int]) -> npt.NDArray[np.bool_]:
+    """Of the intervals ending at ``t[1:]``, those neither a gap nor leaving the window."""
+    keep = np.ones(t.size - 1, dtype=bool)
+    if s.max_gap_ns is not None:
+        keep &= subtract_saturating(t[1:], t[:-1]) <= s.max_gap_ns
+    if s.outage is not None:
+        keep &= ~s.outage[after]
+    if window != (NAT, _NEVER):
+        keep &= (t[:-1] >= window[0]) & (t[1:] <= window[1])
+    return keep
+
+
+def _add_block(
+    sums: list[FloatArray],
+    t: IntArray,
+    p: FloatArray,
+    energy: FloatArray,
+    in_bucket: IndexArray,
+    row: IndexArray,
+    ok: npt.NDArray[np.bool_],
+    edges: IntArray,
+    strategy: Strategy,
+    factor: float,
+) -> IndexArray:
+    """Add the block's intervals ``(t[k], t[k + 1])`` that are ``ok`` and inside one bucket
+    or across one edge to ``sums``; return the positions ``k`` of the others."""
+    # An interval ending on the first edge of its sample's bucket lies in the bucket before.
+    on_edge = edges[np.maximum(in_bucket[1:], 0)] == t[1:]
+    crossed = in_bucket[1:] - on_edge - in_bucket[:-1]  # edges crossed
+    held = t[1:] - t[:-1]  # for the ones taken here: no overflow
+    ok &= held > 0
+    whole, cross = ok & (crossed == 0), ok & (crossed == 1)
+    taken = whole | cross
+    if not taken.any():
+        return np.flatnonzero(~taken)
+    last = row[1:] - on_edge  # the row each one ends in
+    r0 = max(int(last[taken].min()) - 1, 0)
+    last = np.where(taken, last - r0, 0)
+    held = np.where(taken, held, 0)
+    energy = np.where(taken, energy, 0.0)
+    c = np.flatnonzero(cross)
+    if c.size:  # cut at the edge: the second piece here, the first in the row before
+        a, b, edge = t[c], t[c + 1], edges[in_bucket[c] + 1]
+        length = (b - a).astype(np.float64)
+        into = strategy.partial_energy(
+            length / NS_PER_HOUR, p[c], p[c + 1], (edge - a).astype(np.float64) / length
+        )  # fmt: skip
+        into = np.asarray(into, dtype=np.float64) * factor
+        energy[c] -= into
+        held[c] = b - edge
+        low, high = np.minimum(p[c], p[c + 1]), np.maximum(p[c], p[c + 1])
+        hours = (edge - a) * (factor / NS_PER_HOUR)
+        before = last[c] - 1
+        for total, w in zip(sums, (into, low * hours, high * hours, edge - a), strict=False):
+            part = np.bincount(before, w)
+            total[r0 : r0 + part.size] += part
+    hours = held * (factor / NS_PER_HOUR)
+    weights = (energy, np.minimum(p[1:], p[:-1]) * hours, np.maximum(p[1:], p[:-1]) * hours, held)
+    for total, w in zip(sums, weights, strict=False):
+        part = np.bincount(last, w)
+        total[r0 : r0 + part.size] += part
+    return np.flatnonzero(~taken)
+
+
+def _count(counts: IntArray, row: IndexArray, t: IntArray, window: tuple[int, int]) -> None:
+    """Add the samples at times ``t`` inside ``window`` to the ``counts`` of their ``row``."""
+    if window != (NAT, _NEVER):
+        row = row[(t >= window[0]) & (t < window[1])]
+    if row.size:
+        r0 = int(row.min())
+        part = np.bincount(row - r0)
+        counts[r0 : r0 + part.size] += part
