@@ -100,7 +100,7 @@ def many_meters(
     res = integrate_meters(
         meter_ids, timestamps, power, states=states, method=strategy, power_unit=power_unit,
         energy_unit=energy_unit, max_gap=max_gap, on_late="raise", on_duplicate=on_duplicate,
-        on_invalid=on_invalid,
+        on_invalid=on_invalid, keep_sorted=True,
     )  # fmt: skip
     return from_fleet(res, states, strategy, power_unit, energy_unit)
 
@@ -113,28 +113,35 @@ def from_fleet(
     energy_unit: str,
 ) -> Batch:
     """The samples ``res`` integrated, from the states it started at, without integrating again."""
-    # What the engine did not accept was rejected with its reason, or repeats a state's
-    # last sample; the rest, in (meter, time) order with ties in input order, as it took them.
-    codes, meters, t, p = res._row_codes(), res._meters, res._t, res._p
-    kept = None if res.accepted.all() else np.flatnonzero(res.accepted)
-    order, c, ts = meter_time_order(codes, t, kept)
+    meters = res._meters
+    if res._sorted is not None:  # the engine's own order, kept: every meter has rows
+        rows = res._sorted
+        ts, ps, increments, starts = rows.t, rows.p, rows.increments, rows.starts
+        first, outage = np.arange(starts.size), None
+    else:
+        # What the engine did not accept was rejected with its reason, or repeats a state's
+        # last sample; the rest, in (meter, time) order with ties in input order, as it took them.
+        kept = None if res.accepted.all() else np.flatnonzero(res.accepted)
+        order, c, ts = meter_time_order(res._row_codes(), res._t, kept)
 
-    def take(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        return values if order is None else np.take(values, order)
+        def take(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+            return values if order is None else np.take(values, order)
 
-    starts = segment_starts(c)
+        starts = segment_starts(c)
+        first = c[starts]
+        ps, increments = take(res._p), take(res.increments)
+        outage = None if res.outage is None else take(res.outage)
     incoming = StateTable.lookup(states, meters, strategy.name, power_unit, energy_unit)
-    first = c[starts]
     after = StateTable.lookup(res.states, meters[first], strategy.name, power_unit, energy_unit)
     return Batch(
         ts,
-        take(p),
-        take(res.increments),
+        ps,
+        increments,
         starts,
         incoming.last_ts[first],
         incoming.last_power[first],
         incoming.has_state[first],
-        None if res.outage is None else take(res.outage),
+        outage,
         meters[first],
         res.states,
         after.outage,

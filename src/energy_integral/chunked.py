@@ -193,7 +193,7 @@ def integrate_chunks(
         res = integrate_meters(
             meter, chunk.timestamps, chunk.power, states=carried, method=method,
             power_unit=power_unit, energy_unit=energy_unit, max_gap=max_gap,
-            on_invalid=on_invalid, on_duplicate=on_duplicate,
+            on_invalid=on_invalid, on_duplicate=on_duplicate, keep_sorted=every is not None,
         )  # fmt: skip
         if every is not None:
             # Accepted rows and outage markers: what the extensions start from.

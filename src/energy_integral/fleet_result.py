@@ -13,7 +13,18 @@ from . import quality as q
 from .gaps import GapReport
 from .state_table import StateTable
 
-__all__ = ["FleetResult", "updated_states"]
+__all__ = ["FleetResult", "SortedRows", "updated_states"]
+
+
+@dataclass(frozen=True)
+class SortedRows:
+    """A clean batch's rows in (meter, time) order, ties in input order, as the engine
+    integrated them: meter ``k``'s rows start at ``starts[k]``."""
+
+    t: npt.NDArray[np.int64]
+    p: npt.NDArray[np.float64]
+    increments: npt.NDArray[np.float64]
+    starts: npt.NDArray[np.intp]
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,7 @@ class FleetResult:
     outage: npt.NDArray[np.bool_] | None = None
     _details: Mapping[int, str] = field(default_factory=dict)  # row -> detail, rejected rows
     _run_starts: npt.NDArray[np.intp] | None = None  # with _codes None: where each meter starts
+    _sorted: SortedRows | None = None  # kept on request, when the engine had to sort the rows
 
     @property
     def meter(self) -> npt.NDArray[np.object_]:
