@@ -6,6 +6,7 @@ of a fleet result equal the buckets of the rows it accepted, integrated again.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -100,3 +101,59 @@ def test_integrate_chunks_with_every_integrates_each_chunk_once(
     assert len(calls) == 2  # one integration per chunk, none more for the buckets
     assert res.intervals is not None
     assert res.intervals.total == pytest.approx(3.0)  # meter a: (2 + 4) / 2 kW for an hour
+
+
+FIELDS = ("start", "end", "energy", "energy_min", "energy_max", "samples", "covered",
+          "extrapolated", "largest_gap", "meter")  # fmt: skip
+
+
+def _same(a: ei.IntervalEnergy, b: ei.IntervalEnergy) -> None:
+    for name in FIELDS:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
+@settings(max_examples=150, deadline=None)
+@given(batch=fleet_batches(clean=True, with_states=False, max_rows=40), data=st.data())
+def test_keeping_the_sorted_rows_changes_no_result(batch: FleetBatch, data: st.DataObject) -> None:
+    """``keep_sorted`` only keeps what the engine sorted: every figure stays bit for bit."""
+    batch = batch.take(data.draw(st.permutations(range(len(batch)))))  # a stream's disorder
+    t = as_datetime64(batch.t)
+    plain = ei.integrate_meters(batch.meter_ids, t, batch.p)
+    kept = ei.integrate_meters(batch.meter_ids, t, batch.p, keep_sorted=True)
+    for name in ("cumulative", "increments", "accepted"):
+        np.testing.assert_array_equal(getattr(plain, name), getattr(kept, name), err_msg=name)
+    assert dict(plain.states.items()) == dict(kept.states.items())
+    for every in ("15min", "1h"):
+        ids = batch.meter_ids
+        _same(
+            ei.energy_by_interval(t, batch.p, every, meter_ids=ids, fleet=plain),
+            ei.energy_by_interval(t, batch.p, every, meter_ids=ids, fleet=kept),
+        )
+
+
+def test_a_clean_batch_out_of_order_keeps_its_sorted_rows() -> None:
+    t = np.array(["2026-01-01T00:00", "2026-01-01T00:00", "2026-01-01T01:00"], "datetime64[ns]")
+    kept = ei.integrate_meters(["b", "a", "b"], t, [1.0, 2.0, 3.0], keep_sorted=True)
+    assert kept._sorted is not None  # the path the law above is about was taken
+    assert kept._sorted.p.tolist() == [2.0, 1.0, 3.0]  # by meter ("a" then "b"), then time
+    assert kept._sorted.starts.tolist() == [0, 1]
+    assert ei.integrate_meters(["b", "a", "b"], t, [1.0, 2.0, 3.0])._sorted is None
+
+
+@settings(max_examples=150, deadline=None)
+@given(batch=fleet_batches(clean=True, with_states=False), every=st.sampled_from(["15min", "1h"]),
+       data=st.data())  # fmt: skip
+def test_merging_one_part_equals_merging_it_with_nothing(
+    batch: FleetBatch, every: str, data: st.DataObject
+) -> None:
+    """One part is returned as it is when the merge would not change it; the two parts take
+    the general path, which sorts by meter code and time and adds up shared buckets."""
+    try:
+        part = ei.energy_by_interval(as_datetime64(batch.t), batch.p, every,
+                                     meter_ids=batch.meter_ids, on_duplicate="last")  # fmt: skip
+    except ei.EnergyIntegralError:
+        return
+    if data.draw(st.booleans()):  # rows in another order: the merge puts them back
+        part = part.take(data.draw(st.permutations(range(len(part)))))
+    none = dataclasses.replace(ei.IntervalEnergy.empty(), meter=part.meter[:0])
+    _same(ei.IntervalEnergy.merge([part]), ei.IntervalEnergy.merge([part, none]))

@@ -359,6 +359,9 @@ def _is_missing(value: Any) -> bool:
 
 def _check_one_kind(ids: Iterable[Any], name: str) -> None:
     """Raise :class:`MeterIdError` if the ids mix kinds (``"1"`` and ``1`` would be two meters)."""
+    ids = ids if isinstance(ids, list) else list(ids)
+    if len(set(map(type, ids))) <= 1:  # one type is one kind (the common case, fast)
+        return
     first: dict[str, Any] = {}
     for value in ids:
         first.setdefault(id_kind(value), value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._column_runs import column_runs
 from ._factorize import factorize
 from .errors import InvalidArgumentError
 from .quality import Rejections
@@ -103,6 +105,17 @@ class IntervalEnergy:
             energy_unit, power_unit,
         )  # fmt: skip
 
+    def take(self, rows: npt.ArrayLike) -> IntervalEnergy:
+        """The buckets at positions ``rows``, e.g. in another order; the rest is kept.
+
+        >>> t = np.array(["2026-01-01T00:00", "2026-01-01T02:00"], dtype="datetime64[m]")
+        >>> import energy_integral as ei
+        >>> ei.energy_by_interval(t, [1.0, 3.0], "1h").take([1, 0]).energy.tolist()
+        [2.5, 1.5]
+        """
+        per_row = ("start", "end", *_ADDED, "largest_gap") + (("meter",) * (self.meter is not None))
+        return dataclasses.replace(self, **{name: getattr(self, name)[rows] for name in per_row})
+
     @property
     def total(self) -> float:
         """Energy of all buckets."""
@@ -151,6 +164,20 @@ class IntervalEnergy:
         )
         return pd.DataFrame(columns)
 
+    def _merged(self) -> bool:
+        """Whether :meth:`merge` would give these rows back as they are: one row per bucket,
+        in the order of the meters' codes, then of time."""
+        start = self.start.view(np.int64)
+        later = start[1:] > start[:-1]
+        if self.meter is None or not start.size:
+            return bool(later.all())
+        runs = column_runs(self.meter, "meter")  # each meter's rows together, or None
+        if runs is None:
+            return False
+        meters, first = runs
+        later[first[1:] - 1] = True  # a meter's first row may start before the last one's
+        return bool(later.all()) and bool(np.all(np.diff(factorize(meters, "meter")[0]) > 0))
+
     @classmethod
     def merge(cls, parts: Sequence[IntervalEnergy]) -> IntervalEnergy:
         """Combine the outputs of consecutive batches into one, bucket by bucket.
@@ -173,6 +200,8 @@ class IntervalEnergy:
         zones = {p.tz for p in parts}
         if len(zones) > 1:
             raise InvalidArgumentError(f"parts were cut in different time zones: {zones}")
+        if len(parts) == 1 and parts[0]._merged():
+            return parts[0]
 
         def cat(name: str) -> npt.NDArray[Any]:
             return np.concatenate([getattr(p, name) for p in parts])

@@ -39,6 +39,7 @@ from ._output import (
     check_out_path,
     err_console,
     fail,
+    meter_order,
     plural,
     show_frame,
     warn,
@@ -183,6 +184,9 @@ def _summary_frame(result: ChunkedResult, energy_unit: str) -> Any:
 def _interval_frame(result: ChunkedResult, energy_unit: str, power_unit: str) -> Any:
     # No rows at all (a header-only file): no buckets, but the columns all the same.
     intervals = result.intervals or IntervalEnergy.empty(energy_unit, power_unit)
+    order = None if intervals.meter is None else meter_order(intervals.meter)
+    if order is not None:  # in the order they are written in, before pandas holds them
+        intervals = intervals.take(order)
     units = {name: f"{name}_{energy_unit}" for name in ("energy", "energy_min", "energy_max")}
     units["mean_power"] = f"mean_power_{power_unit}"
     return intervals.to_pandas().rename(columns=units)  # edges in the buckets' own zone

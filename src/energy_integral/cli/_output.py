@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -16,6 +17,7 @@ __all__ = [
     "dictionary_columns",
     "err_console",
     "fail",
+    "meter_order",
     "out_console",
     "plural",
     "show_frame",
@@ -125,23 +127,43 @@ def by_meter(frame: Any) -> Any:
     """The rows sorted by their ``meter`` column (if any), each meter's rows kept in order."""
     if "meter" not in frame.columns or frame.empty:
         return frame
-    import numpy as np
+    order = meter_order(frame["meter"])
+    return frame if order is None else frame.iloc[order].reset_index(drop=True)
+
+
+def meter_order(meters: Any) -> Any:
+    """The positions of the rows sorted stably by their meter's text; None if they already are.
+
+    >>> meter_order(np.array(["b", "b", "a", "c"], dtype=object)).tolist()
+    [2, 0, 1, 3]
+    >>> meter_order(np.array(["a", "b", "b"], dtype=object)) is None
+    True
+    """
     import pandas as pd
 
+    from .._column_runs import column_runs
+
+    n = len(meters)
+    runs = column_runs(meters, "meter")
+    if runs is not None:  # each meter's rows together: the runs move, whole
+        by_text = np.argsort(np.asarray(runs[0]).astype(str), kind="stable")
+        if np.array_equal(by_text, np.arange(by_text.size)):
+            return None
+        starts = runs[1]
+        sizes = np.diff(np.append(starts, n))[by_text]
+        return np.repeat(starts[by_text] - (np.cumsum(sizes) - sizes), sizes) + np.arange(n)
     # Sort the few distinct meters by their text, then the rows by their meter's rank:
     # the order of sorting every row's text, at a fraction of its cost.
-    codes, uniques = pd.factorize(frame["meter"], use_na_sentinel=False)
+    codes, uniques = pd.factorize(meters, use_na_sentinel=False)
     by_text = np.argsort(np.asarray(uniques).astype(str), kind="stable")
     rank = np.empty_like(by_text)
     rank[by_text] = np.arange(by_text.size)
     order = np.argsort(rank[codes], kind="stable")
-    return frame.iloc[order].reset_index(drop=True)
+    return None if np.array_equal(order, np.arange(n)) else order
 
 
 def _decimals(values: Any) -> int:
     """One number of decimals for a whole column: about five significant digits at its largest."""
-    import numpy as np
-
     finite = np.abs(values[np.isfinite(values)])
     largest = float(finite.max()) if finite.size else 0.0
     return 3 if largest == 0.0 else int(np.clip(4 - np.floor(np.log10(largest)), 0, 6))
