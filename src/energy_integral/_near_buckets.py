@@ -85,11 +85,10 @@ def near_intervals(
     :func:`~._buckets.bucketize`.
     """
     s, n = samples, samples.ts.size
-    # Without a window every sample lies inside the edges.
-    width = _even_width(edges) if window == (NAT, _NEVER) else None
+    windowed = window != (NAT, _NEVER)
+    # Without a window every sample lies inside the edges, and rows only grow.
+    width = None if windowed else _even_width(edges)
     offset = np.repeat(row_of, np.diff(np.append(s.starts, n)))  # row of bucket 0, per sample
-    first = np.zeros(n, dtype=bool)
-    first[s.starts] = True
     sums = [np.zeros(rows) for _ in range(5)]  # the last, extrapolated time, stays 0
     counts = np.zeros(rows, dtype=np.int64)
     rest = [np.zeros(min(n, 1), dtype=np.intp)]  # the first sample starts a series
@@ -101,12 +100,21 @@ def near_intervals(
         in_bucket = _search(t, edges) if width is None else (t - edges[0]) // width
         row = in_bucket + offset[block]
         _count(counts, row[i - j :], t[i - j :], window)
-        after = slice(j + 1, block.stop)  # the samples that end an interval of the block
-        ok = ~first[after]
-        if s.max_gap_ns is not None or s.outage is not None or window != (NAT, _NEVER):
-            ok &= _kept(s, t, after, window)
-        rest.append(j + 1 + _add_block(sums, t, s.ps[block], s.increments[after], in_bucket,
-                                       row, ok, edges, strategy, factor))  # fmt: skip
+        if t.size < 2:
+            continue
+        # An interval ending on the first edge of its sample's bucket lies in the bucket
+        # before; -1 marks the ones not taken here, whatever they cross.
+        on_edge = edges[np.maximum(in_bucket[1:], 0) if windowed else in_bucket[1:]] == t[1:]
+        crossed = in_bucket[1:] - in_bucket[:-1]
+        crossed -= on_edge
+        first = np.searchsorted(s.starts, [j + 1, block.stop])
+        crossed[s.starts[first[0] : first[1]] - (j + 1)] = -1  # a series' first sample
+        if s.max_gap_ns is not None or s.outage is not None or windowed:
+            np.putmask(crossed, ~_kept(s, t, slice(j + 1, block.stop), window), -1)
+        energy = s.increments[j + 1 : block.stop]
+        left = _add_block(sums, t, s.ps[block], energy, in_bucket, row[1:] - on_edge, crossed,
+                          edges, strategy, factor, windowed)  # fmt: skip
+        rest.append(j + 1 + left)
     return sums, counts, np.concatenate(rest)
 
 
@@ -128,29 +136,30 @@ def _add_block(
     p: FloatArray,
     energy: FloatArray,
     in_bucket: IndexArray,
-    row: IndexArray,
-    ok: npt.NDArray[np.bool_],
+    last: IndexArray,
+    crossed: IndexArray,
     edges: IntArray,
     strategy: Strategy,
     factor: float,
+    windowed: bool,
 ) -> IndexArray:
-    """Add the block's intervals ``(t[k], t[k + 1])`` that are ``ok`` and inside one bucket
-    or across one edge to ``sums``; return the positions ``k`` of the others."""
-    # An interval ending on the first edge of its sample's bucket lies in the bucket before.
-    on_edge = edges[np.maximum(in_bucket[1:], 0)] == t[1:]
-    crossed = in_bucket[1:] - on_edge - in_bucket[:-1]  # edges crossed
+    """Add the block's intervals ``(t[k], t[k + 1])`` that cross no edge or one (``crossed``
+    0 or 1), ending in row ``last[k]``, to ``sums``; return the positions ``k`` of the others.
+    """
+    taken = crossed.view(np.uint64) <= 1  # -1 and more than one edge are not
+    left = np.flatnonzero(~taken)
+    if left.size == taken.size:
+        return left
+    if windowed:  # outside the window a sample may have no row
+        r0 = max(int(last[taken].min()) - 1, 0)
+        last = np.where(taken, last - r0, 0)
+    else:  # rows only grow, and the first piece of a crossing one is one row before
+        r0 = max(int(last[0]) - 1, 0)
+        last -= r0
     held = t[1:] - t[:-1]  # for the ones taken here: no overflow
-    ok &= held > 0
-    whole, cross = ok & (crossed == 0), ok & (crossed == 1)
-    taken = whole | cross
-    if not taken.any():
-        return np.flatnonzero(~taken)
-    last = row[1:] - on_edge  # the row each one ends in
-    r0 = max(int(last[taken].min()) - 1, 0)
-    last = np.where(taken, last - r0, 0)
-    held = np.where(taken, held, 0)
+    held[left] = 0
     energy = np.where(taken, energy, 0.0)
-    c = np.flatnonzero(cross)
+    c = np.flatnonzero(crossed == 1)
     if c.size:  # cut at the edge: the second piece here, the first in the row before
         a, b, edge = t[c], t[c + 1], edges[in_bucket[c] + 1]
         length = (b - a).astype(np.float64)
@@ -167,11 +176,13 @@ def _add_block(
             part = np.bincount(before, w)
             total[r0 : r0 + part.size] += part
     hours = held * (factor / NS_PER_HOUR)
-    weights = (energy, np.minimum(p[1:], p[:-1]) * hours, np.maximum(p[1:], p[:-1]) * hours, held)
-    for total, w in zip(sums, weights, strict=False):
+    low, high = np.minimum(p[1:], p[:-1]), np.maximum(p[1:], p[:-1])
+    low *= hours
+    high *= hours
+    for total, w in zip(sums, (energy, low, high, held), strict=False):
         part = np.bincount(last, w)
         total[r0 : r0 + part.size] += part
-    return np.flatnonzero(~taken)
+    return left
 
 
 def _count(counts: IntArray, row: IndexArray, t: IntArray, window: tuple[int, int]) -> None:
@@ -179,6 +190,6 @@ def _count(counts: IntArray, row: IndexArray, t: IntArray, window: tuple[int, in
     if window != (NAT, _NEVER):
         row = row[(t >= window[0]) & (t < window[1])]
     if row.size:
-        r0 = int(row.min())
+        r0 = int(row.min()) if window != (NAT, _NEVER) else int(row[0])  # rows only grow
         part = np.bincount(row - r0)
         counts[r0 : r0 + part.size] += part
