@@ -157,3 +157,22 @@ def test_merging_one_part_equals_merging_it_with_nothing(
         part = part.take(data.draw(st.permutations(range(len(part)))))
     none = dataclasses.replace(ei.IntervalEnergy.empty(), meter=part.meter[:0])
     _same(ei.IntervalEnergy.merge([part]), ei.IntervalEnergy.merge([part, none]))
+
+
+CUTS = st.sampled_from([("15min", None), ("1d", "Europe/Berlin"), ("1h", "Asia/Kolkata")])
+
+
+@settings(max_examples=60, deadline=None)
+@given(batch=fleet_batches(clean=True, with_states=False), cut=CUTS)
+def test_arrow_holds_what_pandas_holds(batch: FleetBatch, cut: tuple[str, str | None]) -> None:
+    """``to_arrow`` (what ``integrate --every --out`` writes) is ``to_pandas`` as Arrow."""
+    import pyarrow as pa
+
+    every, tz = cut
+    try:
+        out = ei.energy_by_interval(as_datetime64(batch.t), batch.p, every, tz=tz,
+                                    meter_ids=batch.meter_ids, on_duplicate="last")  # fmt: skip
+    except ei.EnergyIntegralError:
+        return
+    via_pandas = pa.Table.from_pandas(out.to_pandas(), preserve_index=False)
+    assert out.to_arrow().equals(via_pandas.replace_schema_metadata(None))

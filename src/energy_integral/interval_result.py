@@ -178,6 +178,36 @@ class IntervalEnergy:
         later[first[1:] - 1] = True  # a meter's first row may start before the last one's
         return bool(later.all()) and bool(np.all(np.diff(factorize(meters, "meter")[0]) > 0))
 
+    def to_arrow(self) -> Any:
+        """A pyarrow Table with the columns of :meth:`to_pandas`; ``start`` and ``end`` are
+        timestamps in :attr:`tz` (UTC when None), ``largest_gap`` a duration.
+
+        >>> t = np.array(["2026-01-01T00:00", "2026-01-01T02:00"], dtype="datetime64[m]")
+        >>> import energy_integral as ei
+        >>> table = ei.energy_by_interval(t, [1.0, 1.0], "1h", tz="Europe/Berlin").to_arrow()
+        >>> table.schema.field("start").type, table.column("energy").to_pylist()
+        (TimestampType(timestamp[ns, tz=Europe/Berlin]), [1.0, 1.0, 0.0])
+        """
+        import pyarrow as pa
+
+        edge = pa.timestamp("ns", tz=self.tz or "UTC")
+        columns: dict[str, Any] = {}
+        if self.meter is not None:
+            columns["meter"] = self.meter
+        columns.update(
+            start=pa.array(self.start.view(np.int64), edge),
+            end=pa.array(self.end.view(np.int64), edge),
+            energy=self.energy,
+            energy_min=self.energy_min,
+            energy_max=self.energy_max,
+            mean_power=self.mean_power,  # NaN where nothing is covered: null, as from pandas
+            samples=self.samples,
+            covered=self.covered,
+            extrapolated=self.extrapolated,
+            largest_gap=self.largest_gap.astype("timedelta64[ns]"),
+        )
+        return pa.table({k: pa.array(v, from_pandas=True) for k, v in columns.items()})
+
     @classmethod
     def merge(cls, parts: Sequence[IntervalEnergy]) -> IntervalEnergy:
         """Combine the outputs of consecutive batches into one, bucket by bucket.

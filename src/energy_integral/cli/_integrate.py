@@ -44,6 +44,7 @@ from ._output import (
     show_frame,
     warn,
     write_frame,
+    write_table,
 )
 
 __all__ = ["integrate", "register"]
@@ -181,15 +182,19 @@ def _summary_frame(result: ChunkedResult, energy_unit: str) -> Any:
     )
 
 
-def _interval_frame(result: ChunkedResult, energy_unit: str, power_unit: str) -> Any:
+def _intervals(result: ChunkedResult, energy_unit: str, power_unit: str) -> IntervalEnergy:
+    """The buckets in the order they are shown and written: by meter, then time."""
     # No rows at all (a header-only file): no buckets, but the columns all the same.
     intervals = result.intervals or IntervalEnergy.empty(energy_unit, power_unit)
     order = None if intervals.meter is None else meter_order(intervals.meter)
-    if order is not None:  # in the order they are written in, before pandas holds them
-        intervals = intervals.take(order)
+    return intervals if order is None else intervals.take(order)
+
+
+def _unit_names(energy_unit: str, power_unit: str) -> dict[str, str]:
+    """The interval columns' names with their units."""
     units = {name: f"{name}_{energy_unit}" for name in ("energy", "energy_min", "energy_max")}
     units["mean_power"] = f"mean_power_{power_unit}"
-    return intervals.to_pandas().rename(columns=units)  # edges in the buckets' own zone
+    return units
 
 
 def _report(result: ChunkedResult, energy_unit: str) -> None:
@@ -331,17 +336,25 @@ def integrate(
     finally:
         if writer is not None:
             writer.close()
-    frame = (
-        _summary_frame(result, energy_unit)
-        if every is None
-        else _interval_frame(result, energy_unit, power_unit)
-    )
-    if out is None:
-        what = "Energy per meter" if every is None else f"Energy per {every}"
-        show_frame(frame, f"{what} ({energy_unit}) from {readings}")
-    else:
-        write_frame(frame, out)
-        err_console.print(f"Wrote {len(frame):,} rows to {out}")
+    what = "Energy per meter" if every is None else f"Energy per {every}"
+    title = f"{what} ({energy_unit}) from {readings}"
+    if every is None:
+        frame = _summary_frame(result, energy_unit)
+        rows = len(frame)
+        show_frame(frame, title) if out is None else write_frame(frame, out)
+    else:  # edges in the buckets' own zone
+        intervals, units = (
+            _intervals(result, energy_unit, power_unit),
+            _unit_names(energy_unit, power_unit),
+        )
+        rows = len(intervals)
+        if out is None:
+            show_frame(intervals.to_pandas().rename(columns=units), title)
+        else:  # straight to Arrow: no pandas frame of every bucket on the way
+            table = intervals.to_arrow()
+            write_table(table.rename_columns([units.get(n, n) for n in table.column_names]), out)
+    if out is not None:
+        err_console.print(f"Wrote {rows:,} rows to {out}")
     _report(result, energy_unit)
     if rejected is not None:
         err_console.print(f"Rejected rows written to {rejected}")

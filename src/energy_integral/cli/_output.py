@@ -23,6 +23,7 @@ __all__ = [
     "show_frame",
     "warn",
     "write_frame",
+    "write_table",
 ]
 
 #: Results go to stdout; progress, counts, warnings and errors to stderr.
@@ -62,11 +63,15 @@ def _arrow_table(frame: Any) -> Any:
 
 
 def write_frame(frame: Any, path: Path) -> None:
-    """Write a pandas DataFrame to ``path`` as CSV or Parquet, by its extension."""
+    """Write a pandas DataFrame to ``path`` as CSV or Parquet, by its extension, by meter."""
+    write_table(_arrow_table(by_meter(frame)), path)
+
+
+def write_table(table: Any, path: Path) -> None:
+    """Write a pyarrow Table to ``path`` as CSV or Parquet, by its extension."""
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
-    table = _arrow_table(by_meter(frame))
     if path.suffix.lower() == ".csv":
         pcsv.write_csv(table, path)
     else:
