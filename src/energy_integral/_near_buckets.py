@@ -145,6 +145,13 @@ def _add_block(
 ) -> IndexArray:
     """Add the block's intervals ``(t[k], t[k + 1])`` that cross no edge or one (``crossed``
     0 or 1), ending in row ``last[k]``, to ``sums``; return the positions ``k`` of the others.
+
+    An interval from :math:`(t_0, p_0)` to :math:`(t_1, p_1)` across the edge :math:`e`
+    is cut at :math:`f = (e - t_0) / (t_1 - t_0)`: the row before gets the strategy's
+    partial energy :math:`E_f`, this row the rest :math:`E - E_f` of the engine's energy
+    :math:`E`, so the two pieces add up to it exactly. Each piece of length
+    :math:`\\delta` is bounded by :math:`\\min(p_0, p_1)\\,\\delta` and
+    :math:`\\max(p_0, p_1)\\,\\delta`.
     """
     taken = crossed.view(np.uint64) <= 1  # -1 and more than one edge are not
     left = np.flatnonzero(~taken)
@@ -172,14 +179,14 @@ def _add_block(
         low, high = np.minimum(p[c], p[c + 1]), np.maximum(p[c], p[c + 1])
         hours = (edge - a) * (factor / NS_PER_HOUR)
         before = last[c] - 1
-        for total, w in zip(sums, (into, low * hours, high * hours, edge - a), strict=False):
+        for total, w in zip(sums[:4], (into, low * hours, high * hours, edge - a), strict=True):
             part = np.bincount(before, w)
             total[r0 : r0 + part.size] += part
     hours = held * (factor / NS_PER_HOUR)
     low, high = np.minimum(p[1:], p[:-1]), np.maximum(p[1:], p[:-1])
     low *= hours
     high *= hours
-    for total, w in zip(sums, (energy, low, high, held), strict=False):
+    for total, w in zip(sums[:4], (energy, low, high, held), strict=True):
         part = np.bincount(last, w)
         total[r0 : r0 + part.size] += part
     return left
