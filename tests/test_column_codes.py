@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from test_factorize import assert_factorizes
 
 from energy_integral import _column_codes, _factorize, _hash_codes, integrate_meters
+from energy_integral._arrow_fixed import fixed_width_bytes
 from energy_integral._column_codes import used_codes
 from energy_integral._factorize import factorize, grouped_runs
 from energy_integral._segments import grouping_order
@@ -114,6 +115,56 @@ def test_polars_codes_beyond_a_lookup_table(kind: str, ids: list[str | None]) ->
         values = CONTAINERS[kind](ids)
         assert_same_grouping(values, ids)
         assert_factorizes(ids, *factorize(values))
+
+
+FIXED = {
+    "pyarrow string": lambda ids: pa.array(ids, pa.string()),
+    "pyarrow large_string, sliced": lambda ids: pa.array(["?", *ids], pa.large_string())[1:],
+    "pyarrow string_view": lambda ids: pa.array(ids, pa.string_view()),
+    "pyarrow one chunk": lambda ids: pa.chunked_array([pa.array(ids)]),
+    "pandas ArrowDtype": lambda ids: pd.Series(ids, dtype=pd.ArrowDtype(pa.string())),
+    "polars String": lambda ids: pl.Series(ids, dtype=pl.String),
+    "polars String, sliced": lambda ids: pl.Series(["?", *ids], dtype=pl.String)[1:],
+}
+
+
+@st.composite
+def one_length_ids(draw: st.DrawFn) -> list[str]:
+    """Ids of one length in UTF-8 bytes (1 to 16: inline in a string view up to 12)."""
+    size = draw(st.integers(1, 16))
+    chars = ["a", "b", "0", "9", "-", "\x01", "é", "€"]  # of 1, 2 and 3 bytes
+
+    def one_id() -> str:
+        text = ""
+        while len(text.encode()) < size:
+            room = size - len(text.encode())
+            text += draw(st.sampled_from([c for c in chars if len(c.encode()) <= room]))
+        return text
+
+    return [one_id() for _ in range(draw(st.integers(1, 30)))]
+
+
+@settings(max_examples=100, deadline=None)
+@given(ids=one_length_ids())
+@pytest.mark.parametrize("container", list(FIXED))
+def test_ids_of_one_length_group_by_their_bytes_as_before(container: str, ids: list[str]) -> None:
+    """Arrow columns of ids of one byte length take the numpy bytes' path (no hash): the
+    same meters, as the same Python strings, as the hash gives."""
+    values = FIXED[container](ids)
+    size = len(ids[0].encode())
+    inline = container != "pyarrow string_view" or size <= 12
+    if container.startswith("polars String") and size > 12:
+        inline = False  # polars' views hold longer strings out of line: the hash path
+    assert (fixed_width_bytes(values) is not None) == inline
+    assert_same_grouping(values, ids)
+    assert_factorizes(ids, *factorize(values))
+
+
+def test_a_trailing_nul_keeps_ids_off_the_bytes_path() -> None:
+    ids = ["ab\x00", "abc", "ab\x00"]  # numpy bytes would drop the NUL
+    for container in FIXED.values():
+        assert fixed_width_bytes(container(ids)) is None
+        assert_same_grouping(container(ids), ids)
 
 
 @settings(max_examples=100, deadline=None)

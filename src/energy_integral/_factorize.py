@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._arrow_fixed import fixed_width_bytes
 from ._column_codes import column_codes
 from ._extras import library_of
 from ._hash_codes import fixed_width_codes
@@ -186,6 +187,9 @@ def column_ids(
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]] | None:
     """:func:`~._column_codes.column_codes`, with a column's ids held to one kind.
 
+    An Arrow string column of ids of one length takes the numpy bytes' path
+    (:mod:`._arrow_fixed`) instead.
+
     A pandas object column is hashed as it stands, so ``"1"`` and ``1`` in it
     would be two meters: refused like the same ids in a list.
 
@@ -195,6 +199,10 @@ def column_ids(
     ...
     energy_integral.errors.MeterIdError: meter_ids mixes ids of different types: ...
     """
+    fixed = fixed_width_bytes(values)
+    if fixed is not None:  # ids of one length: integer keys over their bytes, no hash
+        codes, uniques = _fixed_width(fixed)
+        return codes, np.array([u.decode() for u in uniques.tolist()], dtype=object)
     coded = column_codes(values)
     if coded is not None and coded[1].dtype == object:
         _check_one_kind(coded[1].tolist(), name)  # the distinct ids only: one per meter

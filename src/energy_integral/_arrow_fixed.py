@@ -1,0 +1,104 @@
+"""An Arrow string column whose ids all have one length, seen as numpy bytes without a copy.
+
+Meter ids are often of one length (``"meter-00042"``, a UUID). Arrow keeps a
+string column as one buffer of UTF-8 bytes and the offsets where each string
+starts; when every string is ``w`` bytes long the buffer *is* a numpy ``S{w}``
+array, which :func:`~._string_keys.string_keys` turns into integer keys over
+the bytes that vary: the integer ids' path instead of a hash of every row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ._extras import library_of
+
+__all__ = ["fixed_width_bytes"]
+
+
+def fixed_width_bytes(values: Any) -> npt.NDArray[np.bytes_] | None:
+    """``values`` as a numpy ``S{w}`` view of its bytes, if it is a pyarrow, pandas
+    ``ArrowDtype`` or polars string column of one chunk, with no missing id, whose
+    every string is ``w >= 1`` bytes long and none ends in a NUL byte (numpy would
+    drop it); else None.
+
+    >>> import pyarrow as pa
+    >>> fixed_width_bytes(pa.array(["m-01", "m-02", "é-03"]))
+    >>> fixed_width_bytes(pa.array(["m-01", "m-02", "m-13"])).tolist()
+    [b'm-01', b'm-02', b'm-13']
+    """
+    array = _arrow(values)
+    if array is None or array.null_count or len(array) == 0:
+        return None
+    import pyarrow as pa
+
+    if hasattr(pa.types, "is_string_view") and pa.types.is_string_view(array.type):
+        return _inline_views(array)
+    width: np.dtype[Any]
+    if pa.types.is_string(array.type):
+        width = np.dtype(np.int32)
+    elif pa.types.is_large_string(array.type):
+        width = np.dtype(np.int64)
+    else:
+        return None
+    n, start = len(array), array.offset
+    offsets = np.frombuffer(
+        array.buffers()[1], dtype=width, count=n + 1, offset=start * width.itemsize
+    )
+    size = int(offsets[1] - offsets[0])
+    if size < 1 or int(offsets[-1] - offsets[0]) != n * size:
+        return None
+    if not bool(np.all(np.diff(offsets) == size)):
+        return None
+    data = np.frombuffer(array.buffers()[2], dtype=np.uint8)
+    data = data[int(offsets[0]) : int(offsets[0]) + n * size]
+    if not data[size - 1 :: size].all():  # a string ending in NUL: numpy would drop it
+        return None
+    return data.view(f"S{size}")
+
+
+def _inline_views(array: Any) -> npt.NDArray[np.bytes_] | None:
+    """A ``string_view`` array of strings of one length of at most 12 bytes, which each
+    view holds inline after its length (polars' own layout, exported without a copy)."""
+    n = len(array)
+    views = np.frombuffer(array.buffers()[1], dtype=np.uint8).reshape(-1, 16)
+    views = views[array.offset : array.offset + n]
+    lengths = np.ascontiguousarray(views[:, :4]).view(np.int32).ravel()
+    size = int(lengths[0])
+    if not 1 <= size <= 12 or not bool(np.all(lengths == size)):
+        return None
+    if not views[:, 3 + size].all():  # a string ending in NUL: numpy would drop it
+        return None
+    return np.ascontiguousarray(views[:, 4 : 4 + size]).view(f"S{size}").ravel()
+
+
+def _arrow(values: Any) -> Any:
+    """The single Arrow array behind a pyarrow, pandas ArrowDtype or polars column."""
+    library = library_of(values)
+    if library == "polars":
+        import polars as pl
+
+        if not isinstance(values, pl.Series) or values.dtype != pl.String:
+            return None
+        newest = getattr(getattr(pl, "CompatLevel", None), "newest", None)
+        # The newest level exports polars' string views as they are, without a copy.
+        values = values.to_arrow() if newest is None else values.to_arrow(compat_level=newest())
+    elif library == "pandas":
+        import pandas as pd
+
+        dtype = getattr(values, "dtype", None)
+        if not isinstance(dtype, pd.ArrowDtype):
+            return None
+        values = values.array.__arrow_array__()
+    elif library != "pyarrow":
+        return None
+    import pyarrow as pa
+
+    if isinstance(values, pa.ChunkedArray):
+        if values.num_chunks != 1:
+            return None
+        values = values.chunk(0)
+    return values if isinstance(values, pa.Array) else None
