@@ -5,8 +5,8 @@ then has to hash them all again; the column knows better. A categorical
 column (pandas ``Categorical``, a pyarrow dictionary array, a polars
 ``Categorical`` or ``Enum``) already holds integer codes, and a plain string
 column is hashed by its own library (``pandas.factorize``,
-``pyarrow.Array.dictionary_encode``, a polars cast to ``Categorical``), which
-never builds a Python object per row. Each library is imported only when the
+``pyarrow.Array.dictionary_encode``, which also hashes polars strings once
+exported), which never builds a Python object per row. Each library is imported only when the
 caller has handed in one of its objects, so it is importable then.
 """
 
