@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._kernel import SATURATED, subtract_saturating
-from ._near_buckets import Samples, near_intervals
+from ._near_buckets import Grid, Samples, near_intervals
 from .calendar import MAX_BUCKETS
 from .errors import BucketLimitError
 from .strategies import Strategy, TrapezoidStrategy
@@ -196,16 +196,10 @@ def _sums(
     )
 
 
-def _cut_sums(
-    iv: Intervals,
-    row_of: IndexArray,
-    edges: IntArray,
-    rows: int,
-    strategy: Strategy,
-    factor: float,
-    window: tuple[int, int],
-) -> tuple[list[FloatArray], IntArray]:
+def _cut_sums(iv: Intervals, grid: Grid) -> tuple[list[FloatArray], IntArray]:
     """The sums of ``iv`` cut at the edges and the window, and each row's largest gap."""
+    row_of, rows, factor = grid.row_of, grid.rows, grid.factor
+    edges, strategy, window = grid.edges, grid.strategy, grid.window
     whole, in_bucket, pieces = _split_at_edges(iv, edges, strategy, factor, window)
     # The whole intervals are added up where they stand (the others with weight 0 in row 0),
     # the pieces of the cut ones after them.
@@ -267,20 +261,18 @@ def bucketize(
     series = np.repeat(np.arange(count.size), count)
     row0 = np.cumsum(count) - count
     bucket = first[series] + np.arange(rows) - row0[series]
-    row_of = row0 - first  # series s's bucket j is row row_of[s] + j
+    grid = Grid(row0 - first, edges, rows, strategy, factor, window)
 
     sums = [np.zeros(rows) for _ in range(5)]
     samples_per_row = np.zeros(rows, dtype=np.int64)
     cut = extra
     if samples is not None and samples.ts.size:
-        sums, samples_per_row, rest = near_intervals(
-            samples, row_of, edges, rows, strategy, factor, window
-        )
+        sums, samples_per_row, rest = near_intervals(samples, grid)
         left = intervals(samples, rest)
         cut = left if extra is None else Intervals.concat([left, extra])
     largest_gap = np.zeros(rows, dtype=np.int64)
     if cut is not None and cut.series.size:
-        more, largest_gap = _cut_sums(cut, row_of, edges, rows, strategy, factor, window)
+        more, largest_gap = _cut_sums(cut, grid)
         sums = [w + c for w, c in zip(sums, more, strict=True)]
     length = edges[bucket + 1] - edges[bucket]
     energy, energy_min, energy_max, held_ns, extrapolated_ns = sums

@@ -17,7 +17,7 @@ from ._kernel import SATURATED, subtract_saturating
 from .strategies import Strategy
 from .timestamps import NAT, NS_PER_HOUR
 
-__all__ = ["Samples", "near_intervals"]
+__all__ = ["Grid", "Samples", "near_intervals"]
 
 IntArray = npt.NDArray[np.int64]
 IndexArray = npt.NDArray[np.intp]
@@ -39,6 +39,20 @@ class Samples:
     bridged: npt.NDArray[np.bool_]  # ... where the series has a state
     max_gap_ns: int | None
     outage: npt.NDArray[np.bool_] | None = None  # per sample: its interval is an outage
+
+
+@dataclass(frozen=True)
+class Grid:
+    """What intervals are added up into: series ``s``'s bucket ``j`` is row ``row_of[s] + j``
+    of ``rows``, bucket ``j`` spans ``edges[j]`` to ``edges[j + 1]``, only time inside
+    ``window`` counts, and energy is the ``strategy``'s, times ``factor`` (units)."""
+
+    row_of: IndexArray
+    edges: IntArray
+    rows: int
+    strategy: Strategy
+    factor: float
+    window: tuple[int, int]
 
 
 def _search(t: IntArray, edges: IntArray) -> IndexArray:
@@ -64,15 +78,7 @@ def _even_width(edges: IntArray) -> int | None:
 _BLOCK = 1 << 15
 
 
-def near_intervals(
-    samples: Samples,
-    row_of: IndexArray,
-    edges: IntArray,
-    rows: int,
-    strategy: Strategy,
-    factor: float,
-    window: tuple[int, int],
-) -> tuple[list[FloatArray], IntArray, IndexArray]:
+def near_intervals(samples: Samples, grid: Grid) -> tuple[list[FloatArray], IntArray, IndexArray]:
     """The sums of the intervals that lie inside one bucket or cross one edge (inside the
     window), straight from the samples; with each row's samples, and the samples whose
     interval is not among them.
@@ -85,12 +91,13 @@ def near_intervals(
     :func:`~._buckets.bucketize`.
     """
     s, n = samples, samples.ts.size
+    edges, window = grid.edges, grid.window
     windowed = window != (NAT, _NEVER)
     # Without a window every sample lies inside the edges, and rows only grow.
     width = None if windowed else _even_width(edges)
-    offset = np.repeat(row_of, np.diff(np.append(s.starts, n)))  # row of bucket 0, per sample
-    sums = [np.zeros(rows) for _ in range(5)]  # the last, extrapolated time, stays 0
-    counts = np.zeros(rows, dtype=np.int64)
+    offset = np.repeat(grid.row_of, np.diff(np.append(s.starts, n)))  # row of bucket 0, per sample
+    sums = [np.zeros(grid.rows) for _ in range(5)]  # the last, extrapolated time, stays 0
+    counts = np.zeros(grid.rows, dtype=np.int64)
     rest = [np.zeros(min(n, 1), dtype=np.intp)]  # the first sample starts a series
     for i in range(0, n, _BLOCK):
         # Samples i .. i + _BLOCK, and the one before as the start of the first interval.
@@ -113,7 +120,7 @@ def near_intervals(
             np.putmask(crossed, ~_kept(s, t, slice(j + 1, block.stop), window), -1)
         energy = s.increments[j + 1 : block.stop]
         left = _add_block(sums, t, s.ps[block], energy, in_bucket, row[1:] - on_edge, crossed,
-                          edges, strategy, factor, windowed)  # fmt: skip
+                          grid)  # fmt: skip
         rest.append(j + 1 + left)
     return sums, counts, np.concatenate(rest)
 
@@ -138,10 +145,7 @@ def _add_block(
     in_bucket: IndexArray,
     last: IndexArray,
     crossed: IndexArray,
-    edges: IntArray,
-    strategy: Strategy,
-    factor: float,
-    windowed: bool,
+    grid: Grid,
 ) -> IndexArray:
     """Add the block's intervals ``(t[k], t[k + 1])`` that cross no edge or one (``crossed``
     0 or 1), ending in row ``last[k]``, to ``sums``; return the positions ``k`` of the others.
@@ -153,11 +157,12 @@ def _add_block(
     :math:`\\delta` is bounded by :math:`\\min(p_0, p_1)\\,\\delta` and
     :math:`\\max(p_0, p_1)\\,\\delta`.
     """
+    edges, strategy, factor = grid.edges, grid.strategy, grid.factor
     taken = crossed.view(np.uint64) <= 1  # -1 and more than one edge are not
     left = np.flatnonzero(~taken)
     if left.size == taken.size:
         return left
-    if windowed:  # outside the window a sample may have no row
+    if grid.window != (NAT, _NEVER):  # outside the window a sample may have no row
         r0 = max(int(last[taken].min()) - 1, 0)
         last = np.where(taken, last - r0, 0)
     else:  # rows only grow, and the first piece of a crossing one is one row before
