@@ -110,3 +110,19 @@ def test_adding_up_from_the_samples_equals_cutting_every_interval(
     assert got.largest_gap.tolist() == general.largest_gap.tolist()
     assert got.extrapolated.tolist() == [0.0] * len(got.extrapolated)
     assert got.samples.tolist() == _count(samples, got, edges, window)
+
+
+def test_steps_of_zero_seconds_on_the_first_edge_add_nothing() -> None:
+    # Repeats on the first edge end their 0 s intervals "in the bucket before" the first
+    # one: they are left to the general cut, which gives them nothing, not a row of -1.
+    ts = np.array([BASE, BASE, BASE, BASE + SECOND], dtype=np.int64)
+    ps = np.array([0.0, 0.0, 1.0, 0.0])
+    increments = np.array([0.0, 0.0, 0.0, 0.5 * SECOND / 3.6e12])
+    samples = Samples(
+        ts, ps, increments, np.array([0]), np.zeros(1, np.int64), np.zeros(1), np.array([False]),
+        None,
+    )  # fmt: skip
+    edges = bucket_edges(BASE, BASE + SECOND, "15min", None)
+    got = bucketize(samples, None, ts[:1], ts[-1:], edges, get_strategy("trapezoid"), 1.0)
+    assert got.energy.tolist() == [0.5 / 3600]  # from 1 kW down to 0 over one second
+    assert got.samples.tolist() == [4]

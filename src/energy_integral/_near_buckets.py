@@ -168,6 +168,7 @@ def _add_block(
     else:  # rows only grow, and the first piece of a crossing one is one row before
         r0 = max(int(last[0]) - 1, 0)
         last -= r0
+        last[left] = 0  # a step of 0 s on the first edge would point before row 0
     held = t[1:] - t[:-1]  # for the ones taken here: no overflow
     held[left] = 0
     energy = np.where(taken, energy, 0.0)
