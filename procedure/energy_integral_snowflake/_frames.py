@@ -19,10 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["frame_of_columns", "result_frame"]
+from energy_integral.ids import shared_strings
 
-#: Rows a text column is sampled on to decide whether its values repeat.
-_SAMPLE = 4096
+__all__ = ["frame_of_columns", "result_frame"]
 
 
 def result_frame(relation: Any, connection: Any) -> pd.DataFrame:
@@ -40,7 +39,7 @@ def result_frame(relation: Any, connection: Any) -> pd.DataFrame:
         column = table.column(name)
         kind = _kind(column.type)
         if kind == "text":
-            columns[name] = _text(column)
+            columns[name] = shared_strings(column)
         elif kind == "plain" and column.null_count == 0:
             columns[name] = column.to_numpy()
         else:
@@ -62,26 +61,6 @@ def _kind(arrow_type: Any) -> str:
         or (pa.types.is_timestamp(arrow_type) and arrow_type.unit == "ns" and not arrow_type.tz)
     )
     return "plain" if plain else "other"
-
-
-def _text(column: Any) -> np.ndarray[Any, np.dtype[np.object_]]:
-    """A text column as an object array (None for NULL), its repeated values shared."""
-    import pyarrow.compute as pc
-
-    values = column.combine_chunks()
-    sample = values.slice(0, _SAMPLE)
-    if 2 * pc.count_distinct(sample, mode="all").as_py() > len(sample):  # mostly distinct
-        out: np.ndarray[Any, np.dtype[np.object_]] = values.to_numpy(zero_copy_only=False)
-        return out
-    encoded = pc.dictionary_encode(values)
-    words = encoded.dictionary.to_numpy(zero_copy_only=False)
-    codes = encoded.indices
-    if codes.null_count == 0:
-        return words[codes.to_numpy()]  # type: ignore[no-any-return]
-    out = np.full(len(values), None, dtype=object)
-    present = codes.is_valid().to_numpy(zero_copy_only=False)
-    out[present] = words[codes.drop_null().to_numpy()]
-    return out
 
 
 def frame_of_columns(columns: Mapping[str, np.ndarray[Any, Any]]) -> pd.DataFrame:

@@ -75,32 +75,36 @@ def _arrow_ids(array: Any) -> npt.NDArray[Any]:
         array = array.combine_chunks()
     if pa.types.is_dictionary(array.type):
         if pa.types.is_string(array.dictionary.type) and not array.dictionary.null_count:
-            return _shared_strings(array)
+            return shared_strings(array)
         array = array.dictionary_decode()
     if pa.types.is_integer(array.type) and array.null_count:
         return _with_none(array.fill_null(0).to_numpy(), array.is_null().to_numpy(False))
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-        return _shared_strings(array)
+        return shared_strings(array)
     # A pyarrow Array copies only when told to (strings and nulls always need a copy).
     return np.asarray(array.to_numpy(zero_copy_only=False))
 
 
-def _shared_strings(array: Any) -> npt.NDArray[np.object_]:
-    """A pyarrow string (or string dictionary) array as an object array, None where null,
-    holding one Python string per distinct id.
+def shared_strings(array: Any) -> npt.NDArray[np.object_]:
+    """A pyarrow string (or string dictionary) array or chunked array as an object array,
+    None where null, holding one Python string per distinct value.
 
-    A column of meter ids repeats a few values: encoding it first makes one
-    Python string per distinct id instead of one per row (a fraction of the
-    time, and the hash each string caches is computed once per id).
+    A column of meter ids (or of any values that repeat) holds a few distinct
+    values: encoding it first makes one Python string per distinct value
+    instead of one per row (a fraction of the time, and the hash each string
+    caches is computed once per value). A column whose first rows are mostly
+    distinct is converted as it stands.
 
     >>> import pyarrow as pa
-    >>> out = _shared_strings(pa.array(["m1", None, "m1", "m1"]))
+    >>> out = shared_strings(pa.array(["m1", None, "m1", "m1"]))
     >>> out.tolist(), out[0] is out[2]
     (['m1', None, 'm1', 'm1'], True)
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
     if pa.types.is_dictionary(array.type):
         encoded = array
     else:

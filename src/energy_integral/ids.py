@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._factorize import as_ids, factorize, id_kind, ids_kind
+from ._factorize import as_ids, factorize, id_kind, ids_kind, shared_strings
 
-__all__ = ["id_kind", "ids_kind", "to_ids"]
+__all__ = ["id_kind", "ids_kind", "shared_strings", "to_ids"]
 
 
 def to_ids(values: Any, name: str = "meter_ids") -> npt.NDArray[Any]:
