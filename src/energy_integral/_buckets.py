@@ -16,11 +16,11 @@ import numpy as np
 import numpy.typing as npt
 
 from ._kernel import SATURATED, subtract_saturating
-from ._near_buckets import Grid, Samples, near_intervals
+from ._near_buckets import NO_WINDOW, Grid, Samples, near_intervals
 from .calendar import MAX_BUCKETS
 from .errors import BucketLimitError
 from .strategies import Strategy, TrapezoidStrategy
-from .timestamps import NAT, NS_PER_HOUR
+from .timestamps import NS_PER_HOUR
 
 __all__ = ["Buckets", "Intervals", "Samples", "bucketize", "intervals"]
 
@@ -29,7 +29,6 @@ IndexArray = npt.NDArray[np.intp]
 FloatArray = npt.NDArray[np.float64]
 
 LINE = TrapezoidStrategy()  # an extrapolated stretch follows a line, whatever the method
-_NEVER = int(np.iinfo(np.int64).max)
 
 
 @dataclass(frozen=True)
@@ -118,7 +117,7 @@ def _split_at_edges(
     pieces of an interval add up to exactly it.
     """
     a, b = iv.a, iv.b
-    clipped = window != (NAT, _NEVER)
+    clipped = window != NO_WINDOW
     if clipped:
         a, b = np.maximum(a, window[0]), np.minimum(b, window[1])
     first = np.searchsorted(edges, a, side="right") - 1
@@ -234,7 +233,7 @@ def bucketize(
     edges: IntArray,
     strategy: Strategy,
     factor: float,
-    window: tuple[int, int] = (NAT, _NEVER),
+    window: tuple[int, int] = NO_WINDOW,
 ) -> Buckets:
     """Buckets of all series at once, on the one grid ``edges``.
 

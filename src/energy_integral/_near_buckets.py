@@ -9,6 +9,7 @@ through in blocks, whose temporaries stay in cache and reuse their memory.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -17,13 +18,14 @@ from ._kernel import SATURATED, subtract_saturating
 from .strategies import Strategy
 from .timestamps import NAT, NS_PER_HOUR
 
-__all__ = ["Grid", "Samples", "near_intervals"]
+__all__ = ["NO_WINDOW", "Grid", "Samples", "near_intervals"]
 
 IntArray = npt.NDArray[np.int64]
 IndexArray = npt.NDArray[np.intp]
 FloatArray = npt.NDArray[np.float64]
 
-_NEVER = int(np.iinfo(np.int64).max)
+#: The window of a call without ``start`` or ``end``: all time counts.
+NO_WINDOW: tuple[int, int] = (NAT, int(np.iinfo(np.int64).max))
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,11 @@ class Grid:
     strategy: Strategy
     factor: float
     window: tuple[int, int]
+
+    @property
+    def windowed(self) -> bool:
+        """Whether only part of the time counts (``start`` or ``end`` was given)."""
+        return self.window != NO_WINDOW
 
 
 def _search(t: IntArray, edges: IntArray) -> IndexArray:
@@ -91,8 +98,7 @@ def near_intervals(samples: Samples, grid: Grid) -> tuple[list[FloatArray], IntA
     :func:`~._buckets.bucketize`.
     """
     s, n = samples, samples.ts.size
-    edges, window = grid.edges, grid.window
-    windowed = window != (NAT, _NEVER)
+    edges, windowed = grid.edges, grid.windowed
     # Without a window every sample lies inside the edges, and rows only grow.
     width = None if windowed else _even_width(edges)
     offset = np.repeat(grid.row_of, np.diff(np.append(s.starts, n)))  # row of bucket 0, per sample
@@ -106,7 +112,7 @@ def near_intervals(samples: Samples, grid: Grid) -> tuple[list[FloatArray], IntA
         t = s.ts[block]
         in_bucket = _search(t, edges) if width is None else (t - edges[0]) // width
         row = in_bucket + offset[block]
-        _count(counts, row[i - j :], t[i - j :], window)
+        _count(counts, row[i - j :], t[i - j :], grid)
         if t.size < 2:
             continue
         # An interval ending on the first edge of its sample's bucket lies in the bucket
@@ -117,7 +123,7 @@ def near_intervals(samples: Samples, grid: Grid) -> tuple[list[FloatArray], IntA
         first = np.searchsorted(s.starts, [j + 1, block.stop])
         crossed[s.starts[first[0] : first[1]] - (j + 1)] = -1  # a series' first sample
         if s.max_gap_ns is not None or s.outage is not None or windowed:
-            np.putmask(crossed, ~_kept(s, t, slice(j + 1, block.stop), window), -1)
+            np.putmask(crossed, ~_kept(s, t, slice(j + 1, block.stop), grid), -1)
         energy = s.increments[j + 1 : block.stop]
         left = _add_block(sums, t, s.ps[block], energy, in_bucket, row[1:] - on_edge, crossed,
                           grid)  # fmt: skip
@@ -125,15 +131,15 @@ def near_intervals(samples: Samples, grid: Grid) -> tuple[list[FloatArray], IntA
     return sums, counts, np.concatenate(rest)
 
 
-def _kept(s: Samples, t: IntArray, after: slice, window: tuple[int, int]) -> npt.NDArray[np.bool_]:
+def _kept(s: Samples, t: IntArray, after: slice, grid: Grid) -> npt.NDArray[np.bool_]:
     """Of the intervals ending at ``t[1:]``, those neither a gap nor leaving the window."""
     keep = np.ones(t.size - 1, dtype=bool)
     if s.max_gap_ns is not None:
         keep &= subtract_saturating(t[1:], t[:-1]) <= s.max_gap_ns
     if s.outage is not None:
         keep &= ~s.outage[after]
-    if window != (NAT, _NEVER):
-        keep &= (t[:-1] >= window[0]) & (t[1:] <= window[1])
+    if grid.windowed:
+        keep &= (t[:-1] >= grid.window[0]) & (t[1:] <= grid.window[1])
     return keep
 
 
@@ -162,7 +168,7 @@ def _add_block(
     left = np.flatnonzero(~taken)
     if left.size == taken.size:
         return left
-    if grid.window != (NAT, _NEVER):  # outside the window a sample may have no row
+    if grid.windowed:  # outside the window a sample may have no row
         r0 = max(int(last[taken].min()) - 1, 0)
         last = np.where(taken, last - r0, 0)
     else:  # rows only grow, and the first piece of a crossing one is one row before
@@ -186,23 +192,35 @@ def _add_block(
         hours = (edge - a) * (factor / NS_PER_HOUR)
         before = last[c] - 1
         for total, w in zip(sums[:4], (into, low * hours, high * hours, edge - a), strict=True):
-            part = np.bincount(before, w)
-            total[r0 : r0 + part.size] += part
+            _add_rows(total, r0, before, w)
     hours = held * (factor / NS_PER_HOUR)
     low, high = np.minimum(p[1:], p[:-1]), np.maximum(p[1:], p[:-1])
     low *= hours
     high *= hours
     for total, w in zip(sums[:4], (energy, low, high, held), strict=True):
-        part = np.bincount(last, w)
-        total[r0 : r0 + part.size] += part
+        _add_rows(total, r0, last, w)
     return left
 
 
-def _count(counts: IntArray, row: IndexArray, t: IntArray, window: tuple[int, int]) -> None:
-    """Add the samples at times ``t`` inside ``window`` to the ``counts`` of their ``row``."""
-    if window != (NAT, _NEVER):
-        row = row[(t >= window[0]) & (t < window[1])]
+def _count(counts: IntArray, row: IndexArray, t: IntArray, grid: Grid) -> None:
+    """Add the samples at times ``t`` inside the window to the ``counts`` of their ``row``."""
+    if grid.windowed:
+        row = row[(t >= grid.window[0]) & (t < grid.window[1])]
     if row.size:
-        r0 = int(row.min()) if window != (NAT, _NEVER) else int(row[0])  # rows only grow
-        part = np.bincount(row - r0)
-        counts[r0 : r0 + part.size] += part
+        r0 = int(row.min()) if grid.windowed else int(row[0])  # without a window rows only grow
+        _add_rows(counts, r0, row - r0)
+
+
+def _add_rows(
+    total: npt.NDArray[Any], r0: int, rows: IndexArray, weights: FloatArray | None = None
+) -> None:
+    """``total[r0 + k] += weights`` summed over the entries whose row is ``k``: a block's
+    rows are a short range from ``r0``, so its bincount stays small.
+
+    >>> total = np.zeros(4)
+    >>> _add_rows(total, 1, np.array([0, 2, 0]), np.array([1.0, 2.0, 3.0]))
+    >>> total.tolist()
+    [0.0, 4.0, 0.0, 2.0]
+    """
+    part = np.bincount(rows, weights)
+    total[r0 : r0 + part.size] += part

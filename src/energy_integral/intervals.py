@@ -13,6 +13,7 @@ from ._buckets import Samples, bucketize, intervals
 from ._extrapolate import EXTRAPOLATE, extrapolation
 from ._inputs import check_choice
 from ._interval_batch import Batch, from_fleet, many_meters, one_series, single_as_meter
+from ._near_buckets import NO_WINDOW
 from .calendar import bucket_edges, every_ns, resolve_time_zone
 from .errors import InvalidArgumentError, InvalidTypeError
 from .fleet_result import FleetResult
@@ -31,7 +32,6 @@ FloatArray = npt.NDArray[np.float64]
 #: Policies energy_by_interval offers (a merged "mean" sample has no power of its own rows).
 ON_INVALID: tuple[str, ...] = ("raise", "reject", "gap")
 ON_DUPLICATE: tuple[str, ...] = ("raise", "reject", "last", "step")
-_NEVER = int(np.iinfo(np.int64).max)
 
 
 def _instant(value: Any, name: str) -> int | None:
@@ -289,7 +289,10 @@ def _by_interval(
     if not present.any():
         return _no_buckets(batch, energy_unit, power_unit, zone)
     edges = bucket_edges(int(span_lo[present].min()), int(span_hi[present].max()), every, tz)
-    window = (NAT if start_ns is None else start_ns, _NEVER if end_ns is None else end_ns)
+    window = (
+        NO_WINDOW[0] if start_ns is None else start_ns,
+        NO_WINDOW[1] if end_ns is None else end_ns,
+    )
     b = bucketize(
         taken if real else None, extended, span_lo, span_hi, edges, strategy, factor, window
     )
