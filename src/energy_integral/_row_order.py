@@ -59,17 +59,9 @@ def meter_time_runs(
     >>> order.tolist(), sizes.tolist(), tt.tolist()
     ([1, 3, 2, 0], [2, 2], [9, 9, 3, 5])
     """
-    # Group by meter in one sort of packed values, then sort each meter's times in short
-    # per-meter sorts, which beat one global sort. A batch in time order (as a stream
-    # delivers) is sorted within each meter once grouped, and skips the second step.
-    sizes = np.bincount(codes)
-    order = grouping_order(codes, sizes)
+    order, sizes, starts = _grouping(codes)
     tt = np.take(t, order)  # np.take gathers ~20 % faster than indexing
-    starts = (np.cumsum(sizes) - sizes)[sizes > 0]
-    if not _sorted_within(tt, starts):
-        within = segmented_argsort(tt, starts)  # moves rows inside their meter only,
-        order = np.take(order, within)  # one gather at a time keeps a single stale copy alive
-        tt = np.take(tt, within)
+    _sort_within(tt, starts, order)
     return order, sizes, tt
 
 
@@ -92,20 +84,43 @@ def meter_time_pairs(
     # of (time, power) pairs as 16-byte items costs about as much as one of 8-byte
     # times, so each row's time and power travel together, as one complex128.
     n = codes.size
-    sizes = np.bincount(codes)
-    order = grouping_order(codes, sizes)
+    order, sizes, starts = _grouping(codes)
     pairs = interleave(t, p.view(np.int64))
     moved = np.take(pairs.view(np.complex128).reshape(n), order)
     # The pairs' buffer takes the times and power apart again (a fresh batch-sized
     # array costs a page fault per 4 KiB).
     tp = deinterleave(moved.view(np.int64).reshape(n, 2), out=pairs.reshape(2, n))
     del moved, pairs
-    starts = (np.cumsum(sizes) - sizes)[sizes > 0]
-    if not _sorted_within(tp[0], starts):
-        within = segmented_argsort(tp[0], starts)  # moves rows inside their meter only
-        for part in (order, tp[0], tp[1]):
-            _permute_within(part, within, starts)
+    _sort_within(tp[0], starts, order, tp[1])
     return order, sizes, tp
+
+
+def _grouping(codes: npt.NDArray[np.int64]) -> tuple[IntArray, IntArray, IntArray]:
+    """The positions that group the rows by code (stably), the codes' counts, and where
+    each present code's run starts in that order."""
+    # Group by meter in one sort of packed values; each meter's times are then sorted in
+    # short per-meter sorts (:func:`_sort_within`), which beat one global sort.
+    sizes = np.bincount(codes)
+    return grouping_order(codes, sizes), sizes, (np.cumsum(sizes) - sizes)[sizes > 0]
+
+
+def _sort_within(t: npt.NDArray[np.int64], starts: IntArray, *alike: npt.NDArray[Any]) -> None:
+    """Sort ``t`` inside each run (runs start at ``starts``), in place, moving ``alike``
+    the same way.
+
+    A batch in time order (as a stream delivers) is sorted within each meter
+    once grouped, and is left as it is.
+
+    >>> t, rows = np.array([5, 3, 9, 7]), np.array([0, 1, 2, 3])
+    >>> _sort_within(t, np.array([0, 2]), rows)
+    >>> t.tolist(), rows.tolist()
+    ([3, 5, 7, 9], [1, 0, 3, 2])
+    """
+    if _sorted_within(t, starts):
+        return
+    within = segmented_argsort(t, starts)  # moves rows inside their meter only
+    for part in (*alike, t):
+        _permute_within(part, within, starts)
 
 
 def _permute_within(
