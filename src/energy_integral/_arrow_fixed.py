@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._column_codes import polars_strings_to_arrow
 from ._extras import library_of
 
 __all__ = ["fixed_width_bytes"]
@@ -83,9 +84,7 @@ def _arrow(values: Any) -> Any:
 
         if not isinstance(values, pl.Series) or values.dtype != pl.String:
             return None
-        newest = getattr(getattr(pl, "CompatLevel", None), "newest", None)
-        # The newest level exports polars' string views as they are, without a copy.
-        values = values.to_arrow() if newest is None else values.to_arrow(compat_level=newest())
+        values = polars_strings_to_arrow(values)
     elif library == "pandas":
         import pandas as pd
 

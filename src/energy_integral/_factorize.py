@@ -267,8 +267,9 @@ def _fixed_width(arr: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDAr
 def _numeric(
     arr: npt.NDArray[Any], missing: npt.NDArray[np.bool_] | None = None
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
-    any_missing = missing is not None and bool(missing.any())
-    present = arr[~missing] if missing is not None and any_missing else arr
+    if missing is not None and not missing.any():
+        missing = None
+    present = arr if missing is None else arr[~missing]
     runs = sorted_runs(present)
     if runs is not None:
         uniques, starts = runs
@@ -284,9 +285,8 @@ def _numeric(
         grouped = present.copy() if dense else (np.cumsum(seen) - 1)[present]
     else:
         uniques, grouped = np.unique(present, return_inverse=True)
-    if not any_missing:
+    if missing is None:
         return grouped.astype(np.int64, copy=False), uniques
-    assert missing is not None
     codes = np.full(arr.size, -1, dtype=np.int64)
     codes[~missing] = grouped
     return codes, uniques

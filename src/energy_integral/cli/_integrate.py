@@ -341,12 +341,13 @@ def integrate(
     if every is None:
         frame = _summary_frame(result, energy_unit)
         rows = len(frame)
-        show_frame(frame, title) if out is None else write_frame(frame, out)
+        if out is None:
+            show_frame(frame, title)
+        else:
+            write_frame(frame, out)
     else:  # edges in the buckets' own zone
-        intervals, units = (
-            _intervals(result, energy_unit, power_unit),
-            _unit_names(energy_unit, power_unit),
-        )
+        intervals = _intervals(result, energy_unit, power_unit)
+        units = _unit_names(energy_unit, power_unit)
         rows = len(intervals)
         if out is None:
             show_frame(intervals.to_pandas().rename(columns=units), title)
