@@ -115,12 +115,14 @@ def string_columns(names: np.ndarray) -> dict[str, Any]:
     import polars as pl
     import pyarrow as pa
 
-    objects = names.astype(object)
-    arrow = pa.array(objects, type=pa.string())
+    arrow = pa.array(names, type=pa.string())
+    read = arrow.to_pandas()  # as pandas readers, Snowpark and polars deliver: shared objects
+    objects = read.to_numpy()
     return {
         "numpy <U": names,
         "numpy object": objects,
-        "pandas object": pd.Series(objects),
+        "numpy object, one per row": names.astype(object),  # as numpy's astype makes them
+        "pandas object": read,
         "pandas Categorical": pd.Series(pd.Categorical(objects)),
         "pandas ArrowDtype": pd.Series(arrow, dtype=pd.ArrowDtype(pa.string())),
         "pyarrow string": arrow,

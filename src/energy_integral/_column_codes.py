@@ -18,8 +18,9 @@ import numpy as np
 import numpy.typing as npt
 
 from ._extras import library_of
+from ._object_identity import identity_codes
 
-__all__ = ["column_codes", "polars_strings_to_arrow"]
+__all__ = ["column_codes", "object_codes", "polars_strings_to_arrow"]
 
 Codes = tuple[npt.NDArray[np.int64], npt.NDArray[Any]]
 # A lookup table over polars' physical codes when the largest is below both bounds' maximum.
@@ -78,6 +79,27 @@ def _distinct(table: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArr
     return mapped, np.array(list(first), dtype=object)
 
 
+def object_codes(objects: npt.NDArray[np.object_]) -> Codes:
+    """``pandas.factorize`` of an object array: codes in order of appearance, ``-1`` missing.
+
+    Ids that are shared objects (as readers deliver them) are grouped by
+    object first (:mod:`._object_identity`); the answer is the same.
+
+    >>> object_codes(np.array(["b", None, "a", "b"], dtype=object))
+    (array([ 0, -1,  1,  0]), array(['b', 'a'], dtype=object))
+    """
+    coded = identity_codes(objects, _hash_objects)
+    return coded if coded is not None else _hash_objects(objects)
+
+
+def _hash_objects(values: Any) -> Codes:
+    """``pandas.factorize`` of an object array or a pandas string column."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes.astype(np.int64, copy=False), np.asarray(uniques, dtype=object)
+
+
 def _pandas(values: Any) -> Codes | None:
     import pandas as pd
 
@@ -87,9 +109,10 @@ def _pandas(values: Any) -> Codes | None:
         table = np.asarray(categorical.categories, dtype=object)
         return used_codes(np.asarray(categorical.codes), table)
     arrow_string = isinstance(dtype, pd.ArrowDtype) and _arrow_string(dtype.pyarrow_dtype)
-    if dtype is np.dtype(object) or isinstance(dtype, pd.StringDtype) or arrow_string:
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        return codes.astype(np.int64, copy=False), np.asarray(uniques, dtype=object)
+    if dtype is np.dtype(object):
+        return object_codes(np.asarray(values))
+    if isinstance(dtype, pd.StringDtype) or arrow_string:
+        return _hash_objects(values)
     return None
 
 

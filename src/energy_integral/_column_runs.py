@@ -13,6 +13,7 @@ gives itself away in its first rows, before the whole column is compared.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ import numpy.typing as npt
 
 from ._extras import library_of
 from ._factorize import _check_one_kind, _is_missing
+from ._object_identity import neighbours_differ
 
 __all__ = ["column_runs"]
 
@@ -92,9 +94,11 @@ def _numpy(values: npt.NDArray[Any]) -> tuple[int, Differs, Heads] | None:
     if values.ndim != 1 or values.dtype.kind not in "USO":
         return None
 
+    compare = _neighbours(values) if values.dtype != object else partial(neighbours_differ, values)
+
     def differs(lo: int, hi: int) -> npt.NDArray[np.bool_]:
         try:
-            return _neighbours(values)(lo, hi)
+            return compare(lo, hi)
         except (TypeError, ValueError):  # ids whose == is no bool: factorize names them
             return np.ones(max(hi - lo - 1, 0), dtype=bool)
 

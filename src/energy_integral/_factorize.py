@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._arrow_fixed import fixed_width_bytes
-from ._column_codes import column_codes
+from ._column_codes import column_codes, object_codes
 from ._extras import library_of
 from ._hash_codes import fixed_width_codes
 from ._segments import segment_ids, segment_starts
@@ -223,7 +223,9 @@ def factorize(
     strings and bytes are hashed (:mod:`._hash_codes`). String and categorical
     columns of pandas, pyarrow and polars use the codes they hold or their own
     hash (:mod:`._column_codes`). Object arrays (mixed, or with ``None``) use
-    pandas' hash table when pandas is installed, else a dictionary. Uniques
+    pandas' hash table when pandas is installed, else a dictionary; rows that
+    share one object per id (as readers deliver them) are grouped by object
+    first, and only the distinct objects hashed (:mod:`._object_identity`). Uniques
     come out sorted for numeric ids and numpy strings; for columns and object
     arrays they are in the column's category order or in order of appearance.
 
@@ -318,10 +320,7 @@ def _objects(arr: npt.NDArray[Any], name: str) -> tuple[npt.NDArray[np.int64], n
 
 def _hash_objects(arr: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
     if "pandas" in sys.modules or _pandas_available():
-        import pandas as pd
-
-        codes, found = pd.factorize(arr, use_na_sentinel=True)
-        return codes.astype(np.int64), np.asarray(found, dtype=object)
+        return object_codes(arr)
     seen: dict[Any, int] = {}
     out = np.empty(arr.size, dtype=np.int64)
     for i, value in enumerate(arr.tolist()):
