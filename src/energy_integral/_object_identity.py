@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._segments import segment_starts
+
 __all__ = ["identity_codes", "neighbours_differ"]
 
 Codes = tuple[npt.NDArray[np.int64], npt.NDArray[Any]]
@@ -135,7 +137,7 @@ def _first_rows(keys: npt.NDArray[np.intp], size: int, count: int) -> npt.NDArra
     left = count
     for start in range(0, keys.size, _BLOCK):
         block = keys[start : start + _BLOCK]
-        starts = np.flatnonzero(np.concatenate(([True], block[1:] != block[:-1])))
+        starts = segment_starts(block)
         starts = starts[~seen[block[starts]]]
         if starts.size == 0:
             continue
