@@ -4,13 +4,17 @@ The laws, for every container: a column's runs are reported only when each
 distinct id is exactly one run (never two meters merged, never one split, no
 missing id), and then they decode every row to its own id; a grouped column
 of runs of two rows or more is recognised; and the engine gives the same
-result from such a column as from integer ids.
+result from such a column as from integer ids. Ids of one length, whose
+bytes are compared as words, are drawn on their own; and the word
+comparison agrees with a row-by-row one on any bytes, any range and any
+split into chunks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -19,6 +23,7 @@ from hypothesis import strategies as st
 from test_column_codes import CONTAINERS, texts
 
 import energy_integral as ei
+from energy_integral import _column_runs
 from energy_integral._column_runs import column_runs
 from energy_integral._segments import segment_ids
 
@@ -31,9 +36,18 @@ NOT_COMPARED = {"pyarrow chunked dictionaries", "pyarrow string_view"}
 
 
 @st.composite
-def grouped_ids(draw: st.DrawFn, missing: bool) -> list[str | None]:
-    """Ids in runs; with ``missing``, a None may appear, and an id may come back later."""
-    names = draw(st.lists(texts, min_size=1, max_size=6, unique=True))
+def grouped_ids(draw: st.DrawFn, missing: bool, one_length: bool = False) -> list[str | None]:
+    """Ids in runs; with ``missing``, a None may appear, and an id may come back later.
+    With ``one_length``, the ids have one length in bytes (1 to 12, across a word's 8)."""
+    if one_length:
+        size = draw(st.integers(1, 12))
+        names = draw(
+            st.lists(
+                st.text("ab-0", min_size=size, max_size=size), min_size=1, max_size=6, unique=True
+            )
+        )
+    else:
+        names = draw(st.lists(texts, min_size=1, max_size=6, unique=True))
     pool = [*names, None] if missing else names
     runs = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=12))
     sizes = draw(st.lists(st.integers(1, 5), min_size=len(runs), max_size=len(runs)))
@@ -41,7 +55,7 @@ def grouped_ids(draw: st.DrawFn, missing: bool) -> list[str | None]:
 
 
 @settings(max_examples=60, deadline=None)
-@given(ids=grouped_ids(missing=True))
+@given(ids=st.one_of(grouped_ids(missing=True), grouped_ids(missing=True, one_length=True)))
 @pytest.mark.parametrize("container", list(ALL))
 def test_runs_are_reported_only_when_each_id_is_one_run(
     container: str, ids: list[str | None]
@@ -74,7 +88,11 @@ def test_a_grouped_column_of_runs_of_two_rows_or_more_is_recognised(
 
 
 @settings(max_examples=40, deadline=None)
-@given(ids=grouped_ids(missing=False), power=st.floats(-10, 10), data=st.data())
+@given(
+    ids=st.one_of(grouped_ids(missing=False), grouped_ids(missing=False, one_length=True)),
+    power=st.floats(-10, 10),
+    data=st.data(),
+)
 @pytest.mark.parametrize("container", list(ALL))
 def test_the_engine_gives_the_same_result_from_string_runs_as_from_integer_ids(
     container: str, ids: list[str | None], power: float, data: st.DataObject
@@ -94,3 +112,29 @@ def test_the_engine_gives_the_same_result_from_string_runs_as_from_integer_ids(
     assert {m: s.energy for m, s in got.states.items()} == {
         name: want.states[number[name]].energy for name in number
     }
+
+
+@settings(max_examples=1000, deadline=None)
+@given(width=st.integers(1, 20), words=st.integers(1, 4), data=st.data())
+def test_rows_of_bytes_compared_as_words_differ_exactly_where_a_byte_does(
+    width: int, words: int, data: st.DataObject
+) -> None:
+    # rows one byte apart: a difference that only one word of the comparison sees
+    base = data.draw(st.binary(min_size=width, max_size=width))
+    edit = st.tuples(st.integers(0, width - 1), st.integers(0, 255))
+    edits = data.draw(st.lists(edit, max_size=3))
+    pool = [base] + [base[:at] + bytes([byte]) + base[at + 1 :] for at, byte in edits]
+    runs = data.draw(st.lists(st.sampled_from(pool), min_size=1, max_size=16))
+    sizes = data.draw(st.lists(st.integers(1, 4), min_size=len(runs), max_size=len(runs)))
+    rows = [row for row, size in zip(runs, sizes, strict=True) for _ in range(size)]
+    lo = data.draw(st.integers(0, len(rows)))
+    hi = data.draw(st.integers(lo, len(rows)))
+    cuts = sorted(data.draw(st.sets(st.integers(1, len(rows) - 1))) if len(rows) > 1 else set())
+    chunks = [b"".join(rows[a:b]) for a, b in zip([0, *cuts], [*cuts, len(rows)], strict=True)]
+    buffers = [np.frombuffer(chunk, dtype=np.uint8) for chunk in chunks]  # an Arrow column's
+    with mock.patch.object(_column_runs, "_WORDS", words):  # several blocks of words
+        whole = _column_runs._byte_rows(np.frombuffer(b"".join(rows), dtype=np.uint8), width)
+        chunked = _column_runs._chunks(buffers, width)
+        want = [rows[i] != rows[i - 1] for i in range(lo + 1, hi)]
+        assert whole(lo, hi).tolist() == want
+        assert chunked(lo, hi).tolist() == want

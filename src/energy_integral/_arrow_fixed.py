@@ -17,7 +17,7 @@ import numpy.typing as npt
 from ._column_codes import polars_strings_to_arrow
 from ._extras import library_of
 
-__all__ = ["fixed_width_bytes"]
+__all__ = ["fixed_width_buffer", "fixed_width_bytes", "fixed_width_chunks"]
 
 
 def fixed_width_bytes(values: Any) -> npt.NDArray[np.bytes_] | None:
@@ -38,6 +38,31 @@ def fixed_width_bytes(values: Any) -> npt.NDArray[np.bytes_] | None:
 
     if hasattr(pa.types, "is_string_view") and pa.types.is_string_view(array.type):
         return _inline_views(array)
+    fixed = fixed_width_buffer(array)
+    if fixed is None:
+        return None
+    data, size = fixed
+    if not data[size - 1 :: size].all():  # a string ending in NUL: numpy would drop it
+        return None
+    return data.view(f"S{size}")
+
+
+def fixed_width_buffer(array: Any) -> tuple[npt.NDArray[np.uint8], int] | None:
+    """The bytes of a pyarrow ``string`` or ``large_string`` array with no missing id
+    whose every string is ``w >= 1`` bytes long, as one contiguous ``uint8`` array of
+    ``len(array) * w`` bytes (no copy), and ``w``; else None.
+
+    >>> import pyarrow as pa
+    >>> data, width = fixed_width_buffer(pa.array(["ab", "cd", "ef"]).slice(1))
+    >>> bytes(data), width
+    (b'cdef', 2)
+    >>> fixed_width_buffer(pa.array(["ab", "c"])) is None
+    True
+    """
+    import pyarrow as pa
+
+    if not isinstance(array, pa.Array) or array.null_count or len(array) == 0:
+        return None
     width: np.dtype[Any]
     if pa.types.is_string(array.type):
         width = np.dtype(np.int32)
@@ -55,10 +80,28 @@ def fixed_width_bytes(values: Any) -> npt.NDArray[np.bytes_] | None:
     if not bool(np.all(np.diff(offsets) == size)):
         return None
     data = np.frombuffer(array.buffers()[2], dtype=np.uint8)
-    data = data[int(offsets[0]) : int(offsets[0]) + n * size]
-    if not data[size - 1 :: size].all():  # a string ending in NUL: numpy would drop it
+    return data[int(offsets[0]) : int(offsets[0]) + n * size], size
+
+
+def fixed_width_chunks(values: Any) -> tuple[list[npt.NDArray[np.uint8]], int] | None:
+    """The bytes of each non-empty chunk of a pyarrow string array or chunked array, as
+    :func:`fixed_width_buffer` gives them, when all of them have one width ``w``; and ``w``.
+
+    >>> import pyarrow as pa
+    >>> chunks, width = fixed_width_chunks(pa.chunked_array([["ab"], [], ["cd", "ef"]]))
+    >>> [bytes(c) for c in chunks], width
+    ([b'ab', b'cdef'], 2)
+    >>> fixed_width_chunks(pa.chunked_array([["ab"], ["cde"]])) is None
+    True
+    """
+    import pyarrow as pa
+
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    found = [fixed_width_buffer(chunk) for chunk in chunks if len(chunk)]
+    widths = {f[1] for f in found if f is not None}
+    if not found or None in found or len(widths) != 1:
         return None
-    return data.view(f"S{size}")
+    return [f[0] for f in found if f is not None], widths.pop()
 
 
 def _inline_views(array: Any) -> npt.NDArray[np.bytes_] | None:

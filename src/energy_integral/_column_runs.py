@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._arrow_fixed import fixed_width_chunks
 from ._extras import library_of
 from ._factorize import _check_one_kind, _is_missing
 from ._object_identity import neighbours_differ
@@ -26,6 +27,8 @@ from ._object_identity import neighbours_differ
 __all__ = ["column_runs"]
 
 Runs = tuple[npt.NDArray[Any], npt.NDArray[np.intp]]
+#: Words compared at a time by :func:`_byte_rows`: the comparison's flags stay in the cache.
+_WORDS = 1 << 18
 #: Rows looked at first: a column whose runs there are shorter than two rows on average
 #: (time order, shuffled, one row per meter) is left to the hash.
 _HEAD = 1024
@@ -53,14 +56,16 @@ def column_runs(values: Any, name: str = "meter_ids") -> Runs | None:
     if 2 * starts.size > n:  # mostly single rows: the hash does better
         return None
     meters = heads(starts)
-    if meters.dtype == object:
-        if any(_is_missing(v) for v in meters.tolist()):
+    if meters.dtype == object and set(map(type, heads_list := meters.tolist())) != {str}:
+        if any(_is_missing(v) for v in heads_list):
             return None  # a missing meter: an invalid row, for the general path
-        _check_one_kind(meters.tolist(), name)
+        _check_one_kind(heads_list, name)
         try:
-            distinct = len(set(meters.tolist())) == meters.size
+            distinct = len(set(heads_list)) == meters.size
         except TypeError:  # an unhashable id: factorize names it
             return None
+    elif meters.dtype == object:  # strings only: none missing, one kind
+        distinct = len(set(heads_list)) == meters.size
     else:
         distinct = np.unique(meters).size == meters.size
     return (meters, starts) if distinct else None
@@ -90,11 +95,88 @@ def _neighbours(a: npt.NDArray[Any]) -> Differs:
     return differs
 
 
+def _byte_rows(raw: npt.NDArray[np.uint8], width: int) -> Differs:
+    r"""Rows of ``width`` bytes each, laid end to end in ``raw``, compared with their
+    neighbours as 8-byte words.
+
+    Row :math:`i` equals row :math:`i - 1` exactly when the bytes of ``raw`` equal
+    those ``width`` bytes before them over row :math:`i`'s span. So the buffer is
+    compared with itself shifted by one row, a word at a time, whatever the width;
+    a word covering bytes :math:`[8k, 8k + 8)` of the comparison spans the row pairs
+    :math:`\lfloor 8k / w \rfloor \ldots \lfloor (8k + 7) / w \rfloor`, and only
+    the pairs under a differing word are compared row by row. A column grouped by
+    meter has one such word or two a meter: the cost is one read of the bytes
+    (numpy compares ``<U`` and ``S`` items one at a time, and pyarrow strings by
+    their offsets).
+
+    >>> raw = np.frombuffer(b"abcabcabdabdxyz", dtype=np.uint8)
+    >>> _byte_rows(raw, 3)(0, 5).tolist()
+    [False, True, False, True]
+    """
+
+    def differs(lo: int, hi: int) -> npt.NDArray[np.bool_]:
+        pairs = hi - lo - 1
+        if pairs <= 0:
+            return np.zeros(0, dtype=bool)
+        span = raw[lo * width : hi * width]
+        length = pairs * width  # bytes compared: rows lo + 1 .. hi - 1 against the row before
+        whole = length // 8
+        after = np.frombuffer(span, dtype=np.uint64, count=whole, offset=width)
+        before = np.frombuffer(span, dtype=np.uint64, count=whole)
+        words = [
+            np.flatnonzero(after[k : k + _WORDS] != before[k : k + _WORDS]) + k
+            for k in range(0, whole, _WORDS)
+        ]
+        first = 8 * np.concatenate([*words, np.zeros(0, np.intp)])  # their first bytes
+        spanned = (first[:, None] + np.arange(0, 8, min(width, 8))).ravel()
+        tail = np.flatnonzero(span[8 * whole + width :] != span[8 * whole : length]) + 8 * whole
+        ends = np.concatenate((spanned, first + 7, tail)) // width
+        pair = np.unique(ends[ends < pairs])
+        out = np.zeros(pairs, dtype=bool)
+        rows = span.reshape(-1, width)
+        out[pair] = (rows[pair + 1] != rows[pair]).any(axis=1)
+        return out
+
+    return differs
+
+
+def _chunks(buffers: list[npt.NDArray[np.uint8]], width: int) -> Differs:
+    """:func:`_byte_rows` over rows split into chunks (an Arrow column's), none empty:
+    each chunk compared on its own, and its first row with the last row before it.
+
+    >>> raw = np.frombuffer(b"aabbbbc", dtype=np.uint8)
+    >>> _chunks([raw[:3], raw[3:5], raw[5:]], 1)(0, 7).tolist()
+    [False, True, False, False, False, True]
+    """
+    parts = [_byte_rows(raw, width) for raw in buffers]
+    bounds = np.cumsum([0, *(raw.size // width for raw in buffers)]).tolist()
+
+    def differs(lo: int, hi: int) -> npt.NDArray[np.bool_]:
+        out = [np.zeros(0, dtype=bool)]
+        for k, part in enumerate(parts):
+            a, b = max(lo, bounds[k]), min(hi, bounds[k + 1])
+            if a >= b:
+                continue
+            if a > lo:  # a = bounds[k]: this chunk's first row against the last one before
+                first, last = buffers[k][:width], buffers[k - 1][-width:]
+                out.append(np.array([bool((first != last).any())]))
+            out.append(part(a - bounds[k], b - bounds[k]))
+        return np.concatenate(out)
+
+    return differs
+
+
 def _numpy(values: npt.NDArray[Any]) -> tuple[int, Differs, Heads] | None:
     if values.ndim != 1 or values.dtype.kind not in "USO":
         return None
 
-    compare = _neighbours(values) if values.dtype != object else partial(neighbours_differ, values)
+    compare: Differs
+    if values.dtype == object:
+        compare = partial(neighbours_differ, values)
+    elif values.flags.c_contiguous and values.dtype.itemsize:
+        compare = _byte_rows(values.view(np.uint8), values.dtype.itemsize)
+    else:
+        compare = _neighbours(values)
 
     def differs(lo: int, hi: int) -> npt.NDArray[np.bool_]:
         try:
@@ -140,6 +222,10 @@ def _pyarrow(values: Any) -> tuple[int, Differs, Heads] | None:
         return codes.size, _neighbours(codes), lambda rows: _objects(table.take(codes[rows]))
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         return None
+    fixed = fixed_width_chunks(values)
+    if fixed is not None:  # ids of one length: their bytes, compared as words
+        compare = _chunks(*fixed)
+        return len(values), compare, lambda rows: _objects(values.take(rows))
 
     def differs(lo: int, hi: int) -> npt.NDArray[np.bool_]:
         after, before = values.slice(lo + 1, hi - lo - 1), values.slice(lo, hi - lo - 1)
