@@ -32,7 +32,7 @@ ALL: dict[str, Callable[[list[str | None]], Any]] = {
     "numpy <U": lambda ids: np.array(ids, dtype=str),
 }
 # Containers whose runs are left to the hash (their codes are read instead).
-NOT_COMPARED = {"pyarrow chunked dictionaries", "pyarrow string_view"}
+NOT_COMPARED = {"pyarrow string_view"}
 
 
 @st.composite

@@ -3,8 +3,9 @@
 Meter ids are often of one length (``"meter-00042"``, a UUID). Arrow keeps a
 string column as one buffer of UTF-8 bytes and the offsets where each string
 starts; when every string is ``w`` bytes long the buffer *is* a numpy ``S{w}``
-array, which :func:`~._string_keys.string_keys` turns into integer keys over
-the bytes that vary: the integer ids' path instead of a hash of every row.
+array (a column of several chunks: their buffers laid end to end), which
+:func:`~._string_keys.string_keys` turns into integer keys over the bytes
+that vary: the integer ids' path instead of a hash of every row.
 """
 
 from __future__ import annotations
@@ -21,15 +22,19 @@ __all__ = ["fixed_width_buffer", "fixed_width_bytes", "fixed_width_chunks"]
 
 
 def fixed_width_bytes(values: Any) -> npt.NDArray[np.bytes_] | None:
-    """``values`` as a numpy ``S{w}`` view of its bytes, if it is a pyarrow, pandas
-    ``ArrowDtype`` or polars string column of one chunk, with no missing id, whose
-    every string is ``w >= 1`` bytes long and none ends in a NUL byte (numpy would
-    drop it); else None.
+    """``values`` as a numpy ``S{w}`` array of its bytes, if it is a pyarrow, pandas
+    ``ArrowDtype`` or polars string column with no missing id, whose every string is
+    ``w >= 1`` bytes long and none ends in a NUL byte (numpy would drop it); else None.
+
+    One chunk is seen without a copy; several are laid end to end, one copy of
+    their bytes (``pa.array`` of a large numpy array gives several).
 
     >>> import pyarrow as pa
     >>> fixed_width_bytes(pa.array(["m-01", "m-02", "é-03"]))
     >>> fixed_width_bytes(pa.array(["m-01", "m-02", "m-13"])).tolist()
     [b'm-01', b'm-02', b'm-13']
+    >>> fixed_width_bytes(pa.chunked_array([["m-01"], [], ["m-02"]])).tolist()
+    [b'm-01', b'm-02']
     """
     array = _arrow(values)
     if array is None or array.null_count or len(array) == 0:
@@ -37,11 +42,19 @@ def fixed_width_bytes(values: Any) -> npt.NDArray[np.bytes_] | None:
     import pyarrow as pa
 
     if hasattr(pa.types, "is_string_view") and pa.types.is_string_view(array.type):
-        return _inline_views(array)
-    fixed = fixed_width_buffer(array)
+        chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+        views: list[npt.NDArray[np.bytes_]] = []
+        for chunk in (chunk for chunk in chunks if len(chunk)):
+            view = _inline_views(chunk)
+            if view is None or (views and view.dtype != views[0].dtype):
+                return None
+            views.append(view)
+        return np.concatenate(views) if len(views) > 1 else views[0]
+    fixed = fixed_width_chunks(array)
     if fixed is None:
         return None
-    data, size = fixed
+    buffers, size = fixed
+    data = np.concatenate(buffers) if len(buffers) > 1 else buffers[0]
     if not data[size - 1 :: size].all():  # a string ending in NUL: numpy would drop it
         return None
     return data.view(f"S{size}")
@@ -120,7 +133,7 @@ def _inline_views(array: Any) -> npt.NDArray[np.bytes_] | None:
 
 
 def _arrow(values: Any) -> Any:
-    """The single Arrow array behind a pyarrow, pandas ArrowDtype or polars column."""
+    """The Arrow array or chunked array behind a pyarrow, pandas ArrowDtype or polars column."""
     library = library_of(values)
     if library == "polars":
         import polars as pl
@@ -139,8 +152,4 @@ def _arrow(values: Any) -> Any:
         return None
     import pyarrow as pa
 
-    if isinstance(values, pa.ChunkedArray):
-        if values.num_chunks != 1:
-            return None
-        values = values.chunk(0)
-    return values if isinstance(values, pa.Array) else None
+    return values if isinstance(values, pa.Array | pa.ChunkedArray) else None

@@ -214,11 +214,13 @@ def _pyarrow(values: Any) -> tuple[int, Differs, Heads] | None:
     kind = values.type
     if pa.types.is_dictionary(kind):
         if isinstance(values, pa.ChunkedArray):
-            if values.num_chunks != 1:
-                return None  # chunks may hold different dictionaries
-            values = values.chunk(0)
-        codes = np.asarray(values.indices.to_numpy())
-        table = values.dictionary
+            if values.num_chunks == 0:
+                return None
+            values = values.unify_dictionaries()  # chunks may hold dictionaries of their own
+            indices = [np.asarray(chunk.indices.to_numpy()) for chunk in values.chunks]
+            codes, table = np.concatenate(indices), values.chunk(0).dictionary
+        else:
+            codes, table = np.asarray(values.indices.to_numpy()), values.dictionary
         return codes.size, _neighbours(codes), lambda rows: _objects(table.take(codes[rows]))
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         return None
