@@ -119,17 +119,35 @@ def fixed_width_chunks(values: Any) -> tuple[list[npt.NDArray[np.uint8]], int] |
 
 def _inline_views(array: Any) -> npt.NDArray[np.bytes_] | None:
     """A ``string_view`` array of strings of one length of at most 12 bytes, which each
-    view holds inline after its length (polars' own layout, exported without a copy)."""
-    n = len(array)
-    views = np.frombuffer(array.buffers()[1], dtype=np.uint8).reshape(-1, 16)
-    views = views[array.offset : array.offset + n]
-    lengths = np.ascontiguousarray(views[:, :4]).view(np.int32).ravel()
-    size = int(lengths[0])
-    if not 1 <= size <= 12 or not bool(np.all(lengths == size)):
+    16-byte view holds inline after its length (polars' own layout, exported without
+    a copy).
+
+    The views are read as records of a length and ``S{w}`` bytes, so numpy copies
+    the strings out item by item (as a 2-D byte slice: 2.5x slower on 10 M rows).
+
+    >>> import pyarrow as pa
+    >>> _inline_views(pa.array(["ab", "cd", "ef"], pa.string_view()).slice(1)).tolist()
+    [b'cd', b'ef']
+    """
+    n, buffer = len(array), array.buffers()[1]
+    raw = np.frombuffer(buffer, dtype=np.uint8, count=16 * n, offset=16 * array.offset)
+    size = int(raw[:4].view("<i4")[0])
+    if not 1 <= size <= 12:
         return None
-    if not views[:, 3 + size].all():  # a string ending in NUL: numpy would drop it
+    layout = np.dtype(
+        {
+            "names": ["length", "inline"],
+            "formats": ["<i4", f"S{size}"],
+            "offsets": [0, 4],
+            "itemsize": 16,
+        }
+    )
+    views = raw.view(layout)
+    if not bool((views["length"] == size).all()):
         return None
-    return np.ascontiguousarray(views[:, 4 : 4 + size]).view(f"S{size}").ravel()
+    if not raw[3 + size :: 16].all():  # a string ending in NUL: numpy would drop it
+        return None
+    return np.ascontiguousarray(views["inline"])
 
 
 def _arrow(values: Any) -> Any:
