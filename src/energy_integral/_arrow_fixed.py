@@ -10,7 +10,8 @@ that vary: the integer ids' path instead of a hash of every row.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -18,7 +19,9 @@ import numpy.typing as npt
 from ._column_codes import polars_strings_to_arrow
 from ._extras import library_of
 
-__all__ = ["fixed_width_buffer", "fixed_width_bytes", "fixed_width_chunks"]
+__all__ = ["fixed_width_bytes", "fixed_width_chunks"]
+
+T = TypeVar("T")
 
 
 def fixed_width_bytes(values: Any) -> npt.NDArray[np.bytes_] | None:
@@ -42,13 +45,9 @@ def fixed_width_bytes(values: Any) -> npt.NDArray[np.bytes_] | None:
     import pyarrow as pa
 
     if hasattr(pa.types, "is_string_view") and pa.types.is_string_view(array.type):
-        chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
-        views: list[npt.NDArray[np.bytes_]] = []
-        for chunk in (chunk for chunk in chunks if len(chunk)):
-            view = _inline_views(chunk)
-            if view is None or (views and view.dtype != views[0].dtype):
-                return None
-            views.append(view)
+        views = _each_chunk(array, _inline_views)
+        if views is None or len({view.dtype for view in views}) != 1:
+            return None
         return np.concatenate(views) if len(views) > 1 else views[0]
     fixed = fixed_width_chunks(array)
     if fixed is None:
@@ -107,14 +106,22 @@ def fixed_width_chunks(values: Any) -> tuple[list[npt.NDArray[np.uint8]], int] |
     >>> fixed_width_chunks(pa.chunked_array([["ab"], ["cde"]])) is None
     True
     """
+    found = _each_chunk(values, fixed_width_buffer)
+    if found is None or len(widths := {width for _, width in found}) != 1:
+        return None
+    return [data for data, _ in found], widths.pop()
+
+
+def _each_chunk(values: Any, read: Callable[[Any], T | None]) -> list[T] | None:
+    """``read`` of each non-empty chunk of an Arrow array or chunked array; None when
+    there is none, or ``read`` gives None for one."""
     import pyarrow as pa
 
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
-    found = [fixed_width_buffer(chunk) for chunk in chunks if len(chunk)]
-    widths = {f[1] for f in found if f is not None}
-    if not found or None in found or len(widths) != 1:
+    found = [read(chunk) for chunk in chunks if len(chunk)]
+    if not found or any(f is None for f in found):
         return None
-    return [f[0] for f in found if f is not None], widths.pop()
+    return [f for f in found if f is not None]
 
 
 def _inline_views(array: Any) -> npt.NDArray[np.bytes_] | None:

@@ -56,16 +56,16 @@ def column_runs(values: Any, name: str = "meter_ids") -> Runs | None:
     if 2 * starts.size > n:  # mostly single rows: the hash does better
         return None
     meters = heads(starts)
-    if meters.dtype == object and set(map(type, heads_list := meters.tolist())) != {str}:
-        if any(_is_missing(v) for v in heads_list):
-            return None  # a missing meter: an invalid row, for the general path
-        _check_one_kind(heads_list, name)
+    if meters.dtype == object:
+        heads_list = meters.tolist()
+        if set(map(type, heads_list)) != {str}:  # strings only: none missing, one kind
+            if any(_is_missing(v) for v in heads_list):
+                return None  # a missing meter: an invalid row, for the general path
+            _check_one_kind(heads_list, name)
         try:
             distinct = len(set(heads_list)) == meters.size
         except TypeError:  # an unhashable id: factorize names it
             return None
-    elif meters.dtype == object:  # strings only: none missing, one kind
-        distinct = len(set(heads_list)) == meters.size
     else:
         distinct = np.unique(meters).size == meters.size
     return (meters, starts) if distinct else None
