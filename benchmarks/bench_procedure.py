@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 import energy_integral as ei
-from energy_integral_snowflake import embedded
+from energy_integral_snowflake import embedded, transpile
 from energy_integral_snowflake.batch import Policy
 from energy_integral_snowflake.generator import insert_readings
 from energy_integral_snowflake.procedure import run_procedure
@@ -135,7 +135,7 @@ def ratio(rows: int, meters: int) -> None:
     print(f"  {'integration':<13} {total - sum(timings.values()):6.2f} s (the rest)")
     start = time.perf_counter()
     for text in set(logged.texts):
-        embedded.translate.__wrapped__(text)  # as the first call of a process does
+        transpile.translate.__wrapped__(text)  # as the first call of a process does
     print(
         f"  (a first call in a process also translates them: {time.perf_counter() - start:.2f} s)"
     )

@@ -45,10 +45,10 @@ from snowflake.snowpark import Session
 import energy_integral as ei
 
 from .batch import Policy
+from .manifest import BACKFILL
 from .procedure import check_policy
 from .restate import STATUS_BACKFILLED, ScaleOutSummary, as_utc, check_stream_quiet, restate
 from .schema import DEFAULT_NAMES, ObjectNames
-from .signatures import BACKFILL
 from .warehouse import SqlWarehouse, Window
 
 __all__ = ["BACKFILL_ARGUMENTS", "backfill", "plan_backfill", "run_backfill", "warehouse_for"]

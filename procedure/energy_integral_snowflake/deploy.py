@@ -32,10 +32,12 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .archives import (
+from .manifest import (
     ARCHIVES,
     PACKAGES,
+    PROCEDURES,
     REGISTERED_PACKAGES,
+    Procedure,
     build_archives,
     package_directories,
 )
@@ -46,7 +48,6 @@ from .schema import (
     quote_identifier,
     snowpark_type,
 )
-from .signatures import PROCEDURES, Procedure
 from .sql import DEFAULT_STAGE, statements
 
 __all__ = [
@@ -110,7 +111,7 @@ def upload_archives(session: Any, stage: str = DEFAULT_STAGE) -> list[str]:
     Returns
     -------
     list of str
-        One line per archive put, in the order of :data:`~.archives.ARCHIVES`.
+        One line per archive put, in the order of :data:`~.manifest.ARCHIVES`.
     """
     stage = _check_identifier("stage", stage)
     done = []

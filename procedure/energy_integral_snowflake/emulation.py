@@ -24,7 +24,7 @@ statement                                       emulation
 ``SYSTEM$CURRENT_USER_TASK_NAME()``             the task whose body is running, else NULL
 ``TABLE(INFORMATION_SCHEMA.TASK_HISTORY(..))``  the history rows, newest first (both this and
                                                 ``SYSTEM$STREAM_HAS_DATA`` are rewritten where
-                                                they stand, by :func:`.embedded.translate`)
+                                                they stand, by :func:`.transpile.translate`)
 ==============================================  ==============================================
 
 The stream is a *standard* stream, computed the way Snowflake defines one:
@@ -45,7 +45,6 @@ stream conflict on its catalog row, so the second one's COMMIT fails.
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
 import json
 import re
@@ -54,6 +53,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from ._values import utc_now
 from .schema import quote_identifier as _quote
 from .sql import (
     NAME_PATTERN,
@@ -97,11 +97,8 @@ def _statement(pattern: str) -> Callable[[Callable[..., Answer]], Callable[..., 
     return register
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
-def _status(text: str) -> Answer:
+def status(text: str) -> Answer:
+    """The one-row answer Snowflake gives a statement that returns no rows."""
     return ["status"], [(text,)]
 
 
@@ -124,8 +121,8 @@ def emulate(session: Any, text: str, params: Sequence[Any]) -> Answer | None:
 @_statement(rf"CREATE\s+(?:OR\s+REPLACE\s+)?STAGE\s+(?:IF\s+NOT\s+EXISTS\s+)?{_NAME}")
 def _create_stage(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
     name = identifier_name(match.group(1))
-    _catalog_row(session, "__EI_STAGES", [name, _now()])
-    return _status(f"Stage area {name} successfully created.")
+    _catalog_row(session, "__EI_STAGES", [name, utc_now()])
+    return status(f"Stage area {name} successfully created.")
 
 
 _CATALOG_OF = {"STAGE": "__EI_STAGES", "PROCEDURE": "__EI_PROCEDURES", "TASK": "__EI_TASKS"}
@@ -136,7 +133,7 @@ def _drop(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
     """DROP of an object that is only a catalog row (a procedure's signature is ignored)."""
     table, name = _CATALOG_OF[match.group(1).upper()], identifier_name(match.group(2))
     session.execute(f'DELETE FROM "{table}" WHERE "NAME" = ?', [name])
-    return _status(f"{name} successfully dropped.")
+    return status(f"{name} successfully dropped.")
 
 
 # -- streams ---------------------------------------------------------------------------------
@@ -157,7 +154,7 @@ def _create_stream(session: Any, match: re.Match[str], params: Sequence[Any]) ->
     name, table = identifier_name(match.group(3)), identifier_name(match.group(4))
     rest = match.group(5)
     if if_not_exists and name.upper() in stream_names(session):
-        return _status(f"{name} already exists, statement succeeded.")
+        return status(f"{name} already exists, statement succeeded.")
     if not replace and name.upper() in stream_names(session):
         raise ValueError(f"Object '{name}' already exists.")
     options = properties(rest)
@@ -174,8 +171,8 @@ def _create_stream(session: Any, match: re.Match[str], params: Sequence[Any]) ->
         f"CREATE OR REPLACE VIEW {_quote(name)} AS {_stream_sql(table, offset, columns)}"
     )
     _catalog_row(session, "__EI_STREAMS",
-                 [name, table, "DEFAULT", options.get("COMMENT", ""), _now(), 0])  # fmt: skip
-    return _status(f"Stream {name} successfully created.")
+                 [name, table, "DEFAULT", options.get("COMMENT", ""), utc_now(), 0])  # fmt: skip
+    return status(f"Stream {name} successfully created.")
 
 
 def _stream_sql(table: str, offset: str, columns: Sequence[str]) -> str:
@@ -224,7 +221,7 @@ def _drop_stream(session: Any, match: re.Match[str], params: Sequence[Any]) -> A
     session.execute(f"DROP VIEW IF EXISTS {_quote(name)}")
     session.execute(f"DROP TABLE IF EXISTS {_offset_table(name)}")
     session.execute('DELETE FROM "__EI_STREAMS" WHERE "NAME" = ?', [name])
-    return _status(f"{name} successfully dropped.")
+    return status(f"{name} successfully dropped.")
 
 
 # -- procedures ------------------------------------------------------------------------------
@@ -246,8 +243,8 @@ def _create_procedure(session: Any, match: re.Match[str], params: Sequence[Any])
     handler = properties(rest[end:]).get("HANDLER")
     if not handler:
         raise ValueError(f"procedure {name} names no HANDLER")
-    _catalog_row(session, "__EI_PROCEDURES", [name, handler, json.dumps(arguments), _now()])
-    return _status(f"Function {name} successfully created.")
+    _catalog_row(session, "__EI_PROCEDURES", [name, handler, json.dumps(arguments), utc_now()])
+    return status(f"Function {name} successfully created.")
 
 
 @_statement(rf"CALL\s+{_NAME}\s*\((.*)\)\s*$")
@@ -305,8 +302,8 @@ def _create_task(session: Any, match: re.Match[str], params: Sequence[Any]) -> A
     _catalog_row(session, "__EI_TASKS",
                  [name, "suspended", options.get("SCHEDULE"), condition, rest[as_at + 2 :].strip(),
                   options.get("COMMENT", ""),
-                  int(options.get("SUSPEND_TASK_AFTER_NUM_FAILURES", 10)), _now()])  # fmt: skip
-    return _status(f"Task {name} successfully created.")
+                  int(options.get("SUSPEND_TASK_AFTER_NUM_FAILURES", 10)), utc_now()])  # fmt: skip
+    return status(f"Task {name} successfully created.")
 
 
 def _task(session: Any, name: str) -> tuple[Any, ...]:
@@ -325,7 +322,7 @@ def _alter_task(session: Any, match: re.Match[str], params: Sequence[Any]) -> An
     name = _task(session, identifier_name(match.group(1)))[0]
     state = "started" if match.group(2).upper() == "RESUME" else "suspended"
     session.execute('UPDATE "__EI_TASKS" SET "STATE" = ? WHERE "NAME" = ?', [state, name])
-    return _status("Statement executed successfully.")
+    return status("Statement executed successfully.")
 
 
 @_statement(r"SELECT\s+SYSTEM\$CURRENT_USER_TASK_NAME\(\)\s*$")
@@ -337,7 +334,7 @@ def _current_task(session: Any, match: re.Match[str], params: Sequence[Any]) -> 
 @_statement(rf"EXECUTE\s+TASK\s+{_NAME}\s*$")
 def _execute_task(session: Any, match: re.Match[str], params: Sequence[Any]) -> Answer:
     run_task(session, identifier_name(match.group(1)))
-    return _status("Statement executed successfully.")
+    return status("Statement executed successfully.")
 
 
 def run_task(session: Any, name: str) -> str | None:
@@ -349,12 +346,12 @@ def run_task(session: Any, name: str) -> str | None:
     row the task is suspended. Returns the body's return value (None if skipped).
     """
     task, condition, body, suspend_after = _task(session, name)
-    scheduled = _now()
+    scheduled = utc_now()
 
     def record(state: str, value: str | None = None, error: BaseException | None = None) -> None:
         failure = (None, None) if error is None else (type(error).__name__, str(error))
         session.execute('INSERT INTO "__EI_TASK_HISTORY" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-                        [task, body, condition, state, *failure, scheduled, scheduled, _now(),
+                        [task, body, condition, state, *failure, scheduled, scheduled, utc_now(),
                          value])  # fmt: skip
 
     if condition is not None and not session.sql(f"SELECT {condition}").collect()[0][0]:

@@ -20,9 +20,9 @@ from snowflake.snowpark import Session
 import energy_integral as ei
 
 from .batch import Policy
+from .manifest import INTEGRATE_STREAM
 from .procedure import run_procedure
 from .schema import DEFAULT_NAMES, ObjectNames
-from .signatures import INTEGRATE_STREAM
 from .statements import run
 from .store import SqlStore
 

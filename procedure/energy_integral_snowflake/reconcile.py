@@ -34,9 +34,9 @@ from snowflake.snowpark import Session
 import energy_integral as ei
 
 from .batch import Policy
+from .manifest import RECONCILE
 from .procedure import check_policy
 from .restate import STATUS_RECONCILED, ScaleOutSummary, check_stream_quiet, restate
-from .signatures import RECONCILE
 from .warehouse import SqlWarehouse, Window
 
 __all__ = [

@@ -103,7 +103,7 @@ def snowpark_type(sql_type: str) -> Any:
 
     The one map from the SQL types this adapter uses, for table columns and
     procedure arguments alike. (The embedded engine's map is
-    :func:`~.embedded.translate`'s.)
+    :func:`~.transpile.translate`'s.)
     """
     from snowflake.snowpark import types as t
 

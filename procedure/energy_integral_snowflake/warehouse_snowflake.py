@@ -23,8 +23,8 @@ from typing import Any
 
 import pandas as pd
 
-from .archives import ARCHIVES, REGISTERED_PACKAGES
 from .batch import Policy
+from .manifest import ARCHIVES, REGISTERED_PACKAGES
 from .partition import chunk_offsets, integrate_partition
 from .sql import DEFAULT_STAGE
 

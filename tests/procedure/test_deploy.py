@@ -19,8 +19,7 @@ from typer.testing import CliRunner
 import energy_integral
 import energy_integral_snowflake
 from energy_integral_snowflake import commands, deploy, handler
-from energy_integral_snowflake.archives import ARCHIVES, zip_dir
-from energy_integral_snowflake.deploy import PROCEDURES, Procedure
+from energy_integral_snowflake.manifest import ARCHIVES, PROCEDURES, Procedure, zip_dir
 from energy_integral_snowflake.schema import DEFAULT_NAMES, ObjectNames, tables
 from energy_integral_snowflake.sql import DEFAULT_STAGE
 

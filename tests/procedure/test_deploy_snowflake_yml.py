@@ -18,8 +18,7 @@ import yaml
 from archive_imports import import_from_archives
 
 from energy_integral_snowflake import deploy
-from energy_integral_snowflake.archives import ARCHIVES, zip_dir
-from energy_integral_snowflake.deploy import PROCEDURES, Procedure
+from energy_integral_snowflake.manifest import ARCHIVES, PROCEDURES, Procedure, zip_dir
 from energy_integral_snowflake.sql import DEFAULT_STAGE
 
 REPO = Path(__file__).resolve().parents[2]

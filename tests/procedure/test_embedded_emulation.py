@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from local_scenarios import sql_rows
 
-from energy_integral_snowflake import embedded
+from energy_integral_snowflake import embedded, transpile
 from energy_integral_snowflake.sql import statements
 
 HISTORY = (
@@ -30,9 +30,9 @@ def _task(session: Any) -> dict[str, Any]:
 
 # -- translations ---------------------------------------------------------------------------
 def test_types_values_and_merge_are_translated_for_duckdb() -> None:
-    assert "TIMESTAMP_NS" in embedded.translate("SELECT CAST(x AS TIMESTAMP_NTZ(9))").sql
-    assert "BIGINT" in embedded.translate("SELECT CAST(x AS NUMBER(38,0))").sql
-    merge = embedded.translate(
+    assert "TIMESTAMP_NS" in transpile.translate("SELECT CAST(x AS TIMESTAMP_NTZ(9))").sql
+    assert "BIGINT" in transpile.translate("SELECT CAST(x AS NUMBER(38,0))").sql
+    merge = transpile.translate(
         'MERGE INTO "T" AS t USING (SELECT 1 AS "K") AS s ON t."K" = s."K" '
         'WHEN MATCHED THEN UPDATE SET t."V" = s."K"'
     ).sql
@@ -189,7 +189,7 @@ def test_a_statement_on_a_staged_view_translates_as_itself_whatever_the_view() -
 
     for n in (3, 41):
         text = merge_from_sql(tables().results, f'"__EI_STAGED_{n}"')
-        assert embedded._translated(text) == embedded.translate.__wrapped__(text)
-    assert f'"__EI_STAGED_{n}"' in embedded._translated(text).sql
+        assert transpile.translated(text) == transpile.translate.__wrapped__(text)
+    assert f'"__EI_STAGED_{n}"' in transpile.translated(text).sql
     both = 'SELECT * FROM "__EI_STAGED_1", "__EI_STAGED_2"'  # two views: as it is
-    assert embedded._translated(both) == embedded.translate.__wrapped__(both)
+    assert transpile.translated(both) == transpile.translate.__wrapped__(both)
