@@ -227,13 +227,37 @@ def _pyarrow(values: Any) -> tuple[int, Differs, Heads] | None:
     fixed = fixed_width_chunks(values)
     if fixed is not None:  # ids of one length: their bytes, compared as words
         compare = _chunks(*fixed)
-        return len(values), compare, lambda rows: _objects(values.take(rows))
+        return len(values), compare, partial(_arrow_rows, values)
 
     def differs(lo: int, hi: int) -> npt.NDArray[np.bool_]:
         after, before = values.slice(lo + 1, hi - lo - 1), values.slice(lo, hi - lo - 1)
         return np.asarray(pc.not_equal(after, before).to_numpy(zero_copy_only=False), bool)
 
-    return len(values), differs, lambda rows: _objects(values.take(rows))
+    return len(values), differs, partial(_arrow_rows, values)
+
+
+def _arrow_rows(values: Any, rows: npt.NDArray[np.intp]) -> npt.NDArray[Any]:
+    """``values[rows]`` of a pyarrow array as Python objects, a chunked one chunk by chunk.
+
+    A ``ChunkedArray``'s own ``take`` joins its chunks first: a copy of a
+    10,000,000-row column (11 ms) to read the 10,000 heads of its runs (0.6 ms
+    chunk by chunk).
+
+    >>> import pyarrow as pa
+    >>> _arrow_rows(pa.chunked_array([["a", "b"], [], ["c"]]), np.array([2, 0])).tolist()
+    ['c', 'a']
+    """
+    import pyarrow as pa
+
+    if not isinstance(values, pa.ChunkedArray):
+        return _objects(values.take(rows))
+    bounds = np.cumsum([0, *map(len, values.chunks)])
+    chunk = np.searchsorted(bounds, rows, side="right") - 1  # an empty chunk holds no row
+    out = np.empty(rows.size, dtype=object)
+    for k in np.unique(chunk).tolist():
+        mine = np.flatnonzero(chunk == k)
+        out[mine] = _objects(values.chunk(k).take(rows[mine] - bounds[k]))
+    return out
 
 
 def _objects(array: Any) -> npt.NDArray[Any]:
