@@ -17,6 +17,7 @@ from typing import Any
 from unittest import mock
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -31,8 +32,11 @@ ALL: dict[str, Callable[[list[str | None]], Any]] = {
     **CONTAINERS,
     "numpy <U": lambda ids: np.array(ids, dtype=str),
 }
-# Containers whose runs are left to the hash (their codes are read instead).
-NOT_COMPARED = {"pyarrow string_view"}
+if hasattr(pa, "string_view"):  # views compared as words, across chunks, one of them empty
+    ALL["pyarrow chunked string_view"] = lambda ids: pa.chunked_array(
+        [pa.array(ids[: len(ids) // 2], pa.string_view()), pa.array([], pa.string_view()),
+         pa.array(ids[len(ids) // 2 :], pa.string_view())]
+    )  # fmt: skip
 
 
 @st.composite
@@ -76,13 +80,16 @@ def test_runs_are_reported_only_when_each_id_is_one_run(
 
 @settings(max_examples=60, deadline=None)
 @given(names=st.lists(texts, min_size=1, max_size=8, unique=True), data=st.data())
-@pytest.mark.parametrize("container", [c for c in ALL if c not in NOT_COMPARED])
+@pytest.mark.parametrize("container", list(ALL))
 def test_a_grouped_column_of_runs_of_two_rows_or_more_is_recognised(
     container: str, names: list[str], data: st.DataObject
 ) -> None:
     sizes = data.draw(st.lists(st.integers(2, 6), min_size=len(names), max_size=len(names)))
     ids = [name for name, size in zip(names, sizes, strict=True) for _ in range(size)]
     found = column_runs(ALL[container](ids))
+    if "string_view" in container and max(len(n.encode()) for n in names) > 12:
+        assert found is None  # an id not inline in its view: left to the hash
+        return
     assert found is not None
     assert found[0].tolist() == names
 
@@ -138,3 +145,24 @@ def test_rows_of_bytes_compared_as_words_differ_exactly_where_a_byte_does(
         want = [rows[i] != rows[i - 1] for i in range(lo + 1, hi)]
         assert whole(lo, hi).tolist() == want
         assert chunked(lo, hi).tolist() == want
+
+
+@pytest.mark.skipif(not hasattr(pa, "string_view"), reason="pyarrow without string_view")
+def test_equal_ids_in_views_that_differ_are_never_two_meters_nor_merged() -> None:
+    # Views of "ab" x 4 then "cd" x 4, the third with bytes after its string (padding a
+    # producer did not zero). Equal views are equal ids; these are equal ids in unequal
+    # views, which may at most keep the column from counting as grouped.
+    texts = [b"ab"] * 4 + [b"cd"] * 4
+    views = np.zeros((len(texts), 16), dtype=np.uint8)
+    for row, text in enumerate(texts):
+        views[row, :4] = np.frombuffer(np.int32(len(text)).tobytes(), np.uint8)
+        views[row, 4 : 4 + len(text)] = np.frombuffer(text, np.uint8)
+    views[2, 15] = 7
+    n = len(texts)
+    array = pa.Array.from_buffers(pa.string_view(), n, [None, pa.py_buffer(views.tobytes())])
+    assert array.to_pylist() == ["ab"] * 4 + ["cd"] * 4
+    found = column_runs(array)
+    assert found is None or (found[0].tolist(), found[1].tolist()) == (["ab", "cd"], [0, 4])
+    t = np.arange(n).astype("datetime64[h]")
+    got = ei.integrate_meters(array, t, [1.0] * 4 + [2.0] * 4)
+    assert {m: s.energy for m, s in got.states.items()} == {"ab": 3.0, "cd": 6.0}

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from ._column_codes import polars_strings_to_arrow
 from ._extras import library_of
 
-__all__ = ["fixed_width_bytes", "fixed_width_chunks"]
+__all__ = ["fixed_width_bytes", "fixed_width_chunks", "inline_view_chunks"]
 
 T = TypeVar("T")
 
@@ -136,8 +136,7 @@ def _inline_views(array: Any) -> npt.NDArray[np.bytes_] | None:
     >>> _inline_views(pa.array(["ab", "cd", "ef"], pa.string_view()).slice(1)).tolist()
     [b'cd', b'ef']
     """
-    n, buffer = len(array), array.buffers()[1]
-    raw = np.frombuffer(buffer, dtype=np.uint8, count=16 * n, offset=16 * array.offset)
+    raw = _views(array)
     size = int(raw[:4].view("<i4")[0])
     if not 1 <= size <= 12:
         return None
@@ -155,6 +154,39 @@ def _inline_views(array: Any) -> npt.NDArray[np.bytes_] | None:
     if not raw[3 + size :: 16].all():  # a string ending in NUL: numpy would drop it
         return None
     return np.ascontiguousarray(views["inline"])
+
+
+def inline_view_chunks(values: Any) -> list[npt.NDArray[np.uint8]] | None:
+    """The views of each non-empty chunk of a pyarrow ``string_view`` array or chunked
+    array, as ``16 * len(chunk)`` bytes (no copy), when every string is at most 12
+    bytes long; else None.
+
+    Such a view holds its string whole: its length (4 bytes), then its bytes,
+    padded with zeros. So two equal views are two equal strings, in any chunk.
+
+    >>> import pyarrow as pa
+    >>> [v.reshape(-1, 16)[:, :6].tolist()
+    ...  for v in inline_view_chunks(pa.chunked_array([["ab"], [], ["c"]], pa.string_view()))]
+    [[[2, 0, 0, 0, 97, 98]], [[1, 0, 0, 0, 99, 0]]]
+    >>> inline_view_chunks(pa.array(["a", "longer than twelve"], pa.string_view())) is None
+    True
+    """
+    import pyarrow as pa
+
+    if not (hasattr(pa.types, "is_string_view") and pa.types.is_string_view(values.type)):
+        return None
+
+    def inline(array: Any) -> npt.NDArray[np.uint8] | None:
+        raw = _views(array)
+        return raw if int(raw.view("<i4")[::4].max()) <= 12 else None
+
+    return _each_chunk(values, inline)
+
+
+def _views(array: Any) -> npt.NDArray[np.uint8]:
+    """The 16-byte views of a non-empty pyarrow ``string_view`` array, as bytes (no copy)."""
+    n, buffer = len(array), array.buffers()[1]
+    return np.frombuffer(buffer, dtype=np.uint8, count=16 * n, offset=16 * array.offset)
 
 
 def _arrow(values: Any) -> Any:

@@ -4,22 +4,25 @@ A batch grouped by meter (a file or query ordered by meter) needs no code per
 row: the fast path takes each meter's run. For integer ids the runs come from
 one comparison of neighbours; for strings, hashing every row costs more than
 the whole integration of such a batch. Comparing every row with the one
-before it costs a fraction of that (pyarrow and polars compare in native code,
-a categorical column compares its integer codes), and only the run heads, one
-per meter, are then checked to be distinct. A column in time or random order
+before it costs a fraction of that (ids of one length by their bytes, and ids
+of up to 12 bytes in Arrow's string views — polars' own layout — by their
+16-byte views, both as 8-byte words; other strings in pyarrow or polars; a
+categorical column by its integer codes), and only the run heads, one per
+meter, are then checked to be distinct. A column in time or random order
 gives itself away in its first rows, before the whole column is compared.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ._arrow_fixed import fixed_width_chunks
+from ._arrow_fixed import fixed_width_chunks, inline_view_chunks
+from ._column_codes import polars_strings_to_arrow
 from ._extras import library_of
 from ._factorize import _check_one_kind, _is_missing
 from ._object_identity import neighbours_differ
@@ -222,8 +225,14 @@ def _pyarrow(values: Any) -> tuple[int, Differs, Heads] | None:
         else:
             codes, table = np.asarray(values.indices.to_numpy()), values.dictionary
         return codes.size, _neighbours(codes), lambda rows: _objects(table.take(codes[rows]))
+    views = inline_view_chunks(values)
+    if views is not None:
+        # Ids of up to 12 bytes, each whole in its view, compared as the views' words.
+        # Equal views are equal ids; equal ids in views that differed (padding not
+        # zeroed) would only split a meter's run, which the heads' check refuses.
+        return len(values), _chunks(views, 16), partial(_view_rows, views)
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-        return None
+        return None  # (longer views too: pyarrow has no take of them, for the heads)
     fixed = fixed_width_chunks(values)
     if fixed is not None:  # ids of one length: their bytes, compared as words
         compare = _chunks(*fixed)
@@ -251,13 +260,41 @@ def _arrow_rows(values: Any, rows: npt.NDArray[np.intp]) -> npt.NDArray[Any]:
 
     if not isinstance(values, pa.ChunkedArray):
         return _objects(values.take(rows))
-    bounds = np.cumsum([0, *map(len, values.chunks)])
-    chunk = np.searchsorted(bounds, rows, side="right") - 1  # an empty chunk holds no row
     out = np.empty(rows.size, dtype=object)
+    for k, mine, inside in _per_chunk([len(c) for c in values.chunks], rows):
+        out[mine] = _objects(values.chunk(k).take(inside))
+    return out
+
+
+def _view_rows(views: list[npt.NDArray[np.uint8]], rows: npt.NDArray[np.intp]) -> npt.NDArray[Any]:
+    """The ids at ``rows`` of string_view chunks whose views (each id inline: a view
+    holds it whole) are ``views``, as Python objects: their views make an array of
+    their own (pyarrow has no ``take`` of a string_view).
+
+    >>> import pyarrow as pa
+    >>> views = [np.frombuffer(pa.array(["ab", "c"], pa.string_view()).buffers()[1], np.uint8)]
+    >>> _view_rows(views, np.array([1, 0])).tolist()
+    ['c', 'ab']
+    """
+    import pyarrow as pa
+
+    records = np.empty((rows.size, 16), dtype=np.uint8)
+    for k, mine, inside in _per_chunk([v.size // 16 for v in views], rows):
+        records[mine] = views[k].reshape(-1, 16)[inside]
+    inline = pa.Array.from_buffers(pa.string_view(), rows.size, [None, pa.py_buffer(records)])
+    return _objects(inline)
+
+
+def _per_chunk(
+    sizes: list[int], rows: npt.NDArray[np.intp]
+) -> Iterator[tuple[int, npt.NDArray[np.intp], npt.NDArray[np.intp]]]:
+    """For each chunk (of ``sizes`` rows, laid end to end) holding some of ``rows``: the
+    chunk, the positions in ``rows`` of those rows, and the rows counted in the chunk."""
+    bounds = np.cumsum([0, *sizes])
+    chunk = np.searchsorted(bounds, rows, side="right") - 1  # an empty chunk holds no row
     for k in np.unique(chunk).tolist():
         mine = np.flatnonzero(chunk == k)
-        out[mine] = _objects(values.chunk(k).take(rows[mine] - bounds[k]))
-    return out
+        yield k, mine, rows[mine] - bounds[k]
 
 
 def _objects(array: Any) -> npt.NDArray[Any]:
@@ -274,6 +311,9 @@ def _polars(values: Any) -> tuple[int, Differs, Heads] | None:
         return codes.size, _neighbours(codes), lambda rows: _names(values.gather(rows))
     if values.dtype != pl.String:
         return None
+    views = inline_view_chunks(polars_strings_to_arrow(values))
+    if views is not None:  # polars' own views, exported without a copy: compared as words
+        return len(values), _chunks(views, 16), lambda rows: _names(values.gather(rows))
 
     def differs(lo: int, hi: int) -> npt.NDArray[np.bool_]:
         after, before = values.slice(lo + 1, hi - lo - 1), values.slice(lo, hi - lo - 1)
