@@ -32,10 +32,10 @@ ALL: dict[str, Callable[[list[str | None]], Any]] = {
     **CONTAINERS,
     "numpy <U": lambda ids: np.array(ids, dtype=str),
 }
-if hasattr(pa, "string_view"):  # views compared as words, across chunks, one of them empty
+if hasattr(pa, "string_view"):  # views compared as words across chunks: one empty, one a slice
     ALL["pyarrow chunked string_view"] = lambda ids: pa.chunked_array(
         [pa.array(ids[: len(ids) // 2], pa.string_view()), pa.array([], pa.string_view()),
-         pa.array(ids[len(ids) // 2 :], pa.string_view())]
+         pa.array(["x", *ids[len(ids) // 2 :]], pa.string_view()).slice(1)]
     )  # fmt: skip
 
 
