@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
-from unittest import mock
 
 import numpy as np
 import pandas as pd
 import pytest
-import sqlglot
+from statement_recording import DDL, VERSION, RecordingSession, assert_well_formed
 
 import energy_integral as ei
 from energy_integral_snowflake.batch import BatchOutcome, Policy, integrate_batch, state_to_json
@@ -22,7 +21,6 @@ from energy_integral_snowflake.schema import ObjectNames, tables
 from energy_integral_snowflake.statements import CHUNK_ROWS
 from energy_integral_snowflake.store import SqlStore
 
-DDL = ("CREATE", "ALTER", "DROP", "TRUNCATE", "GRANT", "REVOKE", "COMMENT", "UNDROP", "PUT")
 NOW = dt.datetime(2026, 1, 1, 12, 0)
 CONSUME = [
     "BEGIN",
@@ -49,70 +47,6 @@ LOOKUP = 'SELECT "ROW_ID", "ACTION" = \'DELETE\' AS "IS_DELETE", "IS_UPDATE", "I
 OTHER_METHODS = 'SELECT DISTINCT "METHOD" FROM "METER_STATE" WHERE "METHOD" <> ? ORDER BY "METHOD"'
 
 
-class _Result:
-    def __init__(self, rows: list[Any] | pd.DataFrame) -> None:
-        self.rows = rows
-
-    def collect(self) -> list[Any]:
-        assert isinstance(self.rows, list), "a SELECT of rows was collected as a list"
-        return self.rows
-
-    def to_pandas(self) -> pd.DataFrame:
-        assert isinstance(self.rows, pd.DataFrame), "rows were fetched as a frame"
-        return self.rows
-
-
-class RecordingSession:
-    """Records ``session.sql(text, params)`` calls; answers by the statement's start."""
-
-    def __init__(self, answers: dict[str, Callable[[Sequence[Any]], Any]] | None = None) -> None:
-        self.calls: list[tuple[str, list[Any] | None]] = []
-        self.answers = answers or {}
-        self.staged: list[tuple[list[Any], Any]] = []
-
-    def sql(self, query: str, params: Sequence[Any] | None = None) -> _Result:
-        self.calls.append((query, None if params is None else list(params)))
-        matches = [prefix for prefix in self.answers if query.startswith(prefix)]
-        if matches:  # the most specific prefix answers
-            return _Result(self.answers[max(matches, key=len)](params or []))
-        if query.startswith(VERSION):  # no state rows: none counted, ids summing to 0
-            return _Result([(0, 0)])
-        return _Result([(1,)] if query.startswith(("INSERT", "MERGE", "UPDATE", "DELETE")) else [])
-
-    def create_dataframe(self, rows: list[Any], schema: Any) -> Any:
-        """A DataFrame double; ``cache_result()`` stages it, recorded as a pseudo-statement."""
-        self.staged.append((rows, schema))
-        name = f'"DB"."PUBLIC"."SNOWPARK_TEMP_TABLE_{len(self.staged)}"'
-
-        def cache_result() -> Any:
-            self.calls.append((f"<stage {len(rows)} rows as {name}>", None))
-            return mock.Mock(table_name=name)
-
-        return mock.Mock(cache_result=cache_result)
-
-    @property
-    def statements(self) -> list[str]:
-        return [q for q, _ in self.calls]
-
-
-def _assert_well_formed(session: RecordingSession) -> None:
-    """Binds match placeholders, every statement parses, no DDL inside a transaction."""
-    open_tx = False
-    for sql, params in session.calls:
-        assert sql.count("?") == len(params or []), sql
-        if sql in ("BEGIN", "COMMIT", "ROLLBACK"):
-            open_tx = sql == "BEGIN"
-            continue
-        if sql.startswith("<stage"):  # creates a temporary table: DDL
-            assert not open_tx, f"staging in a transaction: {sql}"
-            continue
-        assert not (open_tx and sql.lstrip().upper().startswith(DDL)), (
-            f"DDL in a transaction: {sql}"
-        )
-        sqlglot.parse_one(sql.replace("?", "NULL"), read="snowflake")
-    assert not open_tx, "a transaction was left open"
-
-
 def _landed(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
     columns = tables().landing.column_names
     return pd.DataFrame([(1, *r, NOW) for r in rows], columns=columns)
@@ -130,7 +64,7 @@ def test_consume_is_one_transaction_of_exactly_these_statements() -> None:
     assert SqlStore(session).consume() == 7
     assert session.statements == CONSUME
     assert [p for _, p in session.calls] == [None, None, [7], [7, "LANDED", 7], None]
-    _assert_well_formed(session)
+    assert_well_formed(session)
 
 
 def test_an_empty_stream_commits_and_reports_no_batch() -> None:
@@ -191,7 +125,6 @@ PHASE_TWO_AFTER_RESULTS = [
     'DELETE "METER_STATE"',
 ]
 CLAIM = 'UPDATE "STREAM_CONSUMED_MARKER"'  # LANDED -> INTEGRATED, first in the transaction
-VERSION = 'SELECT COUNT(*), COALESCE(SUM("BATCH_ID")'
 
 
 def test_commit_batch_is_one_transaction_in_a_fixed_order() -> None:
@@ -216,7 +149,7 @@ def test_commit_batch_is_one_transaction_in_a_fixed_order() -> None:
     assert len(merge[1] or []) == 8 * CHUNK_ROWS
     on = 'ON t."METER_ID" = s."METER_ID" AND t."TIMESTAMP" = s."TIMESTAMP" AND t."METHOD" = '
     assert on + 's."METHOD" WHEN MATCHED' in merge[0]
-    _assert_well_formed(session)
+    assert_well_formed(session)
     # Values only ever travel as binds: the hostile meter id is in no statement's text.
     assert not any("O'Brien" in s for s in session.statements)
 
@@ -249,7 +182,7 @@ def test_many_rows_are_staged_before_the_transaction_and_written_at_once() -> No
         assert sql.startswith(f"{verb} INTO {table.quoted}")
         assert f"SELECT {columns} FROM {source}" in sql
         assert params is None
-    _assert_well_formed(session)
+    assert_well_formed(session)
     assert not any("O'Brien" in s for s in session.statements)
 
 
@@ -326,7 +259,7 @@ def test_a_whole_run_through_the_handler() -> None:
     assert params is not None
     assert params[1:4] == ["r3", 3, "a"]  # its ROW_ID, ID and meter
     assert session.statements[-1] == "COMMIT"
-    _assert_well_formed(session)
+    assert_well_formed(session)
 
 
 def test_states_are_read_from_before_the_batch() -> None:
