@@ -311,8 +311,11 @@ def _polars(values: Any) -> tuple[int, Differs, Heads] | None:
         return codes.size, _neighbours(codes), lambda rows: _names(values.gather(rows))
     if values.dtype != pl.String:
         return None
-    views = inline_view_chunks(polars_strings_to_arrow(values))
-    if views is not None:  # polars' own views, exported without a copy: compared as words
+    # A polars with CompatLevel exports its own string views without a copy (an older
+    # one would copy its strings out as large_string, only to compare them here).
+    exported = polars_strings_to_arrow(values) if hasattr(pl, "CompatLevel") else None
+    views = None if exported is None else inline_view_chunks(exported)
+    if views is not None:  # compared as words
         return len(values), _chunks(views, 16), lambda rows: _names(values.gather(rows))
 
     def differs(lo: int, hi: int) -> npt.NDArray[np.bool_]:
