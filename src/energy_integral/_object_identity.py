@@ -111,12 +111,12 @@ def _keys(addresses: npt.NDArray[np.intp], n: int) -> tuple[npt.NDArray[np.intp]
         missing = addresses == id(None)
         addresses = np.where(missing, addresses[np.argmin(missing)], addresses)
         low, high = int(addresses.min()), int(addresses.max())
-    spread = int(np.bitwise_or.reduce(addresses - low)) if high > low else 0
+    keys = addresses - low  # (one batch-sized array: the spread is read from the keys)
+    spread = int(np.bitwise_or.reduce(keys)) if high > low else 0
     shift = (spread & -spread).bit_length() - 1 if spread else 0
     size = ((high - low) >> shift) + 1
     if size > max(1 << 20, 4 * n):
         return None
-    keys = addresses - low
     keys >>= shift
     if missing is not None:
         keys[missing] = size
