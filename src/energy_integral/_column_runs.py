@@ -227,10 +227,7 @@ def _pyarrow(values: Any) -> tuple[int, Differs, Heads] | None:
         return codes.size, _neighbours(codes), lambda rows: _objects(table.take(codes[rows]))
     views = inline_view_chunks(values)
     if views is not None:
-        # Ids of up to 12 bytes, each whole in its view, compared as the views' words.
-        # Equal views are equal ids; equal ids in views that differed (padding not
-        # zeroed) would only split a meter's run, which the heads' check refuses.
-        return len(values), _chunks(views, 16), partial(_view_rows, views)
+        return _view_column(views)
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         return None  # (longer views too: pyarrow has no take of them, for the heads)
     fixed = fixed_width_chunks(values)
@@ -264,6 +261,16 @@ def _arrow_rows(values: Any, rows: npt.NDArray[np.intp]) -> npt.NDArray[Any]:
     for k, mine, inside in _per_chunk([len(c) for c in values.chunks], rows):
         out[mine] = _objects(values.chunk(k).take(inside))
     return out
+
+
+def _view_column(views: list[npt.NDArray[np.uint8]]) -> tuple[int, Differs, Heads]:
+    """A string_view column whose ids are each whole in their views (``views``, the
+    chunks' :func:`~._arrow_fixed.inline_view_chunks`), compared as the views' words.
+
+    Equal views are equal ids; equal ids in views that differ (padding a producer
+    did not zero) would only split a meter's run, which the heads' check refuses.
+    """
+    return sum(v.size for v in views) // 16, _chunks(views, 16), partial(_view_rows, views)
 
 
 def _view_rows(views: list[npt.NDArray[np.uint8]], rows: npt.NDArray[np.intp]) -> npt.NDArray[Any]:
@@ -315,8 +322,8 @@ def _polars(values: Any) -> tuple[int, Differs, Heads] | None:
     # one would copy its strings out as large_string, only to compare them here).
     exported = polars_strings_to_arrow(values) if hasattr(pl, "CompatLevel") else None
     views = None if exported is None else inline_view_chunks(exported)
-    if views is not None:  # compared as words
-        return len(values), _chunks(views, 16), lambda rows: _names(values.gather(rows))
+    if views is not None:
+        return _view_column(views)
 
     def differs(lo: int, hi: int) -> npt.NDArray[np.bool_]:
         after, before = values.slice(lo + 1, hi - lo - 1), values.slice(lo, hi - lo - 1)
