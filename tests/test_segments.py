@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import numpy.typing as npt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import energy_integral._segments as segments_module
 from energy_integral._row_order import _permute_within, meter_time_pairs
 from energy_integral._segments import (
     _chunked_order,
@@ -52,16 +55,19 @@ def test_segmented_argsort_is_a_stable_argsort_of_each_segment(
 
 
 @settings(max_examples=200)
-@given(lengths=_segments(), data=st.data(), with_offsets=st.booleans())
+@given(lengths=_segments(), data=st.data(), with_offsets=st.booleans(), as_columns=st.booleans())
 def test_segmented_cumsum_is_numpy_cumsum_of_each_segment_bit_for_bit(
-    lengths: npt.NDArray[np.intp], data: st.DataObject, with_offsets: bool
+    lengths: npt.NDArray[np.intp], data: st.DataObject, with_offsets: bool, as_columns: bool
 ) -> None:
+    # Segments summed as the columns of one padded block, or as rows by length class.
     n = int(lengths.sum())
     finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
     values = np.asarray(data.draw(st.lists(finite, min_size=n, max_size=n)), dtype=np.float64)
     offsets = np.asarray(data.draw(st.lists(finite, min_size=lengths.size, max_size=lengths.size)))
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.intp)
-    got = segmented_cumsum(values, starts, offsets if with_offsets else None)
+    layout = {"_COLUMNS_WIDTH": 1 << 20, "_COLUMNS_PADDING": 1 << 20} if as_columns else {}
+    with mock.patch.multiple(segments_module, **(layout or {"_COLUMNS_WIDTH": 0})):
+        got = segmented_cumsum(values, starts, offsets if with_offsets else None)
     pieces = [np.cumsum(values[a : a + m]) for a, m in zip(starts, lengths, strict=True)]
     if with_offsets:  # the carried total is added after summing, as integrate() does
         pieces = [offset + piece for offset, piece in zip(offsets, pieces, strict=True)]

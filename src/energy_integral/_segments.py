@@ -160,12 +160,14 @@ def segmented_cumsum(
     result instead of a new array.
 
     A global ``cumsum`` minus each segment's base would lose the precision of a
-    small meter that follows a large one (cancellation). Instead segments are
-    grouped by length class (powers of two) and each class is laid out as a
-    zero-padded 2-D block whose rows are summed with ``cumsum(axis=1)``. The
-    padding costs at most 2×, the Python loop runs over at most ~40 length
-    classes (never over segments), and each row is summed in the same order as
-    a 1-D ``np.cumsum`` of that segment alone.
+    small meter that follows a large one (cancellation). Instead short
+    segments are laid out as the columns of one zero-padded 2-D block summed
+    with ``cumsum(axis=0)`` (see :func:`_columns_cumsum`), and longer ones are
+    grouped by length class (powers of two), each class a zero-padded block
+    whose rows are summed with ``cumsum(axis=1)``. The padding costs at most
+    2×, the Python loop runs over at most ~40 length classes (never over
+    segments), and each segment is summed in the same order as a 1-D
+    ``np.cumsum`` of that segment alone.
 
     >>> segmented_cumsum(np.array([1.0, 2.0, 3.0, 10.0, 20.0]), np.array([0, 3]))
     array([ 1.,  3.,  6., 10., 30.])
@@ -193,12 +195,57 @@ def _segmented_cumsum(
         if offsets is not None:
             rows += offsets[:, None]
         return out
-    for _, index, inside in _blocks(starts, n):
-        block = np.where(inside, values[index], 0.0)
-        out[index[inside]] = np.cumsum(block, axis=1)[inside]
+    lengths = np.diff(np.append(starts, n))
+    width = int(lengths.max())
+    if width <= _COLUMNS_WIDTH and width * len(starts) <= _COLUMNS_PADDING * n:
+        _columns_cumsum(values, starts, lengths, width, out)
+    else:
+        for _, index, inside in _blocks(starts, n):
+            block = np.where(inside, values[index], 0.0)
+            out[index[inside]] = np.cumsum(block, axis=1)[inside]
     if offsets is not None:
-        out += np.repeat(offsets, np.diff(np.append(starts, n)))
+        out += np.repeat(offsets, lengths)
     return out
+
+
+#: Segments of up to this many rows are summed as the columns of one padded block, if
+#: the block holds at most ``_COLUMNS_PADDING`` times as many cells as there are values.
+_COLUMNS_WIDTH = 2048
+_COLUMNS_PADDING = 2
+
+
+def _columns_cumsum(
+    values: npt.NDArray[np.float64],
+    starts: npt.NDArray[np.intp],
+    lengths: npt.NDArray[np.intp],
+    width: int,
+    out: npt.NDArray[np.float64],
+) -> None:
+    """Segment ``j``'s running sum as column ``j`` of one zero-padded ``(width, segments)``
+    block, summed down the columns.
+
+    ``cumsum(axis=0)`` adds whole rows of the block at once (every segment's
+    next item in one vectorised step), and each column is summed in the same
+    order as a 1-D ``np.cumsum`` of its segment; the padding follows each
+    segment's items, so it changes none of them. Many short segments (a
+    block of a time-ordered batch holds each meter's few rows) sum several
+    times faster this way than as rows.
+
+    >>> out = np.empty(5)
+    >>> _columns_cumsum(np.array([1.0, 2.0, 3.0, 10.0, 20.0]), np.array([0, 3]),
+    ...                 np.array([3, 2]), 3, out)
+    >>> out.tolist()
+    [1.0, 3.0, 6.0, 10.0, 30.0]
+    """
+    n, segments = values.size, starts.size
+    # Item i of segment j goes to (i, j): row-major place i * segments + j.
+    place = np.arange(n) - np.repeat(starts, lengths)
+    place *= segments
+    place += np.repeat(np.arange(segments), lengths)
+    block = np.zeros((width, segments))
+    block.reshape(-1)[place] = values
+    np.cumsum(block, axis=0, out=block)
+    np.take(block.reshape(-1), place, out=out)
 
 
 def segmented_argsort(
