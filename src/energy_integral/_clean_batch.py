@@ -37,7 +37,7 @@ from .state_table import StateTable
 from .strategies import Strategy
 from .timestamps import NAT
 
-__all__ = ["integrate_clean"]
+__all__ = ["clean_increments", "integrate_clean"]
 
 
 def integrate_clean(
@@ -58,29 +58,13 @@ def integrate_clean(
     late, a duplicate time, or out of time order within its meter.
     """
     n = t.size
-    low = int(t.min())
-    if not all_plausible(p, max_power) or low == NAT:
+    found = clean_increments(
+        starts, t, p, incoming.has_state, incoming.last_ts, incoming.last_power, strategy,
+        factor, max_gap_ns, max_power,
+    )  # fmt: skip
+    if found is None:
         return None
-    bridged = incoming.has_state
-    if bridged.any() and bool(np.any(t[starts][bridged] <= incoming.last_ts[bridged])):
-        return None
-    dt_ns = time_steps(t, low)
-    dt_ns[starts] = 1  # a meter's first row was checked against its state above
-    if int(dt_ns.min()) <= 0:
-        return None
-    increments, gap, scratch = interval_increments(
-        strategy,
-        t,
-        p,
-        starts,
-        incoming.last_ts,
-        incoming.last_power,
-        bridged,
-        factor,
-        max_gap_ns,
-        dt_ns=dt_ns,
-        low=low,
-    )
+    increments, gap, scratch = found
     gap_rows = np.flatnonzero(gap)
     gap_meters = meters[np.searchsorted(starts, gap_rows, side="right") - 1]
     gap_starts = previous_times(t, starts, incoming.last_ts, gap_rows)
@@ -93,16 +77,41 @@ def integrate_clean(
     )
     if not np.isfinite(cumulative[np.append(starts[1:], n) - 1]).all():
         return None  # some meter's energy overflows float64 (once inf or NaN, always)
-    return FleetResult(
-        cumulative,
-        increments,
-        np.ones(n, dtype=bool),
-        np.zeros(n, dtype=np.int8),
-        meters,
-        None,
-        t,
-        p,
-        updated_states(incoming, starts, np.arange(starts.size), t, p, cumulative),
-        gaps,
-        _run_starts=starts,
+    states = updated_states(incoming, starts, np.arange(starts.size), t, p, cumulative)
+    return FleetResult.all_accepted(
+        cumulative, increments, meters, None, t, p, states, gaps, run_starts=starts
     )
+
+
+def clean_increments(
+    starts: npt.NDArray[np.intp],
+    t: npt.NDArray[np.int64],
+    p: npt.NDArray[np.float64],
+    bridged: npt.NDArray[np.bool_],
+    bridge_t: npt.NDArray[np.int64],
+    bridge_p: npt.NDArray[np.float64],
+    strategy: Strategy,
+    factor: float,
+    max_gap_ns: int | None,
+    max_power: float | None,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.float64]] | None:
+    """The checks of a clean batch, then :func:`~._kernel.interval_increments` of its rows.
+
+    Rows grouped by series (series ``j`` starts at ``starts[j]`` and, where
+    ``bridged[j]``, continues from the sample ``(bridge_t[j], bridge_p[j])``).
+    Returns the increments, the gap flags and a spare buffer as the kernel
+    does, or None if any row needs a data-quality policy.
+    """
+    low = int(t.min())
+    if not all_plausible(p, max_power) or low == NAT:
+        return None
+    if bridged.any() and bool(np.any(t[starts][bridged] <= bridge_t[bridged])):
+        return None
+    dt_ns = time_steps(t, low)
+    dt_ns[starts] = 1  # a series' first row was checked against its bridge above
+    if int(dt_ns.min()) <= 0:
+        return None
+    return interval_increments(
+        strategy, t, p, starts, bridge_t, bridge_p, bridged, factor, max_gap_ns, dt_ns=dt_ns,
+        low=low,
+    )  # fmt: skip

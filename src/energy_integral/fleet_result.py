@@ -13,7 +13,7 @@ from . import quality as q
 from .gaps import GapReport
 from .state_table import StateTable
 
-__all__ = ["FleetResult", "SortedRows", "updated_states"]
+__all__ = ["FleetResult", "SortedRows", "advance_states", "updated_states"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,27 @@ class FleetResult:
     _details: Mapping[int, str] = field(default_factory=dict)  # row -> detail, rejected rows
     _run_starts: npt.NDArray[np.intp] | None = None  # with _codes None: where each meter starts
     _sorted: SortedRows | None = None  # kept on request, when the engine had to sort the rows
+
+    @classmethod
+    def all_accepted(
+        cls,
+        cumulative: npt.NDArray[np.float64],
+        increments: npt.NDArray[np.float64],
+        meters: npt.NDArray[Any],
+        codes: npt.NDArray[np.int64] | None,
+        t: npt.NDArray[np.int64],
+        p: npt.NDArray[np.float64],
+        states: StateTable,
+        gaps: GapReport,
+        run_starts: npt.NDArray[np.intp] | None = None,
+    ) -> FleetResult:
+        """The result of a clean batch: every row accepted, none with a reason."""
+        n = t.size
+        accepted, reasons = np.ones(n, dtype=bool), np.zeros(n, dtype=np.int8)
+        return cls(
+            cumulative, increments, accepted, reasons, meters, codes, t, p, states, gaps,
+            _run_starts=run_starts,
+        )  # fmt: skip
 
     @property
     def meter(self) -> npt.NDArray[np.object_]:
@@ -143,15 +164,31 @@ def updated_states(
         incoming.outage.copy(),
         incoming.unchanged,
     )
-    if starts.size == 0:
-        return out
-    ends = np.append(starts[1:], rt.size) - 1
-    fresh = ~incoming.has_state[touched]
-    out.first_ts[touched[fresh]] = rt[starts[fresh]]
-    out.first_power[touched[fresh]] = rp[starts[fresh]]
-    out.last_ts[touched] = rt[ends]
-    out.last_power[touched] = rp[ends]
-    out.energy[touched] = cum[ends]
-    out.count[touched] += ends - starts + 1
-    out.outage[touched] = False  # a later sample closed any outage (the caller sets new ones)
+    advance_states(out, starts, touched, rt, rp, cum)
     return out
+
+
+def advance_states(
+    table: StateTable,
+    starts: npt.NDArray[np.intp],
+    touched: npt.NDArray[np.intp],
+    rt: npt.NDArray[np.int64],
+    rp: npt.NDArray[np.float64],
+    cum: npt.NDArray[np.float64],
+) -> None:
+    """:func:`updated_states` in place: ``table``'s columns are written.
+
+    Meter ``touched[j]``'s rows are ``rt``, ``rp`` (times, power) and ``cum``
+    (running energy) from ``starts[j]`` to the next start.
+    """
+    if starts.size == 0:
+        return
+    ends = np.append(starts[1:], rt.size) - 1
+    fresh = ~table.has_state[touched]
+    table.first_ts[touched[fresh]] = rt[starts[fresh]]
+    table.first_power[touched[fresh]] = rp[starts[fresh]]
+    table.last_ts[touched] = rt[ends]
+    table.last_power[touched] = rp[ends]
+    table.energy[touched] = cum[ends]
+    table.count[touched] += ends - starts + 1
+    table.outage[touched] = False  # a later sample closed any outage (the caller sets new ones)
