@@ -5,7 +5,8 @@ bookkeeping when nothing in it needs a policy. The laws: the fast path is
 taken exactly when the batch is clean, and whichever path runs, the result
 equals (bit for bit) that of the same rows in another order. A clean batch
 in another order (a stream's time order, shuffled) is put in (meter, time)
-order and takes the same fast path; its result equals the general path's.
+order and takes the same fast path, or, in time order, is integrated block
+by block in input order; its result equals the general path's.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from hypothesis import strategies as st
 from series_strategies import GAP, NAT, FleetBatch, as_datetime64, fleet_batches
 
 import energy_integral as ei
+import energy_integral._time_order as time_order_module
 import energy_integral.fleet as fleet_module
 from energy_integral._clean_batch import integrate_clean
 
@@ -146,12 +148,14 @@ def test_a_clean_sorted_fleet_matches_the_hand_computed_energy() -> None:
     arrival=st.sampled_from(["time order", "shuffled", "reversed"]),
     seed=st.integers(0, 2**32 - 1),
     string_ids=st.booleans(),
+    block_rows=st.integers(1, 8),
 )
 def test_a_clean_batch_in_any_order_is_reordered_onto_the_fast_path_bit_for_bit(
-    batch: FleetBatch, method: str, arrival: str, seed: int, string_ids: bool
+    batch: FleetBatch, method: str, arrival: str, seed: int, string_ids: bool, block_rows: int
 ) -> None:
-    """Rows not grouped by meter (a stream's time order, shuffled) are put in (meter, time)
-    order and integrated by the fast path when clean; the result equals the general path's."""
+    """Rows not grouped by meter are integrated by a fast path when clean — a stream's time
+    order block by block, any other order once put in (meter, time) order — and the result
+    equals the general path's, bit for bit, whatever the size of the blocks."""
     grouped = _grouped_numeric(batch, fresh_only=True)
     n = len(grouped)
     if arrival == "time order":
@@ -168,21 +172,98 @@ def test_a_clean_batch_in_any_order_is_reordered_onto_the_fast_path_bit_for_bit(
         states = {f"m{m}": s for m, s in states.items()}
     t, p = as_datetime64(grouped.t[order]), grouped.p[order]
     options: dict[str, Any] = {"states": states, "method": method, "max_gap": GAP}
-    taken: list[bool] = []
-    reorder = fleet_module._integrate_reordered
-
-    def spy(*args: Any) -> Any:
-        result = reorder(*args)
-        taken.append(result is not None)
-        return result
-
-    with mock.patch.object(fleet_module, "_integrate_reordered", spy):
-        fast = ei.integrate_meters(ids, t, p, **options)
-    with mock.patch.object(fleet_module, "_integrate_reordered", return_value=None):
-        general = ei.integrate_meters(ids, t, p, **options)
+    fast, general, taken = _fast_and_general(ids, t, p, options, block_rows)
     if taken:  # not tried: the batch was grouped already (the other fast path) or empty
-        assert taken == [clean]
-    event(f"reordered path taken: {taken}")
+        arrived = grouped.t[order]
+        in_time_order = bool(np.all(arrived[1:] >= arrived[:-1]))
+        path = "integrate_time_order" if in_time_order else "_integrate_reordered"
+        assert taken == [(path, clean)]
+    event(f"path taken: {taken}")
+    _assert_same_result(general, fast)
+
+
+@settings(max_examples=300)
+@given(
+    batch=st.one_of(
+        fleet_batches(max_meters=8, max_rows=60),
+        fleet_batches(clean=True, max_meters=8, max_rows=60),
+        fleet_batches(clean=True, max_meters=8, max_rows=60, with_states=False),
+    ),
+    method=st.sampled_from(METHODS),
+    max_gap=st.sampled_from([None, GAP]),
+    block_rows=st.integers(1, 16),
+)
+def test_a_stream_in_time_order_is_integrated_block_by_block_bit_for_bit(
+    batch: FleetBatch, method: str, max_gap: Any, block_rows: int
+) -> None:
+    """A batch in time order, meters interleaved (as a stream delivers it), takes the
+    block-by-block path exactly when it is clean, and gives the general path's result."""
+    grouped = _grouped_numeric(batch, fresh_only=True)
+    order = np.argsort(grouped.t, kind="stable")
+    states = grouped_states(grouped, method)
+    clean = _is_clean(grouped, states, math.inf)
+    t, p = as_datetime64(grouped.t[order]), grouped.p[order]
+    options: dict[str, Any] = {"states": states, "method": method, "max_gap": max_gap}
+    fast, general, taken = _fast_and_general(grouped.meter_ids[order], t, p, options, block_rows)
+    if taken:  # not tried: the batch was grouped already (the other fast path) or empty
+        assert taken == [("integrate_time_order", clean)]
+    event(f"path taken: {taken}")
+    _assert_same_result(general, fast)
+
+
+def test_a_stream_of_several_full_blocks_gives_the_general_paths_result_bit_for_bit() -> None:
+    # 2,000 meters, 300 irregular readings each (some 3 min apart: gaps), in time order:
+    # 600,000 rows, three blocks of the real size; half the meters continue a state.
+    rng = np.random.default_rng(7)
+    steps = rng.choice([55, 60, 65, 180], size=(2_000, 300), p=[0.3, 0.4, 0.29, 0.01])
+    t = (np.cumsum(steps, axis=1) * 1_000_000_000 + 1_767_225_600_000_000_000).ravel()
+    ids = np.repeat(np.arange(2_000), 300)
+    p = rng.normal(2.0, 1.0, size=ids.size)
+    order = np.argsort(t, kind="stable")
+    continued = np.repeat(np.arange(0, 2_000, 2), 2)  # two readings each, 100 s apart
+    earlier = np.tile([t.min() - 150 * 10**9, t.min() - 50 * 10**9], 1_000)
+    before = ei.integrate_meters(continued, as_datetime64(earlier), np.ones(continued.size))
+    options: dict[str, Any] = {"states": before.states, "max_gap": "2min"}
+    fast, general, taken = _fast_and_general(
+        ids[order], as_datetime64(t[order]), p[order], options, time_order_module.BLOCK_ROWS
+    )
+    assert ids.size > 2 * time_order_module.BLOCK_ROWS
+    assert taken == [("integrate_time_order", True)]
+    assert len(general.gaps) > 0
+    assert any(s.energy != 0 for s in before.states.values())
+    _assert_same_result(general, fast)
+
+
+def _fast_and_general(
+    ids: Any, t: Any, p: Any, options: dict[str, Any], block_rows: int
+) -> tuple[ei.FleetResult, ei.FleetResult, list[tuple[str, bool]]]:
+    """The engine's result, with blocks of ``block_rows`` rows; the general path's; and which
+    fast path was tried, with whether it gave the result."""
+    taken: list[tuple[str, bool]] = []
+
+    def spying(name: str) -> Any:
+        path = getattr(fleet_module, name)
+
+        def spy(*args: Any) -> Any:
+            result = path(*args)
+            taken.append((name, result is not None))
+            return result
+
+        return mock.patch.object(fleet_module, name, spy)
+
+    # Blocks of a few rows: a meter's state and running sum carry across many blocks.
+    blocks = mock.patch.object(time_order_module, "BLOCK_ROWS", block_rows)
+    with spying("_integrate_reordered"), spying("integrate_time_order"), blocks:
+        fast = ei.integrate_meters(ids, t, p, **options)
+    with (
+        mock.patch.object(fleet_module, "_integrate_reordered", return_value=None),
+        mock.patch.object(fleet_module, "integrate_time_order", return_value=None),
+    ):
+        general = ei.integrate_meters(ids, t, p, **options)
+    return fast, general, taken
+
+
+def _assert_same_result(general: ei.FleetResult, fast: ei.FleetResult) -> None:
     assert np.array_equal(general.cumulative, fast.cumulative, equal_nan=True)
     assert np.array_equal(general.increments, fast.increments, equal_nan=True)
     assert general.reason.tolist() == fast.reason.tolist()
