@@ -297,8 +297,9 @@ def print_floors(
     gather_seconds, _ = best_of(3, lambda: np.take(power, by_meter))
     print(
         f"\none gather of a float64 column from time order into meter order: "
-        f"{n / gather_seconds / 1e6:.1f} M rows/s; the engine needs two such passes of "
-        "16-byte pairs (times and power in, running sums and increments back out)"
+        f"{n / gather_seconds / 1e6:.1f} M rows/s; a shuffled batch needs two such passes "
+        "of 16-byte pairs (times and power in, running sums and increments back out), a "
+        "batch in time order none: it is integrated block by block in cache"
     )
     ms, ts, ps = m[orders["shuffled"]], t[orders["shuffled"]], p[orders["shuffled"]]
     # A floor for any numpy answer to a shuffled batch: sorting its times, values only
