@@ -16,6 +16,7 @@ from typing import Any
 from unittest import mock
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import polars as pl
 import pyarrow as pa
@@ -145,21 +146,33 @@ def test_a_clean_sorted_fleet_matches_the_hand_computed_energy() -> None:
         fleet_batches(clean=True, max_rows=60, with_states=False),
     ),
     method=st.sampled_from(METHODS),
-    arrival=st.sampled_from(["time order", "shuffled", "reversed"]),
+    arrival=st.sampled_from(["time order", "interleaved", "shuffled", "reversed"]),
     seed=st.integers(0, 2**32 - 1),
     string_ids=st.booleans(),
     block_rows=st.integers(1, 8),
+    keep_sorted=st.booleans(),
 )
 def test_a_clean_batch_in_any_order_is_reordered_onto_the_fast_path_bit_for_bit(
-    batch: FleetBatch, method: str, arrival: str, seed: int, string_ids: bool, block_rows: int
+    batch: FleetBatch,
+    method: str,
+    arrival: str,
+    seed: int,
+    string_ids: bool,
+    block_rows: int,
+    keep_sorted: bool,
 ) -> None:
-    """Rows not grouped by meter are integrated by a fast path when clean — a stream's time
-    order block by block, any other order once put in (meter, time) order — and the result
-    equals the general path's, bit for bit, whatever the size of the blocks."""
+    """Rows not grouped by meter are integrated by a fast path when clean — block by block
+    when each meter's rows are in time order (a stream's order, the meters interleaved any
+    way), else once put in (meter, time) order — and the result equals the general path's,
+    bit for bit, whatever the size of the blocks."""
     grouped = _grouped_numeric(batch, fresh_only=True)
     n = len(grouped)
     if arrival == "time order":
         order = np.argsort(grouped.t, kind="stable")
+    elif arrival == "interleaved":  # each meter's rows in time order, the meters mixed at random
+        labels = grouped.meter_ids[np.random.default_rng(seed).permutation(n)]
+        order = np.empty(n, dtype=np.intp)
+        order[np.argsort(labels, kind="stable")] = np.arange(n)
     elif arrival == "shuffled":
         order = np.random.default_rng(seed).permutation(n)
     else:
@@ -171,13 +184,23 @@ def test_a_clean_batch_in_any_order_is_reordered_onto_the_fast_path_bit_for_bit(
         ids = np.array([f"m{i}" for i in ids.tolist()], dtype=str)
         states = {f"m{m}": s for m, s in states.items()}
     t, p = as_datetime64(grouped.t[order]), grouped.p[order]
-    options: dict[str, Any] = {"states": states, "method": method, "max_gap": GAP}
+    options: dict[str, Any] = {
+        "states": states, "method": method, "max_gap": GAP, "keep_sorted": keep_sorted
+    }  # fmt: skip
     fast, general, taken = _fast_and_general(ids, t, p, options, block_rows)
     if taken:  # not tried: the batch was grouped already (the other fast path) or empty
-        arrived = grouped.t[order]
-        in_time_order = bool(np.all(arrived[1:] >= arrived[:-1]))
-        path = "integrate_time_order" if in_time_order else "_integrate_reordered"
-        assert taken == [(path, clean)]
+        # Each meter's rows in time order: integrated block by block. Otherwise that path
+        # says so (or, first, that a row needs a policy) and the batch is sorted whole, as
+        # it always is when its sorted rows are to be kept.
+        if keep_sorted:
+            assert taken == [("_integrate_reordered", clean)]
+        elif _each_meter_in_time_order(grouped.meter_ids[order], grouped.t[order]):
+            assert taken == [("integrate_time_order", clean)]
+        elif clean:
+            assert taken == [("integrate_time_order", False), ("_integrate_reordered", True)]
+        else:
+            assert taken[0] == ("integrate_time_order", False)
+            assert taken[1:] in ([], [("_integrate_reordered", False)])
     event(f"path taken: {taken}")
     _assert_same_result(general, fast)
 
@@ -211,15 +234,21 @@ def test_a_stream_in_time_order_is_integrated_block_by_block_bit_for_bit(
     _assert_same_result(general, fast)
 
 
-def test_a_stream_of_several_full_blocks_gives_the_general_paths_result_bit_for_bit() -> None:
-    # 2,000 meters, 300 irregular readings each (some 3 min apart: gaps), in time order:
+@pytest.mark.parametrize("arrival", ["time order", "jittered"])
+def test_a_stream_of_several_full_blocks_gives_the_general_paths_result_bit_for_bit(
+    arrival: str,
+) -> None:
+    # 2,000 meters, 300 irregular readings each (some 3 min apart: gaps), in time order or
+    # each up to 20 s late (so each meter's rows stay in time order, the batch does not):
     # 600,000 rows, three blocks of the real size; half the meters continue a state.
     rng = np.random.default_rng(7)
     steps = rng.choice([55, 60, 65, 180], size=(2_000, 300), p=[0.3, 0.4, 0.29, 0.01])
     t = (np.cumsum(steps, axis=1) * 1_000_000_000 + 1_767_225_600_000_000_000).ravel()
     ids = np.repeat(np.arange(2_000), 300)
     p = rng.normal(2.0, 1.0, size=ids.size)
-    order = np.argsort(t, kind="stable")
+    late = rng.integers(0, 20 * 10**9, size=t.size) if arrival == "jittered" else 0
+    order = np.argsort(t + late, kind="stable")
+    assert (arrival == "jittered") == bool(np.any(np.diff(t[order]) < 0))
     continued = np.repeat(np.arange(0, 2_000, 2), 2)  # two readings each, 100 s apart
     earlier = np.tile([t.min() - 150 * 10**9, t.min() - 50 * 10**9], 1_000)
     before = ei.integrate_meters(continued, as_datetime64(earlier), np.ones(continued.size))
@@ -246,7 +275,7 @@ def _fast_and_general(
 
         def spy(*args: Any) -> Any:
             result = path(*args)
-            taken.append((name, result is not None))
+            taken.append((name, isinstance(result, ei.FleetResult)))
             return result
 
         return mock.patch.object(fleet_module, name, spy)
@@ -261,6 +290,15 @@ def _fast_and_general(
     ):
         general = ei.integrate_meters(ids, t, p, **options)
     return fast, general, taken
+
+
+def _each_meter_in_time_order(ids: npt.NDArray[np.int64], t: npt.NDArray[np.int64]) -> bool:
+    """Whether each meter's times never decrease in row order (a missing time, int64's
+    minimum, after a valid one does)."""
+    by_meter: dict[int, list[int]] = {}
+    for meter, time in zip(ids.tolist(), t.tolist(), strict=True):
+        by_meter.setdefault(meter, []).append(time)
+    return all(times == sorted(times) for times in by_meter.values())
 
 
 def _assert_same_result(general: ei.FleetResult, fast: ei.FleetResult) -> None:

@@ -1,6 +1,9 @@
-"""A clean batch in time order — as a stream delivers it — integrated block by block.
+"""A clean batch in a stream's order — each meter's rows in time order — block by block.
 
-Putting ten million time-ordered rows into (meter, time) order is one gather
+A stream delivers each meter's readings in time order, the meters
+interleaved: in time order overall, or nearly (one meter's reading a little
+late behind another's). Putting ten million such rows into (meter, time)
+order is one gather
 from all over the batch (each row's neighbour in its meter is ten thousand
 rows away) and one scatter back, both bound by memory latency: they cost
 more than the integration itself. Here the batch is cut into blocks of
@@ -18,11 +21,16 @@ increment in the block *before* summing, so row :math:`k` gets
 :math:`(\\cdots((S + x_1) + x_2) \\cdots) + x_k`, the very additions one
 ``np.cumsum`` over the meter's whole batch performs. The incoming state's
 energy is added after, as in :func:`~._clean_batch.integrate_clean`.
+
+A batch in which some meter's rows are *not* in time order shows it in its
+first blocks (a shuffled one in the first); :func:`integrate_time_order`
+then says so (:data:`UNORDERED`), and the batch is sorted whole instead.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 from typing import Any
 
 import numpy as np
@@ -37,21 +45,21 @@ from .gaps import GapReport
 from .state_table import StateTable
 from .strategies import Strategy
 
-__all__ = ["BLOCK_ROWS", "integrate_time_order", "is_time_ordered"]
+__all__ = ["BLOCK_ROWS", "UNORDERED", "Unordered", "integrate_time_order"]
 
 #: Rows per block: with up to 2**14 meters, a row's code and its position in the block
 #: pack into 32 bits for the grouping sort, and a block's arrays stay in cache.
 BLOCK_ROWS = 1 << 18
 
 
-def is_time_ordered(t: npt.NDArray[np.int64]) -> bool:
-    """Whether ``t`` never decreases (ties in any order).
+class Unordered(enum.Enum):
+    """Why :func:`integrate_time_order` gave no result: some meter's rows are not in time
+    order in the input, so the batch is to be sorted (not a data-quality matter)."""
 
-    >>> is_time_ordered(np.array([1, 1, 3])), is_time_ordered(np.array([2, 1]))
-    (True, False)
-    """
-    head = t[:1024]  # a shuffled batch gives itself away at once
-    return bool(np.all(head[1:] >= head[:-1])) and bool(np.all(t[1:] >= t[:-1]))
+    ROWS = "some meter's rows are not in time order"
+
+
+UNORDERED = Unordered.ROWS
 
 
 def integrate_time_order(
@@ -65,12 +73,13 @@ def integrate_time_order(
     max_gap_ns: int | None,
     max_power: float | None,
     block_rows: int | None = None,
-) -> FleetResult | None:
-    """Integrate a batch whose rows are in time order (``codes`` index ``meters``).
+) -> FleetResult | Unordered | None:
+    """Integrate a batch whose meters' rows are each in time order (``codes`` index ``meters``).
 
-    Returns None, having changed nothing, if any row needs a data-quality
-    policy (as :func:`~._clean_batch.integrate_clean` does) — the general
-    path then takes the batch. ``block_rows`` defaults to :data:`BLOCK_ROWS`.
+    Returns :data:`UNORDERED` if some meter's rows are not in time order, or
+    None if a row needs a data-quality policy (as
+    :func:`~._clean_batch.integrate_clean` does), having changed nothing
+    either way. ``block_rows`` defaults to :data:`BLOCK_ROWS`.
 
     >>> from energy_integral.registry import get_strategy
     >>> meters = np.array(["a", "b"], dtype=object)
@@ -115,7 +124,8 @@ def integrate_time_order(
             strategy, factor, max_gap_ns, max_power,
         )  # fmt: skip
         if found is None:
-            return None
+            carried = running.count[series] > incoming.count[series]  # from an earlier block
+            return UNORDERED if _out_of_order(tt, starts, bridge_t, carried) else None
         inc, gap, sums = found
         if gap.any():
             gap_rows = np.flatnonzero(gap)
@@ -137,6 +147,27 @@ def integrate_time_order(
         return None  # some meter's energy overflows float64 (once inf or NaN, always)
     gaps = _gaps_in_meter_order(meters, gap_codes, gap_starts, gap_ends)
     return FleetResult.all_accepted(cumulative, increments, meters, codes, t, p, running, gaps)
+
+
+def _out_of_order(
+    t: npt.NDArray[np.int64],
+    starts: npt.NDArray[np.intp],
+    bridge_t: npt.NDArray[np.int64],
+    carried: npt.NDArray[np.bool_],
+) -> bool:
+    """Whether a block's rows, grouped by meter (stably), go back in time inside a meter,
+    or behind the meter's last row in an earlier block (``carried``) of the batch.
+
+    >>> _out_of_order(np.array([5, 7, 1, 2]), np.array([0, 2]), np.array([0, 0]),
+    ...               np.array([False, False]))
+    False
+    >>> _out_of_order(np.array([5, 7, 1, 2]), np.array([0, 2]), np.array([0, 3]),
+    ...               np.array([False, True]))
+    True
+    """
+    down = t[1:] < t[:-1]
+    down[starts[1:] - 1] = False  # from one meter's last row to the next meter's first
+    return bool(down.any()) or bool(np.any(t[starts][carried] < bridge_t[carried]))
 
 
 def _gaps_in_meter_order(

@@ -5,7 +5,7 @@ or meters:
 
 1. factorise meter ids to integer codes; flag missing meters/times and invalid power;
 2. order the valid rows by (meter, time) — skipped when they already are, and
-   done block by block in cache for a clean batch in time order (``_time_order``);
+   done block by block in cache for a clean batch in a stream's order (``_time_order``);
 3. compare each row with its meter's incoming state (late / already integrated)
    and with its neighbour (duplicates);
 4. compute every interval's energy with the strategy (bridging each meter's
@@ -38,7 +38,7 @@ from ._outages import mark_outages
 from ._row_order import interleave, meter_time_order, meter_time_pairs
 from ._row_policies import drop_stale, resolve_duplicates
 from ._segments import segment_ids, segment_starts, segmented_cumsum
-from ._time_order import integrate_time_order, is_time_ordered
+from ._time_order import UNORDERED, integrate_time_order
 from .errors import InvalidSampleError
 from .fleet_result import FleetResult, SortedRows, updated_states
 from .gaps import GapReport
@@ -117,7 +117,7 @@ def integrate_meters(
         (rows in a stream's time order, or shuffled), keep the sorted rows on
         the result, so that :func:`energy_by_interval` given it (``fleet=``)
         buckets them without sorting again. Costs 24 bytes per row for as long
-        as the result lives, and a batch in time order is sorted whole.
+        as the result lives, and a batch in a stream's order is sorted whole.
 
     Returns
     -------
@@ -176,11 +176,11 @@ def integrate_meters(
         codes = segment_ids(starts, n)  # what factorize() gives sorted ids
     elif n and not incoming.outage.any() and int(codes.min()) >= 0:
         fast_args = (codes, meters, t, p, incoming, strategy, factor, max_gap_ns, max_power)
-        if not keep_sorted and is_time_ordered(t):  # as a stream delivers: block by block
-            reordered = integrate_time_order(*fast_args)
-        else:
+        # Each meter's rows in time order, as a stream delivers them: block by block.
+        reordered = UNORDERED if keep_sorted else integrate_time_order(*fast_args)
+        if reordered is UNORDERED:
             reordered = _integrate_reordered(*fast_args, keep_sorted)
-        if reordered is not None:
+        if isinstance(reordered, FleetResult):
             return reordered
 
     invalid = flag_invalid(codes, t, p, max_power, on_invalid)
