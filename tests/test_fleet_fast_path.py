@@ -263,6 +263,24 @@ def test_a_stream_of_several_full_blocks_gives_the_general_paths_result_bit_for_
     _assert_same_result(general, fast)
 
 
+@pytest.mark.parametrize(("max_meters", "path"), [(3, "blocks"), (2, "sorted whole")])
+def test_a_stream_of_more_meters_than_the_blocks_pay_for_is_sorted_whole(
+    max_meters: int, path: str
+) -> None:
+    # Three meters at 1, 2 and 3 kW, read hourly from 0 h to 3 h, in time order: 3, 6, 9 kWh.
+    ids = np.tile(np.arange(3), 4)
+    t = as_datetime64(np.repeat(np.arange(4), 3) * 3_600_000_000_000)
+    p = (ids + 1).astype(np.float64)
+    with mock.patch.object(time_order_module, "MAX_METERS", max_meters):
+        fast, general, taken = _fast_and_general(ids, t, p, {}, time_order_module.BLOCK_ROWS)
+    if path == "blocks":
+        assert taken == [("integrate_time_order", True)]
+    else:
+        assert taken == [("integrate_time_order", False), ("_integrate_reordered", True)]
+    assert {m: s.energy for m, s in fast.states.items()} == {0: 3.0, 1: 6.0, 2: 9.0}
+    _assert_same_result(general, fast)
+
+
 def _fast_and_general(
     ids: Any, t: Any, p: Any, options: dict[str, Any], block_rows: int
 ) -> tuple[ei.FleetResult, ei.FleetResult, list[tuple[str, bool]]]:

@@ -24,7 +24,10 @@ energy is added after, as in :func:`~._clean_batch.integrate_clean`.
 
 A batch in which some meter's rows are *not* in time order shows it in its
 first blocks (a shuffled one in the first); :func:`integrate_time_order`
-then says so (:data:`UNORDERED`), and the batch is sorted whole instead.
+then says so (:attr:`SortWhole.UNORDERED`), and the batch is sorted whole
+instead. So is a batch of more meters than :data:`MAX_METERS`: its blocks
+would hold about one row per meter, and the work each block does on every
+meter's state would cost more than the gathers it saves.
 """
 
 from __future__ import annotations
@@ -45,21 +48,24 @@ from .gaps import GapReport
 from .state_table import StateTable
 from .strategies import Strategy
 
-__all__ = ["BLOCK_ROWS", "UNORDERED", "Unordered", "integrate_time_order"]
+__all__ = ["BLOCK_ROWS", "MAX_METERS", "SortWhole", "integrate_time_order"]
 
 #: Rows per block: with up to 2**14 meters, a row's code and its position in the block
 #: pack into 32 bits for the grouping sort, and a block's arrays stay in cache.
 BLOCK_ROWS = 1 << 18
 
-
-class Unordered(enum.Enum):
-    """Why :func:`integrate_time_order` gave no result: some meter's rows are not in time
-    order in the input, so the batch is to be sorted (not a data-quality matter)."""
-
-    ROWS = "some meter's rows are not in time order"
+#: At most this many meters, the block path pays: on 6,000,000 rows in time order it took
+#: 0.47 of the time of sorting whole with 10,000 meters, 0.79 with 100,000, 1.00 with
+#: 200,000 and 1.05 with 1,000,000 (best of three each).
+MAX_METERS = 1 << 18
 
 
-UNORDERED = Unordered.ROWS
+class SortWhole(enum.Enum):
+    """Why :func:`integrate_time_order` left a batch to be sorted whole (no data-quality
+    matter: the batch may well be clean)."""
+
+    UNORDERED = "some meter's rows are not in time order"
+    SPARSE = "more meters than the blocks pay for"
 
 
 def integrate_time_order(
@@ -73,11 +79,12 @@ def integrate_time_order(
     max_gap_ns: int | None,
     max_power: float | None,
     block_rows: int | None = None,
-) -> FleetResult | Unordered | None:
+) -> FleetResult | SortWhole | None:
     """Integrate a batch whose meters' rows are each in time order (``codes`` index ``meters``).
 
-    Returns :data:`UNORDERED` if some meter's rows are not in time order, or
-    None if a row needs a data-quality policy (as
+    Returns a :class:`SortWhole` reason if the batch is better sorted whole
+    (some meter's rows not in time order, or too many meters), or None if a
+    row needs a data-quality policy (as
     :func:`~._clean_batch.integrate_clean` does), having changed nothing
     either way. ``block_rows`` defaults to :data:`BLOCK_ROWS`.
 
@@ -91,6 +98,8 @@ def integrate_time_order(
     >>> res.cumulative.tolist(), res.states["b"].energy
     ([0.0, 0.0, 2.0, 3.0], 3.0)
     """
+    if meters.size > MAX_METERS:
+        return SortWhole.SPARSE
     n = t.size
     block_rows = BLOCK_ROWS if block_rows is None else block_rows
     energy0 = incoming.energy
@@ -125,7 +134,8 @@ def integrate_time_order(
         )  # fmt: skip
         if found is None:
             carried = running.count[series] > incoming.count[series]  # from an earlier block
-            return UNORDERED if _out_of_order(tt, starts, bridge_t, carried) else None
+            unordered = _out_of_order(tt, starts, bridge_t, carried)
+            return SortWhole.UNORDERED if unordered else None
         inc, gap, sums = found
         if gap.any():
             gap_rows = np.flatnonzero(gap)

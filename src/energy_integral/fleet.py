@@ -38,7 +38,7 @@ from ._outages import mark_outages
 from ._row_order import interleave, meter_time_order, meter_time_pairs
 from ._row_policies import drop_stale, resolve_duplicates
 from ._segments import segment_ids, segment_starts, segmented_cumsum
-from ._time_order import UNORDERED, integrate_time_order
+from ._time_order import SortWhole, integrate_time_order
 from .errors import InvalidSampleError
 from .fleet_result import FleetResult, SortedRows, updated_states
 from .gaps import GapReport
@@ -177,8 +177,8 @@ def integrate_meters(
     elif n and not incoming.outage.any() and int(codes.min()) >= 0:
         fast_args = (codes, meters, t, p, incoming, strategy, factor, max_gap_ns, max_power)
         # Each meter's rows in time order, as a stream delivers them: block by block.
-        reordered = UNORDERED if keep_sorted else integrate_time_order(*fast_args)
-        if reordered is UNORDERED:
+        reordered = None if keep_sorted else integrate_time_order(*fast_args)
+        if keep_sorted or isinstance(reordered, SortWhole):  # to be sorted whole
             reordered = _integrate_reordered(*fast_args, keep_sorted)
         if isinstance(reordered, FleetResult):
             return reordered
