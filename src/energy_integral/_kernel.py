@@ -27,6 +27,7 @@ __all__ = [
 
 #: A time difference that does not fit int64 nanoseconds is stored as ``±SATURATED``.
 SATURATED: int = int(np.iinfo(np.int64).max)
+_INT64_MIN = np.iinfo(np.int64).min
 
 IntArray = npt.NDArray[np.int64]
 
@@ -34,7 +35,7 @@ _BLOCK = 1 << 14  # elements converted in place at a time (128 KiB)
 
 
 def subtract_saturating(a: IntArray, b: IntArray, out: IntArray | None = None) -> IntArray:
-    """``a - b`` where it fits int64, else ``±SATURATED`` with the true difference's sign.
+    """``a - b`` where it fits ``±SATURATED``, else that with the true difference's sign.
 
     >>> ns_1700, ns_2250 = -8_835_984_000_000_000_000, 8_520_652_800_000_000_000
     >>> subtract_saturating(np.array([ns_2250, 5]), np.array([ns_1700, 2])).tolist()
@@ -42,7 +43,8 @@ def subtract_saturating(a: IntArray, b: IntArray, out: IntArray | None = None) -
     """
     out = np.subtract(a, b, out=out)
     # a - b overflowed exactly when a and b differ in sign and the result's sign is not a's.
-    wrapped = ((a ^ b) & (a ^ out)) < 0
+    # Its one exact value int64's minimum is clipped too: it is NaT's, and its abs wraps.
+    wrapped = (((a ^ b) & (a ^ out)) < 0) | (out == _INT64_MIN)
     if wrapped.any():
         out[wrapped] = np.where(np.asarray(a)[wrapped] > np.asarray(b)[wrapped], 1, -1) * SATURATED
     return out
