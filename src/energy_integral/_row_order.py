@@ -15,11 +15,14 @@ from ._segments import grouping_order, segmented_argsort
 
 __all__ = [
     "deinterleave",
+    "group_by_code",
     "interleave",
     "is_grouped_sorted",
     "meter_time_order",
     "meter_time_pairs",
     "meter_time_runs",
+    "sorted_within",
+    "take_pairs",
 ]
 
 IntArray = npt.NDArray[np.intp]
@@ -59,7 +62,7 @@ def meter_time_runs(
     >>> order.tolist(), sizes.tolist(), tt.tolist()
     ([1, 3, 2, 0], [2, 2], [9, 9, 3, 5])
     """
-    order, sizes, starts = _grouping(codes)
+    order, sizes, starts = group_by_code(codes)
     tt = np.take(t, order)  # np.take gathers ~20 % faster than indexing
     _sort_within(tt, starts, order)
     return order, sizes, tt
@@ -80,22 +83,37 @@ def meter_time_pairs(
     >>> order.tolist(), sizes.tolist(), tp[0].tolist(), tp[1].view(np.float64).tolist()
     ([1, 3, 2, 0], [2, 2], [9, 9, 3, 5], [1.0, 2.0, 1.5, 0.5])
     """
-    # Gathering in random order is bound by memory latency, not bandwidth: one gather
-    # of (time, power) pairs as 16-byte items costs about as much as one of 8-byte
-    # times, so each row's time and power travel together, as one complex128.
-    n = codes.size
-    order, sizes, starts = _grouping(codes)
-    pairs = interleave(t, p.view(np.int64))
-    moved = np.take(pairs.view(np.complex128).reshape(n), order)
-    # The pairs' buffer takes the times and power apart again (a fresh batch-sized
-    # array costs a page fault per 4 KiB).
-    tp = deinterleave(moved.view(np.int64).reshape(n, 2), out=pairs.reshape(2, n))
-    del moved, pairs
+    order, sizes, starts = group_by_code(codes)
+    tp = take_pairs(t, p, order)
     _sort_within(tp[0], starts, order, tp[1])
     return order, sizes, tp
 
 
-def _grouping(codes: npt.NDArray[np.int64]) -> tuple[IntArray, IntArray, IntArray]:
+def take_pairs(
+    t: npt.NDArray[np.int64],
+    p: npt.NDArray[np.float64],
+    order: IntArray,
+    out: npt.NDArray[np.int64] | None = None,
+) -> npt.NDArray[np.int64]:
+    """``t[order]`` and ``p[order]`` as the rows of a ``(2, n)`` int64 array (row 1 holds
+    the power's bits), gathered as pairs; ``out``, ``(n, 2)`` int64, is the buffer.
+
+    >>> tp = take_pairs(np.array([5, 9]), np.array([0.5, 1.0]), np.array([1, 0]))
+    >>> tp[0].tolist(), tp[1].view(np.float64).tolist()
+    ([9, 5], [1.0, 0.5])
+    """
+    # Gathering in random order is bound by memory latency, not bandwidth: one gather
+    # of (time, power) pairs as 16-byte items costs about as much as one of 8-byte
+    # times, so each row's time and power travel together, as one complex128.
+    n = order.size
+    pairs = interleave(t, p.view(np.int64), out=out)
+    moved = np.take(pairs.view(np.complex128).reshape(n), order)
+    # The pairs' buffer takes the times and power apart again (a fresh batch-sized
+    # array costs a page fault per 4 KiB).
+    return deinterleave(moved.view(np.int64).reshape(n, 2), out=pairs.reshape(2, n))
+
+
+def group_by_code(codes: npt.NDArray[np.int64]) -> tuple[IntArray, IntArray, IntArray]:
     """The positions that group the rows by code (stably), the codes' counts, and where
     each present code's run starts in that order."""
     # Group by meter in one sort of packed values; each meter's times are then sorted in
@@ -116,7 +134,7 @@ def _sort_within(t: npt.NDArray[np.int64], starts: IntArray, *alike: npt.NDArray
     >>> t.tolist(), rows.tolist()
     ([3, 5, 7, 9], [1, 0, 3, 2])
     """
-    if _sorted_within(t, starts):
+    if sorted_within(t, starts):
         return
     within = segmented_argsort(t, starts)  # moves rows inside their meter only
     for part in (*alike, t):
@@ -172,7 +190,7 @@ def deinterleave(
     return out
 
 
-def _sorted_within(t: npt.NDArray[np.int64], starts: IntArray) -> bool:
+def sorted_within(t: npt.NDArray[np.int64], starts: IntArray) -> bool:
     """Whether ``t`` is non-decreasing inside each run (runs start at ``starts``)."""
     head = t[:1024]  # a shuffled batch gives itself away in its first meter's rows
     for part in (head, t):

@@ -13,7 +13,7 @@ from . import quality as q
 from .gaps import GapReport
 from .state_table import StateTable
 
-__all__ = ["FleetResult", "SortedRows", "advance_states", "updated_states"]
+__all__ = ["FleetResult", "SortedRows", "advance_states", "copied_states", "updated_states"]
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,14 @@ def updated_states(
     cum: npt.NDArray[np.float64],
 ) -> StateTable:
     """Each touched meter's new first/last sample, energy and count; others unchanged."""
-    out = StateTable(
+    out = copied_states(incoming)
+    advance_states(out, starts, touched, rt, rp, cum)
+    return out
+
+
+def copied_states(incoming: StateTable) -> StateTable:
+    """``incoming`` with columns of its own, for :func:`advance_states` to write."""
+    return StateTable(
         incoming.method,
         incoming.power_unit,
         incoming.energy_unit,
@@ -164,8 +171,6 @@ def updated_states(
         incoming.outage.copy(),
         incoming.unchanged,
     )
-    advance_states(out, starts, touched, rt, rp, cum)
-    return out
 
 
 def advance_states(
