@@ -171,6 +171,40 @@ def test_a_trailing_nul_keeps_ids_off_the_bytes_path() -> None:
         assert_same_grouping(container(ids), ids)
 
 
+def _views_with_bytes_after(texts: list[bytes], dirty: set[int]) -> Any:
+    """A ``string_view`` array whose views in ``dirty`` hold a stray byte after the string
+    (a producer need not zero them): the same strings, in views that differ."""
+    views = np.zeros((len(texts), 16), dtype=np.uint8)
+    for row, text in enumerate(texts):
+        views[row, :4] = np.frombuffer(np.int32(len(text)).tobytes(), np.uint8)
+        views[row, 4 : 4 + len(text)] = np.frombuffer(text, np.uint8)
+        if row in dirty:
+            views[row, 15] = 7
+    buffer = pa.py_buffer(views.tobytes())
+    return pa.Array.from_buffers(pa.string_view(), len(texts), [None, buffer])
+
+
+@pytest.mark.skipif(not hasattr(pa, "string_view"), reason="pyarrow without string_view")
+def test_string_views_that_differ_after_their_string_are_still_one_meter_each() -> None:
+    """Clean views are keyed as they stand; a stray byte after a string (in one chunk, or
+    only in another) must neither split a meter nor merge two."""
+    texts = [b"m-01", b"m-02", b"m-01", b"m-02", b"m-01", b"m-02"]
+    ids = [t.decode() for t in texts]
+    clean = _views_with_bytes_after(texts, set())
+    dirty = _views_with_bytes_after(texts, {2, 3})
+    data, prefix = fixed_width_bytes(clean)
+    assert (data.dtype.itemsize, prefix) == (16, 4)  # the views themselves, no copy
+    data, prefix = fixed_width_bytes(dirty)
+    assert (data.tolist(), prefix) == (texts, 0)  # the strings, copied out
+    mixed = pa.chunked_array([clean.slice(0, 3), dirty.slice(3)])
+    assert fixed_width_bytes(mixed) is None  # chunks that disagree: the hash
+    for values in (clean, dirty, mixed):
+        codes, uniques = factorize(values)
+        assert uniques.tolist() == ["m-01", "m-02"]
+        assert codes.tolist() == [0, 1, 0, 1, 0, 1]
+        assert_factorizes(ids, codes, uniques)
+
+
 @settings(max_examples=100, deadline=None)
 @given(ids=st.lists(texts, max_size=40), as_bytes=st.booleans())
 def test_numpy_strings_hash_to_the_sorted_uniques(ids: list[str], as_bytes: bool) -> None:

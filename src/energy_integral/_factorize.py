@@ -205,8 +205,9 @@ def column_ids(
     """
     fixed = fixed_width_bytes(values)
     if fixed is not None:  # ids of one length: integer keys over their bytes, no hash
-        codes, uniques = _fixed_width(fixed)
-        return codes, np.array([u.decode() for u in uniques.tolist()], dtype=object)
+        codes, uniques = _fixed_width(fixed[0])
+        prefix = fixed[1]
+        return codes, np.array([u[prefix:].decode() for u in uniques.tolist()], dtype=object)
     coded = column_codes(values)
     if coded is not None and coded[1].dtype == object:
         _check_one_kind(coded[1].tolist(), name)  # the distinct ids only: one per meter
