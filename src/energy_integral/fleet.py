@@ -35,12 +35,12 @@ from ._inputs import (
 from ._invalid_rows import describe, first_row, flag_invalid, overflowed
 from ._kernel import interval_increments, previous_times
 from ._outages import mark_outages
-from ._row_order import interleave, meter_time_order, meter_time_pairs
+from ._row_order import meter_time_order, meter_time_pairs
 from ._row_policies import drop_stale, resolve_duplicates
 from ._segments import segment_ids, segment_starts, segmented_cumsum
 from ._time_order import SortWhole, integrate_time_order
 from .errors import InvalidSampleError
-from .fleet_result import FleetResult, SortedRows, updated_states
+from .fleet_result import DeferredRows, FleetResult, SortedRows, updated_states
 from .gaps import GapReport
 from .registry import get_strategy
 from .state import CumulativeState
@@ -52,7 +52,6 @@ from .units import energy_factor
 __all__ = ["FleetResult", "integrate_meters"]
 
 IntArray = npt.NDArray[np.intp]
-_NO_ROWS = np.empty(0)
 
 
 def _take(arr: npt.NDArray[Any], rows: IntArray | None) -> npt.NDArray[Any]:
@@ -122,6 +121,10 @@ def integrate_meters(
     Returns
     -------
     FleetResult
+        A clean batch the engine sorted whole (some meter's rows out of time
+        order) has its per-row results put back in input order when
+        ``cumulative`` or ``increments`` is first read: a caller who needs only
+        the states, the gaps or the intervals never pays for that scatter.
 
     Examples
     --------
@@ -221,9 +224,10 @@ def _integrate_reordered(
 ) -> FleetResult | None:
     """A clean batch in another order (a stream's time order, shuffled), by the fast path.
 
-    The rows are put in (meter, time) order, integrated by
-    :func:`~._clean_batch.integrate_clean`, and its results written back in
-    input order. None, having changed nothing, when the batch needs a policy
+    The rows are put in (meter, time) order and integrated by
+    :func:`~._clean_batch.integrate_clean`; its per-row results go back to
+    input order when first read (:class:`~.fleet_result.DeferredRows`). None,
+    having changed nothing, when the batch needs a policy
     (as the fast path itself says) or some meter has no row.
     """
     rows, sizes, tp = meter_time_pairs(codes, t, p)
@@ -236,27 +240,15 @@ def _integrate_reordered(
     )  # fmt: skip
     if clean is None:
         return None
-    # The sorted times and power are used up unless kept: their buffer takes the results
-    # as (cumulative, increment) pairs, which go back to input order in one scatter of
-    # 16-byte items (random access costs about as much per item as for 8 bytes). The
-    # results are the two columns of the scattered pairs: strided views of one buffer.
-    n = t.size
-    cumulative, increments = clean.cumulative, clean.increments
-    clean = dataclasses.replace(clean, cumulative=_NO_ROWS, increments=_NO_ROWS)
+    # The results are in (meter, time) order: they go back to input order when first read
+    # (a caller wanting the states or the intervals never needs them there).
     kept = None
     if keep_sorted:
-        kept = SortedRows(tp[0], tp[1].view(np.float64), increments, starts)
-        pairs = interleave(cumulative, increments)
-    else:
-        pairs = tp.reshape(2 * n).view(np.float64).reshape(n, 2)
-        interleave(cumulative, increments, out=pairs)
-    del cumulative, increments  # their memory goes before the scattered pairs' comes
-    back = np.empty((n, 2))
-    back.view(np.complex128).reshape(n)[rows] = pairs.view(np.complex128).reshape(n)
+        kept = SortedRows(tp[0], tp[1].view(np.float64), clean.increments, starts)
+    deferred = DeferredRows(rows, clean.cumulative, clean.increments)
     return dataclasses.replace(
-        clean, cumulative=back[:, 0], increments=back[:, 1], _codes=codes, _t=t, _p=p,
-        _run_starts=None, _sorted=kept,
-    )  # fmt: skip
+        clean, _per_row=deferred, _codes=codes, _t=t, _p=p, _run_starts=None, _sorted=kept
+    )
 
 
 def _integrate_rows(
@@ -348,8 +340,7 @@ def _integrate_rows(
         outage_rows = np.zeros(n, dtype=bool)
         outage_rows[sample_rows[marked]] = True
     return FleetResult(
-        cumulative,
-        increments,
+        (cumulative, increments),
         reason == q.ACCEPTED,
         reason,
         meters,
