@@ -109,6 +109,50 @@ def test_missing_ids_get_their_own_key_when_none_lies_apart() -> None:
     assert size == 3
 
 
+# Addresses as a heap long in use gives them: 16-byte aligned objects in a few 4 KiB
+# pages scattered over up to 2**42 bytes, with None (static, far away) among them.
+_scattered = st.lists(
+    st.tuples(st.integers(0, (1 << 30) - 1), st.integers(0, 255)), min_size=1, max_size=40
+).map(lambda spots: sorted({(page << 12) + (slot << 4) for page, slot in spots}))
+
+
+@given(offsets=_scattered, data=st.data())
+@settings(max_examples=300, deadline=None)
+def test_keys_are_one_per_object_however_far_apart_the_objects_lie(
+    offsets: list[int], data: st.DataObject
+) -> None:
+    base = id(None) + (1 << 44)
+    distinct = np.array([base + o for o in offsets] + [id(None)], dtype=np.intp)
+    picks = data.draw(st.lists(st.integers(0, distinct.size - 1), min_size=1, max_size=200))
+    addresses = distinct[np.array(picks)]
+    keyed = _object_identity._keys(addresses, addresses.size)
+    objects = addresses[addresses != id(None)]
+    span = int(objects.max() - objects.min()) if objects.size else 0
+    if span < 1 << 32:  # 2**20 pages of 4 KiB at most: a table of pages always fits
+        assert keyed is not None
+    if keyed is None:
+        return
+    keys, size = keyed
+    assert size <= 1 << 20
+    assert keys.min() >= 0
+    assert keys.max() < size
+    # Equal keys exactly for equal addresses: no two objects merged, no object split.
+    pairs = np.unique(np.stack([keys, addresses]), axis=1).shape[1]
+    assert pairs == np.unique(keys).size == np.unique(addresses).size
+
+
+def test_objects_scattered_over_a_large_heap_are_keyed_by_their_pages() -> None:
+    # Three 16-byte aligned objects, two in one 4 KiB page, the third 2**31 bytes away:
+    # 2**27 keys directly; two pages of 256 keys each instead.
+    low = id(None) + (1 << 40)
+    addresses = np.array([low, low + 48, low + (1 << 31) + 32, low], dtype=np.intp)
+    keyed = _object_identity._keys(addresses, addresses.size)
+    assert keyed is not None
+    keys, size = keyed
+    assert keys.tolist() == [0, 3, 256 + 2, 0]
+    assert size == 512
+
+
 def test_rows_that_are_each_their_own_object_are_left_to_the_hash() -> None:
     # One string object per row (numpy's astype(object)): grouping by identity would not help.
     arr = np.array([f"m{i % 10}" for i in range(100_000)]).astype(object)

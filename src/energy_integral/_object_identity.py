@@ -14,8 +14,9 @@ With :math:`a_i` the address in row :math:`i`, :math:`a_{\\min}` the smallest
 and :math:`2^s` the largest power of two dividing every
 :math:`a_i - a_{\\min}`, the row's key is :math:`k_i = (a_i - a_{\\min}) / 2^s`:
 exact (one key per object, one object per key) and small when the objects
-lie near each other in memory, as objects created together do. The column
-is kept alive while its addresses are read, so no address can be reused.
+lie near each other in memory, as objects created together do; objects
+scattered over a large heap are keyed through the pages they lie in. The
+column is kept alive while its addresses are read, so no address can be reused.
 """
 
 from __future__ import annotations
@@ -102,8 +103,10 @@ def _mostly_shared(objects: npt.NDArray[np.object_]) -> bool:
 def _keys(addresses: npt.NDArray[np.intp], n: int) -> tuple[npt.NDArray[np.intp], int] | None:
     """Each row's key :math:`(a_i - a_{\\min}) / 2^s` and the keys' range, or None when too wide.
 
-    ``None`` is a static object, far from those made at run time: its rows
-    (missing ids) get the key after the others'.
+    Keys spread wider than a lookup table should be (objects scattered over a
+    heap long in use) are first made small through the pages they lie in
+    (:func:`_paged_keys`). ``None`` is a static object, far from those made
+    at run time: its rows (missing ids) get the key after the others'.
     """
     low, high = int(addresses.min()), int(addresses.max())
     missing = None
@@ -115,13 +118,51 @@ def _keys(addresses: npt.NDArray[np.intp], n: int) -> tuple[npt.NDArray[np.intp]
     spread = int(np.bitwise_or.reduce(keys)) if high > low else 0
     shift = (spread & -spread).bit_length() - 1 if spread else 0
     size = ((high - low) >> shift) + 1
-    if size > max(1 << 20, 4 * n):
-        return None
+    limit = max(1 << 20, 4 * n)
     keys >>= shift
+    if size > limit:
+        paged = _paged_keys(keys, size, max(_PAGE_BITS - shift, 0), limit)
+        if paged is None:
+            return None
+        keys, size = paged
     if missing is not None:
         keys[missing] = size
         size += 1
     return keys, size
+
+
+#: Pages of this many bits of address: objects made at one time share a few.
+_PAGE_BITS = 12
+
+
+def _paged_keys(
+    keys: npt.NDArray[np.intp], size: int, bits: int, limit: int
+) -> tuple[npt.NDArray[np.intp], int] | None:
+    """``keys`` (in ``range(size)``) moved down over the pages of :math:`2^b` keys that hold
+    none, in place; and their new range; None if it, or the table of pages, exceeds ``limit``.
+
+    Key :math:`k` lies in page :math:`g = k \\gg b`; with :math:`r_g` the number of
+    pages before :math:`g` that hold a key, it becomes :math:`k - (g - r_g)\\,2^b`:
+    still one key per object and one object per key, below :math:`2^b` times the
+    number of pages in use.
+
+    >>> keys = np.array([0, 3, (1 << 30) + 2, 0])
+    >>> _paged_keys(keys, (1 << 30) + 3, 8, 1 << 23)
+    (array([  0,   3, 258,   0]), 512)
+    """
+    pages = ((size - 1) >> bits) + 1
+    if pages > limit:
+        return None
+    page = keys >> bits
+    used = np.zeros(pages, dtype=bool)
+    used[page] = True
+    before = np.cumsum(used) - used  # pages in use before each page
+    if int(before[-1] + used[-1]) << bits > limit:
+        return None
+    drop = np.arange(pages) - before  # the pages of no key before each page
+    drop <<= bits
+    keys -= np.take(drop, page)
+    return keys, int(before[-1] + used[-1]) << bits
 
 
 def _first_rows(keys: npt.NDArray[np.intp], size: int, count: int) -> npt.NDArray[np.intp]:
