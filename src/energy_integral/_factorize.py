@@ -263,7 +263,7 @@ def _fixed_width(arr: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDAr
         return fixed_width_codes(arr)
     if keyed.size > _lookup_bound(arr.size):
         return fixed_width_codes(arr, keyed.keys)
-    codes, present = _numeric(keyed.keys)
+    codes, present = _table_codes(keyed.keys, keyed.size, owned=True)
     return codes, keyed.strings(present)
 
 
@@ -278,14 +278,7 @@ def _numeric(
         uniques, starts = runs
         grouped = segment_ids(starts, present.size)
     elif _small_non_negative_ints(present):
-        # A lookup table over the id range: O(n) instead of np.unique's sort.
-        seen = np.zeros(int(present.max()) + 1, dtype=bool)
-        seen[present] = True
-        uniques = np.flatnonzero(seen).astype(present.dtype)
-        # Ids 0..k-1, all present, are their own codes: a copy (results keep the codes,
-        # never the caller's array) instead of a lookup.
-        dense = bool(seen.all()) and present.dtype == np.int64
-        grouped = present.copy() if dense else (np.cumsum(seen) - 1)[present]
+        grouped, uniques = _table_codes(present, int(present.max()) + 1, owned=False)
     else:
         uniques, grouped = np.unique(present, return_inverse=True)
     if missing is None:
@@ -293,6 +286,28 @@ def _numeric(
     codes = np.full(arr.size, -1, dtype=np.int64)
     codes[~missing] = grouped
     return codes, uniques
+
+
+def _table_codes(
+    values: npt.NDArray[Any], size: int, owned: bool
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+    """Codes and sorted uniques of ``values``, all in ``range(size)``, by a lookup table over
+    that range: O(n) instead of np.unique's sort.
+
+    Values ``0 .. size - 1``, all present, are their own codes: ``values`` itself
+    when ``owned`` (int64 the caller made for this), else a copy (results keep
+    the codes, never the caller's array).
+
+    >>> codes, uniques = _table_codes(np.array([7, 2, 7]), 8, owned=False)
+    >>> codes.tolist(), uniques.tolist()
+    ([1, 0, 1], [2, 7])
+    """
+    seen = np.zeros(size, dtype=bool)
+    seen[values] = True
+    uniques = np.flatnonzero(seen).astype(values.dtype)
+    if bool(seen.all()) and values.dtype == np.int64:
+        return (values if owned else values.copy()), uniques
+    return (np.cumsum(seen) - 1)[values], uniques
 
 
 def _small_non_negative_ints(values: npt.NDArray[Any]) -> bool:
