@@ -153,6 +153,18 @@ def test_objects_scattered_over_a_large_heap_are_keyed_by_their_pages() -> None:
     assert size == 512
 
 
+def test_numpy_takes_over_its_own_indices_item_by_item() -> None:
+    # _paged_keys gathers each page's drop into the array of page numbers it reads: numpy
+    # reads each index before it writes that item (and copies only when out overlaps the
+    # table). Checked on a batch-sized array, where any blocking would show.
+    rng = np.random.default_rng(0)
+    table = rng.integers(0, 1 << 40, 1 << 12)
+    pages = rng.integers(0, table.size, 1 << 21)
+    want = table[pages]
+    np.testing.assert_array_equal(np.take(table, pages, out=pages, mode="clip"), want)
+    np.testing.assert_array_equal(pages, want)
+
+
 def test_rows_that_are_each_their_own_object_are_left_to_the_hash() -> None:
     # One string object per row (numpy's astype(object)): grouping by identity would not help.
     arr = np.array([f"m{i % 10}" for i in range(100_000)]).astype(object)

@@ -161,7 +161,9 @@ def _paged_keys(
         return None
     drop = np.arange(pages) - before  # the pages of no key before each page
     drop <<= bits
-    keys -= np.take(drop, page)
+    # Each page's drop over its own page numbers (read before written, item by item): one
+    # batch-sized array fewer, whose fresh pages would cost as much as the gather.
+    keys -= np.take(drop, page, out=page, mode="clip")
     return keys, int(before[-1] + used[-1]) << bits
 
 
