@@ -27,6 +27,8 @@ __all__ = [
     "sorted_runs",
 ]
 
+Codes = tuple[npt.NDArray[np.int64], npt.NDArray[Any]]  # codes (-1: missing), uniques
+
 
 def as_ids(values: Any, name: str = "meter_ids") -> npt.NDArray[Any]:
     """Meter ids as a 1-D numpy array (pandas, polars and pyarrow columns unwrapped).
@@ -186,9 +188,7 @@ def grouped_runs(codes: npt.NDArray[np.int64], n_uniques: int) -> npt.NDArray[np
     return segment_starts(codes)
 
 
-def column_ids(
-    values: Any, name: str = "meter_ids"
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]] | None:
+def column_ids(values: Any, name: str = "meter_ids") -> Codes | None:
     """:func:`~._column_codes.column_codes`, with a column's ids held to one kind.
 
     An Arrow string column of ids of one length takes the numpy bytes' path
@@ -214,9 +214,7 @@ def column_ids(
     return coded
 
 
-def factorize(
-    values: Any, name: str = "meter_ids"
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+def factorize(values: Any, name: str = "meter_ids") -> Codes:
     """Codes (``-1`` for a missing id) and the unique ids they index.
 
     Already-grouped numeric ids (the common case: a fleet file sorted by meter)
@@ -251,7 +249,7 @@ def factorize(
     raise InvalidTypeError(f"{name} has dtype {arr.dtype}; expected strings or integers")
 
 
-def _fixed_width(arr: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+def _fixed_width(arr: npt.NDArray[Any]) -> Codes:
     """Codes for numpy strings: the integer path on their keys, else a hash.
 
     Keys small enough for a lookup table (ids that differ in a few
@@ -267,9 +265,7 @@ def _fixed_width(arr: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDAr
     return codes, keyed.strings(present)
 
 
-def _numeric(
-    arr: npt.NDArray[Any], missing: npt.NDArray[np.bool_] | None = None
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+def _numeric(arr: npt.NDArray[Any], missing: npt.NDArray[np.bool_] | None = None) -> Codes:
     if missing is not None and not missing.any():
         missing = None
     present = arr if missing is None else arr[~missing]
@@ -288,15 +284,11 @@ def _numeric(
     return codes, uniques
 
 
-def _table_codes(
-    values: npt.NDArray[Any], size: int, owned: bool
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
-    """Codes and sorted uniques of ``values``, all in ``range(size)``, by a lookup table over
-    that range: O(n) instead of np.unique's sort.
-
-    Values ``0 .. size - 1``, all present, are their own codes: ``values`` itself
-    when ``owned`` (int64 the caller made for this), else a copy (results keep
-    the codes, never the caller's array).
+def _table_codes(values: npt.NDArray[Any], size: int, owned: bool) -> Codes:
+    """Codes and sorted uniques of ``values`` (all in ``range(size)``) by a lookup table:
+    O(n), not np.unique's sort. Values ``0 .. size - 1``, all present, are their own
+    codes: ``values`` itself when ``owned`` (int64 made for this), else a copy (results
+    keep the codes, never the caller's array).
 
     >>> codes, uniques = _table_codes(np.array([7, 2, 7]), 8, owned=False)
     >>> codes.tolist(), uniques.tolist()
@@ -321,7 +313,7 @@ def _lookup_bound(n: int) -> int:
     return max(1 << 20, 4 * n)
 
 
-def _objects(arr: npt.NDArray[Any], name: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+def _objects(arr: npt.NDArray[Any], name: str) -> Codes:
     try:
         codes, uniques = _hash_objects(arr)
     except TypeError:  # an unhashable id (a dict, a list)
@@ -334,7 +326,7 @@ def _objects(arr: npt.NDArray[Any], name: str) -> tuple[npt.NDArray[np.int64], n
     return codes, uniques
 
 
-def _hash_objects(arr: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
+def _hash_objects(arr: npt.NDArray[Any]) -> Codes:
     if "pandas" in sys.modules or _pandas_available():
         return object_codes(arr)
     seen: dict[Any, int] = {}
