@@ -281,6 +281,28 @@ def test_a_stream_of_more_meters_than_the_blocks_pay_for_is_sorted_whole(
     _assert_same_result(general, fast)
 
 
+def test_a_shuffled_batch_is_told_from_its_first_rows_before_any_block() -> None:
+    # Two meters read hourly, one of them shuffled within the head: no block is integrated.
+    ids = np.tile(np.arange(2), 40)
+    hours = np.repeat(np.arange(40), 2)
+    hours[[0, 2]] = hours[[2, 0]]  # meter 0's first two readings swapped
+    t = as_datetime64(hours * 3_600_000_000_000)
+    p = np.ones(ids.size)
+    with mock.patch.object(time_order_module, "clean_increments") as blocks:
+        reason = time_order_module.integrate_time_order(
+            ids, np.arange(2), t.view(np.int64), p,
+            ei.StateTable.lookup(None, np.arange(2), "trapezoid", "kW", "kWh"),
+            ei.get_strategy("trapezoid"), 1.0, None, None,
+        )  # fmt: skip
+    assert reason is time_order_module.SortWhole.UNORDERED
+    blocks.assert_not_called()
+    # Both meters hold 1 kW for 39 hours, whichever path integrates them.
+    assert {m: s.energy for m, s in ei.integrate_meters(ids, t, p).states.items()} == {
+        0: 39.0,
+        1: 39.0,
+    }
+
+
 def _fast_and_general(
     ids: Any, t: Any, p: Any, options: dict[str, Any], block_rows: int
 ) -> tuple[ei.FleetResult, ei.FleetResult, list[tuple[str, bool]]]:
