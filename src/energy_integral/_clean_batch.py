@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._inputs import all_plausible
-from ._kernel import interval_increments, previous_times, time_steps
+from ._kernel import gap_intervals, interval_increments, time_steps
 from ._segments import segmented_cumsum
 from .fleet_result import FleetResult, updated_states
 from .gaps import GapReport
@@ -65,10 +65,8 @@ def integrate_clean(
     if found is None:
         return None
     increments, gap, scratch = found
-    gap_rows = np.flatnonzero(gap)
-    gap_meters = meters[np.searchsorted(starts, gap_rows, side="right") - 1]
-    gap_starts = previous_times(t, starts, incoming.last_ts, gap_rows)
-    gaps = GapReport.from_ns(gap_starts, t[gap_rows], gap_meters)
+    gap_series, gap_starts, gap_ends = gap_intervals(gap, t, starts, incoming.last_ts)
+    gaps = GapReport.from_ns(gap_starts, gap_ends, meters[gap_series])
     # The interval lengths are used up: their buffer takes the running sums (same size;
     # a fresh array this large costs a page fault per 4 KiB, ~8 % of the whole batch).
     energy0 = incoming.energy

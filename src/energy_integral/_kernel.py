@@ -18,6 +18,7 @@ from .timestamps import NS_PER_HOUR
 
 __all__ = [
     "SATURATED",
+    "gap_intervals",
     "interval_hours",
     "interval_increments",
     "previous_times",
@@ -79,7 +80,36 @@ def previous_times(
 ) -> IntArray:
     """The time of the sample before each of ``rows``: its series' previous one, or for a
     series' first row that series' ``bridge_t`` (exact even where the step saturated)."""
-    series = np.searchsorted(starts, rows, side="right") - 1
+    return _previous_times(t, starts, bridge_t, rows, _series_of(starts, rows))
+
+
+def gap_intervals(
+    gap: npt.NDArray[np.bool_], t: IntArray, starts: npt.NDArray[np.intp], bridge_t: IntArray
+) -> tuple[npt.NDArray[np.intp], IntArray, IntArray]:
+    """The intervals flagged in ``gap`` (one flag per sample, for the interval ending
+    there): each one's series (its index in ``starts``), start and end, in ns.
+
+    >>> series, start, end = gap_intervals(np.array([False, True, True]), np.array([5, 9, 4]),
+    ...                                    np.array([0, 2]), np.array([0, 1]))
+    >>> series.tolist(), start.tolist(), end.tolist()
+    ([0, 1], [5, 1], [9, 4])
+    """
+    rows = np.flatnonzero(gap)
+    series = _series_of(starts, rows)
+    return series, _previous_times(t, starts, bridge_t, rows, series), t[rows]
+
+
+def _series_of(starts: npt.NDArray[np.intp], rows: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    return np.searchsorted(starts, rows, side="right") - 1
+
+
+def _previous_times(
+    t: IntArray,
+    starts: npt.NDArray[np.intp],
+    bridge_t: IntArray,
+    rows: npt.NDArray[np.intp],
+    series: npt.NDArray[np.intp],
+) -> IntArray:
     first = rows == starts[series]
     return np.where(first, bridge_t[series], t[rows - 1])
 

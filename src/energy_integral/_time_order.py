@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._clean_batch import clean_increments
-from ._kernel import previous_times
+from ._kernel import gap_intervals
 from ._row_order import group_by_code, sorted_within, take_pairs
 from ._segments import segmented_cumsum
 from .fleet_result import FleetResult, advance_states, copied_states
@@ -133,10 +133,10 @@ def integrate_time_order(
             return SortWhole.UNORDERED if unordered else None
         inc, gap, sums = found
         if gap.any():
-            gap_rows = np.flatnonzero(gap)
-            gap_codes.append(series[np.searchsorted(starts, gap_rows, side="right") - 1])
-            gap_starts.append(previous_times(tt, starts, bridge_t, gap_rows))
-            gap_ends.append(tt[gap_rows])
+            gap_series, gap_start, gap_end = gap_intervals(gap, tt, starts, bridge_t)
+            gap_codes.append(series[gap_series])
+            gap_starts.append(gap_start)
+            gap_ends.append(gap_end)
         sums[:] = inc
         sums[starts] += running.energy[series]  # continues each meter's sum: see the module
         segmented_cumsum(sums, starts, out=sums)

@@ -33,7 +33,7 @@ from ._inputs import (
     check_same_length,
 )
 from ._invalid_rows import describe, first_row, flag_invalid, overflowed
-from ._kernel import interval_increments, previous_times
+from ._kernel import gap_intervals, interval_increments
 from ._outages import mark_outages
 from ._row_order import meter_time_order, meter_time_pairs
 from ._row_policies import drop_stale, resolve_duplicates
@@ -315,10 +315,8 @@ def _integrate_rows(
     if marked is not None:
         rep_inc[marked] = 0.0
         gap = gap | marked
-    gap_rows = np.flatnonzero(gap)
-    gap_meters = meters[first_codes[np.searchsorted(starts, gap_rows, side="right") - 1]]
-    gap_starts = previous_times(ts, starts, incoming.last_ts[first_codes], gap_rows)
-    gaps = GapReport.from_ns(gap_starts, ts[gap_rows], gap_meters)
+    gap_series, gap_starts, gap_ends = gap_intervals(gap, ts, starts, incoming.last_ts[first_codes])
+    gaps = GapReport.from_ns(gap_starts, gap_ends, meters[first_codes[gap_series]])
     energy0 = incoming.energy[first_codes]
     # The interval lengths are used up: their buffer takes the running sums (a batch-sized
     # array fewer at the peak, which a shuffled batch reaches here).

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._inputs import all_finite, as_power, check_same_length
-from ._kernel import interval_increments, previous_times, time_steps
+from ._kernel import gap_intervals, interval_increments, time_steps
 from .errors import (
     InvalidSampleError,
     InvalidTypeError,
@@ -207,8 +207,8 @@ def integrate(
     )
     if state.outage:  # the state ends in an outage: its bridge adds nothing
         increments[0], gap[0] = 0.0, True
-    gap_rows = np.flatnonzero(gap)
-    gaps = GapReport.from_ns(previous_times(t, start, bridge_t, gap_rows), t[gap_rows])
+    _, gap_starts, gap_ends = gap_intervals(gap, t, start, bridge_t)
+    gaps = GapReport.from_ns(gap_starts, gap_ends)
     # The intervals are used up: their memory takes the running sum (a fresh array
     # this large costs a page fault per 4 KiB). E_state + cumsum, added in place.
     with np.errstate(over="ignore", invalid="ignore"):
