@@ -157,14 +157,15 @@ def _paged_keys(
     used = np.zeros(pages, dtype=bool)
     used[page] = True
     before = np.cumsum(used) - used  # pages in use before each page
-    if int(before[-1] + used[-1]) << bits > limit:
+    size = int(before[-1] + used[-1]) << bits
+    if size > limit:
         return None
     drop = np.arange(pages) - before  # the pages of no key before each page
     drop <<= bits
     # Each page's drop over its own page numbers (read before written, item by item): one
     # batch-sized array fewer, whose fresh pages would cost as much as the gather.
     keys -= np.take(drop, page, out=page, mode="clip")
-    return keys, int(before[-1] + used[-1]) << bits
+    return keys, size
 
 
 def _first_rows(keys: npt.NDArray[np.intp], size: int, count: int) -> npt.NDArray[np.intp]:
