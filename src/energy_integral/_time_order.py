@@ -104,10 +104,11 @@ def integrate_time_order(
     if meters.size > MAX_METERS:
         return SortWhole.SPARSE
     n = t.size
-    head = min(n, HEAD_ROWS)  # a shuffled batch gives itself away in its first rows
-    rows, _, starts = group_by_code(codes[:head])
-    if not sorted_within(np.take(t[:head], rows), starts):
-        return SortWhole.UNORDERED
+    # A shuffled batch gives itself away in its first rows (a shorter one in its first block).
+    if n > HEAD_ROWS:
+        rows, _, starts = group_by_code(codes[:HEAD_ROWS])
+        if not sorted_within(np.take(t[:HEAD_ROWS], rows), starts):
+            return SortWhole.UNORDERED
     block_rows = BLOCK_ROWS if block_rows is None else block_rows
     energy0 = incoming.energy
     running = copied_states(incoming)
