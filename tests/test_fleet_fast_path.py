@@ -29,6 +29,7 @@ import energy_integral as ei
 import energy_integral._time_order as time_order_module
 import energy_integral.fleet as fleet_module
 from energy_integral._clean_batch import integrate_clean
+from energy_integral._rules import IntegrationRules
 
 METHODS = ("trapezoid", "left", "right", "scipy")
 
@@ -293,7 +294,7 @@ def test_a_shuffled_batch_is_told_from_its_first_rows_before_any_block() -> None
         reason = time_order_module.integrate_time_order(
             ids, np.arange(2), t.view(np.int64), p,
             ei.StateTable.lookup(None, np.arange(2), "trapezoid", "kW", "kWh"),
-            ei.get_strategy("trapezoid"), 1.0, None, None,
+            IntegrationRules.checked("trapezoid", "kW", "kWh"),
         )  # fmt: skip
     assert reason is time_order_module.SortWhole.UNORDERED
     blocks.assert_not_called()

@@ -30,11 +30,11 @@ import numpy.typing as npt
 
 from ._inputs import all_plausible
 from ._kernel import gap_intervals, interval_increments, time_steps
+from ._rules import IntegrationRules
 from ._segments import segmented_cumsum
 from .fleet_result import FleetResult, updated_states
 from .gaps import GapReport
 from .state_table import StateTable
-from .strategies import Strategy
 from .timestamps import NAT
 
 __all__ = ["clean_increments", "integrate_clean"]
@@ -46,10 +46,7 @@ def integrate_clean(
     t: npt.NDArray[np.int64],
     p: npt.NDArray[np.float64],
     incoming: StateTable,
-    strategy: Strategy,
-    factor: float,
-    max_gap_ns: int | None,
-    max_power: float | None,
+    rules: IntegrationRules,
 ) -> FleetResult | None:
     """Integrate rows grouped by meter (``meters[j]``'s run starts at ``starts[j]``).
 
@@ -59,9 +56,8 @@ def integrate_clean(
     """
     n = t.size
     found = clean_increments(
-        starts, t, p, incoming.has_state, incoming.last_ts, incoming.last_power, strategy,
-        factor, max_gap_ns, max_power,
-    )  # fmt: skip
+        starts, t, p, incoming.has_state, incoming.last_ts, incoming.last_power, rules
+    )
     if found is None:
         return None
     increments, gap, scratch = found
@@ -88,10 +84,7 @@ def clean_increments(
     bridged: npt.NDArray[np.bool_],
     bridge_t: npt.NDArray[np.int64],
     bridge_p: npt.NDArray[np.float64],
-    strategy: Strategy,
-    factor: float,
-    max_gap_ns: int | None,
-    max_power: float | None,
+    rules: IntegrationRules,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_], npt.NDArray[np.float64]] | None:
     """The checks of a clean batch, then :func:`~._kernel.interval_increments` of its rows.
 
@@ -101,7 +94,7 @@ def clean_increments(
     does, or None if any row needs a data-quality policy.
     """
     low = int(t.min())
-    if not all_plausible(p, max_power) or low == NAT:
+    if not all_plausible(p, rules.max_power) or low == NAT:
         return None
     if bridged.any() and bool(np.any(t[starts][bridged] <= bridge_t[bridged])):
         return None
@@ -110,6 +103,6 @@ def clean_increments(
     if int(dt_ns.min()) <= 0:
         return None
     return interval_increments(
-        strategy, t, p, starts, bridge_t, bridge_p, bridged, factor, max_gap_ns, dt_ns=dt_ns,
-        low=low,
+        rules.strategy, t, p, starts, bridge_t, bridge_p, bridged, rules.factor,
+        rules.max_gap_ns, dt_ns=dt_ns, low=low,
     )  # fmt: skip

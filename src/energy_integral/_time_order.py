@@ -41,11 +41,11 @@ import numpy.typing as npt
 from ._clean_batch import clean_increments
 from ._kernel import gap_intervals
 from ._row_order import group_by_code, sorted_within, take_pairs
+from ._rules import IntegrationRules
 from ._segments import segmented_cumsum
 from .fleet_result import FleetResult, advance_states, copied_states
 from .gaps import GapReport
 from .state_table import StateTable
-from .strategies import Strategy
 
 __all__ = ["BLOCK_ROWS", "MAX_METERS", "SortWhole", "integrate_time_order"]
 
@@ -77,10 +77,7 @@ def integrate_time_order(
     t: npt.NDArray[np.int64],
     p: npt.NDArray[np.float64],
     incoming: StateTable,
-    strategy: Strategy,
-    factor: float,
-    max_gap_ns: int | None,
-    max_power: float | None,
+    rules: IntegrationRules,
     block_rows: int | None = None,
 ) -> FleetResult | SortWhole | None:
     """Integrate a batch whose meters' rows are each in time order (``codes`` index ``meters``).
@@ -91,13 +88,14 @@ def integrate_time_order(
     :func:`~._clean_batch.integrate_clean` does), having changed nothing
     either way. ``block_rows`` defaults to :data:`BLOCK_ROWS`.
 
-    >>> from energy_integral.registry import get_strategy
+    >>> from energy_integral._rules import IntegrationRules
     >>> meters = np.array(["a", "b"], dtype=object)
     >>> incoming = StateTable.lookup(None, meters, "trapezoid", "kW", "kWh")
     >>> hour = 3_600_000_000_000
     >>> res = integrate_time_order(np.array([0, 1, 0, 1]), meters, np.array([0, 0, 1, 1]) * hour,
     ...                            np.array([1.0, 2.0, 3.0, 4.0]), incoming,
-    ...                            get_strategy("trapezoid"), 1.0, None, None, block_rows=2)
+    ...                            IntegrationRules.checked("trapezoid", "kW", "kWh"),
+    ...                            block_rows=2)
     >>> res.cumulative.tolist(), res.states["b"].energy
     ([0.0, 0.0, 2.0, 3.0], 3.0)
     """
@@ -125,9 +123,8 @@ def integrate_time_order(
         tt, pp = tp[0], tp[1].view(np.float64)
         bridge_t = running.last_ts[series]
         found = clean_increments(
-            starts, tt, pp, running.has_state[series], bridge_t, running.last_power[series],
-            strategy, factor, max_gap_ns, max_power,
-        )  # fmt: skip
+            starts, tt, pp, running.has_state[series], bridge_t, running.last_power[series], rules
+        )
         if found is None:
             carried = running.count[series] > incoming.count[series]  # from an earlier block
             unordered = _out_of_order(tt, starts, bridge_t, carried)

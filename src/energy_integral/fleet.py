@@ -26,28 +26,22 @@ from . import quality as q
 from ._clean_batch import integrate_clean
 from ._column_runs import column_runs
 from ._factorize import as_ids, column_ids, factorize, grouped_runs, sorted_runs
-from ._inputs import (
-    as_power,
-    check_choice,
-    check_max_power,
-    check_same_length,
-)
+from ._inputs import as_power, check_same_length
 from ._invalid_rows import describe, first_row, flag_invalid, overflowed
 from ._kernel import gap_intervals, interval_increments
 from ._outages import mark_outages
 from ._row_order import meter_time_order, meter_time_pairs
 from ._row_policies import drop_stale, resolve_duplicates
+from ._rules import IntegrationRules
 from ._segments import segment_ids, segment_starts, segmented_cumsum
 from ._time_order import SortWhole, integrate_time_order
 from .errors import InvalidSampleError
 from .fleet_result import DeferredRows, FleetResult, SortedRows, updated_states
 from .gaps import GapReport
-from .registry import get_strategy
 from .state import CumulativeState
 from .state_table import StateTable
 from .strategies import Strategy
-from .timestamps import to_duration_ns, to_ns, to_ns_flagged
-from .units import energy_factor
+from .timestamps import to_ns, to_ns_flagged
 
 __all__ = ["FleetResult", "integrate_meters"]
 
@@ -136,13 +130,10 @@ def integrate_meters(
     >>> res.rejected.reason.tolist()
     ['invalid-power']
     """
-    strategy = get_strategy(method)
-    factor = energy_factor(power_unit, energy_unit)
-    check_choice("on_late", on_late, q.ON_LATE)
-    check_choice("on_duplicate", on_duplicate, q.ON_DUPLICATE)
-    check_choice("on_invalid", on_invalid, q.ON_INVALID)
-    max_power = check_max_power(max_power)
-    max_gap_ns = None if max_gap is None else to_duration_ns(max_gap, "max_gap")
+    rules = IntegrationRules.checked(
+        method, power_unit, energy_unit, max_gap=max_gap, max_power=max_power, on_late=on_late,
+        on_duplicate=on_duplicate, on_invalid=on_invalid,
+    )  # fmt: skip
     # A string column grouped by meter: its runs, no code per row; any other string or
     # categorical column: its codes, never unwrapped.
     runs = column_runs(meter_ids)
@@ -167,18 +158,16 @@ def integrate_meters(
             runs = meters[codes[grouped]], grouped
     if runs is not None:
         meters, starts = runs
-    incoming = StateTable.lookup(states, meters, strategy.name, power_unit, energy_unit)
+    incoming = StateTable.lookup(states, meters, rules.strategy.name, power_unit, energy_unit)
     if runs is not None:  # already grouped by meter: the fast path, if the batch is clean
         clean = None
         if not incoming.outage.any():
-            clean = integrate_clean(
-                meters, starts, t, p, incoming, strategy, factor, max_gap_ns, max_power
-            )
+            clean = integrate_clean(meters, starts, t, p, incoming, rules)
         if clean is not None:
             return clean
         codes = segment_ids(starts, n)  # what factorize() gives sorted ids
     elif n and not incoming.outage.any() and int(codes.min()) >= 0:
-        fast_args = (codes, meters, t, p, incoming, strategy, factor, max_gap_ns, max_power)
+        fast_args = (codes, meters, t, p, incoming, rules)
         # Each meter's rows in time order, as a stream delivers them: block by block.
         reordered = None if keep_sorted else integrate_time_order(*fast_args)
         if keep_sorted or isinstance(reordered, SortWhole):  # to be sorted whole
@@ -186,14 +175,11 @@ def integrate_meters(
         if isinstance(reordered, FleetResult):
             return reordered
 
-    invalid = flag_invalid(codes, t, p, max_power, on_invalid)
-    args = (
-        codes, meters, t, p, incoming, strategy, factor, max_gap_ns, on_late, on_duplicate,
-        on_invalid,
-    )  # fmt: skip
+    invalid = flag_invalid(codes, t, p, rules.max_power, on_invalid)
+    args = (codes, meters, t, p, incoming, rules)
     result = _integrate_rows(invalid.copy(), *args)
     if isinstance(result, FleetResult):
-        details = describe(result.reason_code, far, p, max_power, None)
+        details = describe(result.reason_code, far, p, rules.max_power, None)
         return dataclasses.replace(result, _details=details) if details else result
     # Some meter's energy overflowed float64: its rows from there on are invalid power,
     # and the rest integrates exactly as before (the prefix is unchanged).
@@ -206,7 +192,7 @@ def integrate_meters(
     invalid[result] = q.INVALID_POWER
     again = _integrate_rows(invalid, *args)
     assert isinstance(again, FleetResult)
-    details = describe(again.reason_code, far, p, max_power, result)
+    details = describe(again.reason_code, far, p, rules.max_power, result)
     return dataclasses.replace(again, _details=details)
 
 
@@ -216,10 +202,7 @@ def _integrate_reordered(
     t: npt.NDArray[np.int64],
     p: npt.NDArray[np.float64],
     incoming: StateTable,
-    strategy: Strategy,
-    factor: float,
-    max_gap_ns: int | None,
-    max_power: float | None,
+    rules: IntegrationRules,
     keep_sorted: bool,
 ) -> FleetResult | None:
     """A clean batch in another order (a stream's time order, shuffled), by the fast path.
@@ -234,10 +217,7 @@ def _integrate_reordered(
     if sizes.size != meters.size or not sizes.all():
         return None
     starts = np.cumsum(sizes) - sizes
-    clean = integrate_clean(
-        meters, starts, tp[0], tp[1].view(np.float64), incoming, strategy, factor, max_gap_ns,
-        max_power,
-    )  # fmt: skip
+    clean = integrate_clean(meters, starts, tp[0], tp[1].view(np.float64), incoming, rules)
     if clean is None:
         return None
     # The results are in (meter, time) order: they go back to input order when first read
@@ -258,12 +238,7 @@ def _integrate_rows(
     t: npt.NDArray[np.int64],
     p: npt.NDArray[np.float64],
     incoming: StateTable,
-    strategy: Strategy,
-    factor: float,
-    max_gap_ns: int | None,
-    on_late: str,
-    on_duplicate: str,
-    on_invalid: str,
+    rules: IntegrationRules,
 ) -> FleetResult | npt.NDArray[np.bool_]:
     """The general path over the rows whose ``reason`` is still ``ACCEPTED``.
 
@@ -277,12 +252,14 @@ def _integrate_rows(
     ps = _take(p, rows)
     starts = segment_starts(c)
     if incoming.has_state.any() and bool(np.any(ts[starts] <= incoming.last_ts[c[starts]])):
-        rows, c, ts, ps = drop_stale(rows, c, ts, ps, incoming, reason, on_late, on_duplicate)
+        rows, c, ts, ps = drop_stale(
+            rows, c, ts, ps, incoming, reason, rules.on_late, rules.on_duplicate
+        )
         starts = segment_starts(c)
 
-    reps, rep_of, rep_power, losers = resolve_duplicates(c, ts, ps, rows, on_duplicate)
+    reps, rep_of, rep_power, losers = resolve_duplicates(c, ts, ps, rows, rules.on_duplicate)
     if losers.size:  # in a step, a repeat is what a re-delivery would be
-        loser = q.ALREADY_INTEGRATED if on_duplicate == "step" else q.DUPLICATE
+        loser = q.ALREADY_INTEGRATED if rules.on_duplicate == "step" else q.DUPLICATE
         reason[_take(np.arange(n), rows)[losers]] = loser
     if reps is not None:
         c, ts = c[reps], ts[reps]
@@ -291,26 +268,27 @@ def _integrate_rows(
     # Each meter's first sample bridges from the meter's state.
     first_codes = c[starts]
     marked, open_after, sample_rows = None, None, None
-    if on_invalid == "gap" or incoming.outage.any():
+    if rules.on_invalid == "gap" or incoming.outage.any():
         sample_rows = _take(np.arange(n), rows)
         if reps is not None:
             sample_rows = sample_rows[reps]
-        bad = np.flatnonzero(reason == q.INVALID_POWER) if on_invalid == "gap" else np.arange(0)
+        gap_power = rules.on_invalid == "gap"
+        bad = np.flatnonzero(reason == q.INVALID_POWER) if gap_power else np.arange(0)
         marked, open_after = mark_outages(
             c, ts, sample_rows, starts, codes[bad], t[bad], bad, incoming.last_ts,
             incoming.has_state, incoming.outage,
         )  # fmt: skip
     del c  # the segments' codes say it all from here on (one batch-sized array fewer)
     rep_inc, gap, scratch = interval_increments(
-        strategy,
+        rules.strategy,
         ts,
         rep_power,
         starts,
         incoming.last_ts[first_codes],
         incoming.last_power[first_codes],
         incoming.has_state[first_codes],
-        factor,
-        max_gap_ns,
+        rules.factor,
+        rules.max_gap_ns,
     )
     if marked is not None:
         rep_inc[marked] = 0.0
