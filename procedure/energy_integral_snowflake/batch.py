@@ -302,8 +302,9 @@ def integrate_batch(
             "CUMULATIVE_KWH": np.asarray(res.cumulative, dtype=np.float64)[mine],
             "METHOD": pd.Categorical.from_codes(np.zeros(n_own, np.int8),
                                                 dtype=pd.CategoricalDtype([policy.method])),
-            "BATCH_ID": np.full(n_own, batch_id, dtype=np.int64),
-            "COMPUTED_AT": np.full(n_own, np.datetime64(pd.Timestamp(now), "ns")),
+            # One value seen on every row: no batch-sized array to fill (and fault in).
+            "BATCH_ID": np.broadcast_to(np.int64(batch_id), n_own),
+            "COMPUTED_AT": np.broadcast_to(np.datetime64(pd.Timestamp(now), "ns"), n_own),
         }, copy=False)
     )  # fmt: skip
     is_update = landed["IS_UPDATE"].to_numpy(dtype=bool)  # in ``landed``'s order
@@ -334,7 +335,8 @@ def integrate_batch(
         (m, policy.method, text, batch_id, now)
         for m, text in zip(batch_meters, states_to_json(res.states, batch_meters), strict=True)
     ]
-    valid_t = times[~np.isnat(times)]
+    missing_t = np.isnat(times)
+    valid_t = times[~missing_t] if missing_t.any() else times  # no copy of a clean batch
     return BatchOutcome(
         batch_id=batch_id,
         method=policy.method,
@@ -345,7 +347,7 @@ def integrate_batch(
         rows_integrated=int(acc.sum()),
         rows_rejected=len(quarantine),
         meters=len(batch_meters),
-        kwh_added=float(np.sum(res.increments[acc])),
+        kwh_added=float(np.sum(res.increments if acc.all() else res.increments[acc])),
         min_timestamp=py_times(valid_t.min(keepdims=True))[0] if valid_t.size else None,
         max_timestamp=py_times(valid_t.max(keepdims=True))[0] if valid_t.size else None,
         rows_merged=int(acc.sum() - own.sum()),
