@@ -142,7 +142,7 @@ def test_rows_of_bytes_compared_as_words_differ_exactly_where_a_byte_does(
     with mock.patch.object(_column_runs, "_WORDS", words):  # several blocks of words
         whole = _column_runs._byte_rows(np.frombuffer(b"".join(rows), dtype=np.uint8), width)
         chunked = _column_runs._chunks(buffers, width)
-        want = [rows[i] != rows[i - 1] for i in range(lo + 1, hi)]
+        want = [i for i in range(lo + 1, hi) if rows[i] != rows[i - 1]]
         assert whole(lo, hi).tolist() == want
         assert chunked(lo, hi).tolist() == want
 

@@ -52,10 +52,10 @@ def column_runs(values: Any, name: str = "meter_ids") -> Runs | None:
     column = _column(values)
     if column is None:
         return None
-    n, differs, heads = column
-    if n == 0 or 2 * (int(np.count_nonzero(differs(0, min(n, _HEAD)))) + 1) > min(n, _HEAD):
+    n, changes, heads = column
+    if n == 0 or 2 * (changes(0, min(n, _HEAD)).size + 1) > min(n, _HEAD):
         return None
-    starts = np.flatnonzero(np.concatenate(([True], differs(0, n))))
+    starts = np.concatenate((np.zeros(1, np.intp), changes(0, n)))
     if 2 * starts.size > n:  # mostly single rows: the hash does better
         return None
     meters = heads(starts)
@@ -69,16 +69,18 @@ def column_runs(values: Any, name: str = "meter_ids") -> Runs | None:
             distinct = len(set(heads_list)) == meters.size
         except TypeError:  # an unhashable id: factorize names it
             return None
-    else:
-        distinct = np.unique(meters).size == meters.size
+    else:  # numpy strings: as Python's (a set is faster than np.unique's sort)
+        distinct = len(set(meters.tolist())) == meters.size
     return (meters, starts) if distinct else None
 
 
-Differs = Callable[[int, int], npt.NDArray[np.bool_]]  # rows a..b: does row i differ from i - 1
+#: Given rows ``lo`` and ``hi``: the rows ``i`` (``lo < i < hi``, ascending) whose id differs
+#: from row ``i - 1``'s.
+Changes = Callable[[int, int], npt.NDArray[np.intp]]
 Heads = Callable[[npt.NDArray[np.intp]], npt.NDArray[Any]]  # the ids at these rows
 
 
-def _column(values: Any) -> tuple[int, Differs, Heads] | None:
+def _column(values: Any) -> tuple[int, Changes, Heads] | None:
     library = library_of(values)
     if isinstance(values, np.ndarray):
         return _numpy(values)
@@ -91,14 +93,23 @@ def _column(values: Any) -> tuple[int, Differs, Heads] | None:
     return None
 
 
-def _neighbours(a: npt.NDArray[Any]) -> Differs:
-    def differs(lo: int, hi: int) -> npt.NDArray[np.bool_]:
-        return np.asarray(a[lo + 1 : hi] != a[lo : hi - 1], dtype=bool)
+def _neighbours(a: npt.NDArray[Any]) -> Changes:
+    def changes(lo: int, hi: int) -> npt.NDArray[np.intp]:
+        return _rows_of(np.asarray(a[lo + 1 : hi] != a[lo : hi - 1], dtype=bool), lo)
 
-    return differs
+    return changes
 
 
-def _byte_rows(raw: npt.NDArray[np.uint8], width: int) -> Differs:
+def _rows_of(differ: npt.NDArray[np.bool_], lo: int) -> npt.NDArray[np.intp]:
+    """The rows of the flags ``differ`` (row ``lo + 1`` first) that are set."""
+    return np.flatnonzero(differ) + (lo + 1)
+
+
+def _object_changes(objects: npt.NDArray[np.object_], lo: int, hi: int) -> npt.NDArray[np.intp]:
+    return _rows_of(neighbours_differ(objects, lo, hi), lo)
+
+
+def _byte_rows(raw: npt.NDArray[np.uint8], width: int) -> Changes:
     r"""Rows of ``width`` bytes each, laid end to end in ``raw``, compared with their
     neighbours as 8-byte words.
 
@@ -114,13 +125,13 @@ def _byte_rows(raw: npt.NDArray[np.uint8], width: int) -> Differs:
 
     >>> raw = np.frombuffer(b"abcabcabdabdxyz", dtype=np.uint8)
     >>> _byte_rows(raw, 3)(0, 5).tolist()
-    [False, True, False, True]
+    [2, 4]
     """
 
-    def differs(lo: int, hi: int) -> npt.NDArray[np.bool_]:
+    def changes(lo: int, hi: int) -> npt.NDArray[np.intp]:
         pairs = hi - lo - 1
         if pairs <= 0:
-            return np.zeros(0, dtype=bool)
+            return np.zeros(0, dtype=np.intp)
         span = raw[lo * width : hi * width]
         length = pairs * width  # bytes compared: rows lo + 1 .. hi - 1 against the row before
         whole = length // 8
@@ -135,62 +146,61 @@ def _byte_rows(raw: npt.NDArray[np.uint8], width: int) -> Differs:
         tail = np.flatnonzero(span[8 * whole + width :] != span[8 * whole : length]) + 8 * whole
         ends = np.concatenate((spanned, first + 7, tail)) // width
         pair = np.unique(ends[ends < pairs])
-        out = np.zeros(pairs, dtype=bool)
         rows = span.reshape(-1, width)
-        out[pair] = (rows[pair + 1] != rows[pair]).any(axis=1)
-        return out
+        changed: npt.NDArray[np.intp] = pair[(rows[pair + 1] != rows[pair]).any(axis=1)]
+        return changed + (lo + 1)
 
-    return differs
+    return changes
 
 
-def _chunks(buffers: list[npt.NDArray[np.uint8]], width: int) -> Differs:
+def _chunks(buffers: list[npt.NDArray[np.uint8]], width: int) -> Changes:
     """:func:`_byte_rows` over rows split into chunks (an Arrow column's), none empty:
     each chunk compared on its own, and its first row with the last row before it.
 
     >>> raw = np.frombuffer(b"aabbbbc", dtype=np.uint8)
     >>> _chunks([raw[:3], raw[3:5], raw[5:]], 1)(0, 7).tolist()
-    [False, True, False, False, False, True]
+    [2, 6]
     """
     parts = [_byte_rows(raw, width) for raw in buffers]
     bounds = np.cumsum([0, *(raw.size // width for raw in buffers)]).tolist()
 
-    def differs(lo: int, hi: int) -> npt.NDArray[np.bool_]:
-        out = [np.zeros(0, dtype=bool)]
+    def changes(lo: int, hi: int) -> npt.NDArray[np.intp]:
+        out = [np.zeros(0, dtype=np.intp)]
         for k, part in enumerate(parts):
             a, b = max(lo, bounds[k]), min(hi, bounds[k + 1])
             if a >= b:
                 continue
             if a > lo:  # a = bounds[k]: this chunk's first row against the last one before
                 first, last = buffers[k][:width], buffers[k - 1][-width:]
-                out.append(np.array([bool((first != last).any())]))
-            out.append(part(a - bounds[k], b - bounds[k]))
+                out.append(np.arange(a, a + int((first != last).any()), dtype=np.intp))
+            out.append(part(a - bounds[k], b - bounds[k]) + bounds[k])
         return np.concatenate(out)
 
-    return differs
+    return changes
 
 
-def _numpy(values: npt.NDArray[Any]) -> tuple[int, Differs, Heads] | None:
+def _numpy(values: npt.NDArray[Any]) -> tuple[int, Changes, Heads] | None:
     if values.ndim != 1 or values.dtype.kind not in "USO":
         return None
 
-    compare: Differs
+    compare: Changes
     if values.dtype == object:
-        compare = partial(neighbours_differ, values)
+        compare = partial(_object_changes, values)
     elif values.flags.c_contiguous and values.dtype.itemsize:
         compare = _byte_rows(values.view(np.uint8), values.dtype.itemsize)
     else:
         compare = _neighbours(values)
 
-    def differs(lo: int, hi: int) -> npt.NDArray[np.bool_]:
+    def changes(lo: int, hi: int) -> npt.NDArray[np.intp]:
         try:
             return compare(lo, hi)
         except (TypeError, ValueError):  # ids whose == is no bool: factorize names them
-            return np.ones(max(hi - lo - 1, 0), dtype=bool)
+            return np.arange(lo + 1, hi, dtype=np.intp)
 
-    return values.size, differs, lambda rows: values[rows]
+    return values.size, changes, lambda rows: values[rows]
 
 
-def _pandas(values: Any) -> tuple[int, Differs, Heads] | None:
+def _pandas(values: Any) -> tuple[int, Changes, Heads] | None:
     import pandas as pd
 
     dtype = getattr(values, "dtype", None)
@@ -208,7 +218,7 @@ def _pandas(values: Any) -> tuple[int, Differs, Heads] | None:
     return None
 
 
-def _pyarrow(values: Any) -> tuple[int, Differs, Heads] | None:
+def _pyarrow(values: Any) -> tuple[int, Changes, Heads] | None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -235,11 +245,12 @@ def _pyarrow(values: Any) -> tuple[int, Differs, Heads] | None:
         compare = _chunks(*fixed)
         return len(values), compare, partial(_arrow_rows, values)
 
-    def differs(lo: int, hi: int) -> npt.NDArray[np.bool_]:
+    def changes(lo: int, hi: int) -> npt.NDArray[np.intp]:
         after, before = values.slice(lo + 1, hi - lo - 1), values.slice(lo, hi - lo - 1)
-        return np.asarray(pc.not_equal(after, before).to_numpy(zero_copy_only=False), bool)
+        differ = pc.not_equal(after, before).to_numpy(zero_copy_only=False)
+        return _rows_of(np.asarray(differ, dtype=bool), lo)
 
-    return len(values), differs, partial(_arrow_rows, values)
+    return len(values), changes, partial(_arrow_rows, values)
 
 
 def _arrow_rows(values: Any, rows: npt.NDArray[np.intp]) -> npt.NDArray[Any]:
@@ -263,7 +274,7 @@ def _arrow_rows(values: Any, rows: npt.NDArray[np.intp]) -> npt.NDArray[Any]:
     return out
 
 
-def _view_column(views: list[npt.NDArray[np.uint8]]) -> tuple[int, Differs, Heads]:
+def _view_column(views: list[npt.NDArray[np.uint8]]) -> tuple[int, Changes, Heads]:
     """A string_view column whose ids are each whole in their views (``views``, the
     chunks' :func:`~._arrow_fixed.inline_view_chunks`), compared as the views' words.
 
@@ -308,7 +319,7 @@ def _objects(array: Any) -> npt.NDArray[Any]:
     return np.asarray(array.to_numpy(zero_copy_only=False), dtype=object)
 
 
-def _polars(values: Any) -> tuple[int, Differs, Heads] | None:
+def _polars(values: Any) -> tuple[int, Changes, Heads] | None:
     import polars as pl
 
     if not isinstance(values, pl.Series) or values.null_count():
@@ -325,11 +336,11 @@ def _polars(values: Any) -> tuple[int, Differs, Heads] | None:
     if views is not None:
         return _view_column(views)
 
-    def differs(lo: int, hi: int) -> npt.NDArray[np.bool_]:
+    def changes(lo: int, hi: int) -> npt.NDArray[np.intp]:
         after, before = values.slice(lo + 1, hi - lo - 1), values.slice(lo, hi - lo - 1)
-        return np.asarray((after != before).to_numpy(), dtype=bool)
+        return _rows_of(np.asarray((after != before).to_numpy(), dtype=bool), lo)
 
-    return len(values), differs, lambda rows: _names(values.gather(rows))
+    return len(values), changes, lambda rows: _names(values.gather(rows))
 
 
 def _names(series: Any) -> npt.NDArray[Any]:
