@@ -199,8 +199,10 @@ def neighbours_differ(objects: npt.NDArray[np.object_], lo: int, hi: int) -> npt
 
     Rows holding the same object hold the same id; only where the objects
     differ are their values compared (a column grouped by meter: one
-    comparison of values per meter, not per row). Raises what the ids' own
-    ``!=`` raises.
+    comparison of values per meter, not per row). Where most neighbours are
+    other objects (one object per row), the values are compared as they lie:
+    gathering the rows to compare would copy them twice. Raises what the ids'
+    own ``!=`` raises.
 
     >>> a, b = "m1", "".join(["m", "1"])  # equal, two objects
     >>> neighbours_differ(np.array([a, a, b, "m2"], dtype=object), 0, 4).tolist()
@@ -209,6 +211,9 @@ def neighbours_differ(objects: npt.NDArray[np.object_], lo: int, hi: int) -> npt
     objects = np.ascontiguousarray(objects)
     addresses = np.asarray(_Addresses(objects))[lo:hi]
     differ: npt.NDArray[np.bool_] = addresses[1:] != addresses[:-1]
+    if 2 * np.count_nonzero(differ) > differ.size:
+        differ &= np.asarray(objects[lo + 1 : hi] != objects[lo : hi - 1], dtype=bool)
+        return differ
     rows = np.flatnonzero(differ) + lo
     differ[rows - lo] = np.asarray(objects[rows + 1] != objects[rows], dtype=bool)
     return differ
