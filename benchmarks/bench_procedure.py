@@ -106,17 +106,14 @@ def _bare(session: embedded.EmbeddedSession, source: str, target: str) -> tuple[
     return time.perf_counter() - start, len(frame)
 
 
-def _copies(session: embedded.EmbeddedSession) -> None:
+def _bare_io(session: embedded.EmbeddedSession) -> tuple[float, int, float]:
+    """The bare I/O of the stream's rows and of the source table's, each read and written
+    once through the same staging path as the results: seconds, rows, seconds."""
     source = tables().source.quoted
     for copy in ("BENCH_STREAM_COPY", "BENCH_TABLE_COPY"):
         run(session, f"CREATE TABLE {copy} AS SELECT * FROM {source} WHERE FALSE")
-
-
-def _warm_bare(session: embedded.EmbeddedSession) -> None:
-    """The bare I/O once, on a small pipeline: what a process translates the first time."""
-    _copies(session)
-    _bare(session, quote_identifier(DEFAULT_NAMES.stream), "BENCH_STREAM_COPY")
-    _bare(session, tables().source.quoted, "BENCH_TABLE_COPY")
+    seconds, rows = _bare(session, quote_identifier(DEFAULT_NAMES.stream), "BENCH_STREAM_COPY")
+    return seconds, rows, _bare(session, source, "BENCH_TABLE_COPY")[0]
 
 
 def _round(readings: ei.Readings) -> dict[str, float]:
@@ -130,10 +127,7 @@ def _round(readings: ei.Readings) -> dict[str, float]:
     figures = {"diff": time.perf_counter() - start}
 
     # Bare I/O: read the rows, write one row per reading through the same staging path.
-    source = tables().source.quoted
-    _copies(session)
-    figures["bare"], n_bare = _bare(session, stream, "BENCH_STREAM_COPY")
-    figures["bare table"], _ = _bare(session, source, "BENCH_TABLE_COPY")
+    figures["bare"], n_bare, figures["bare table"] = _bare_io(session)
     assert n_bare == len(readings)
 
     logged = CountingSession(session)
@@ -166,7 +160,7 @@ def ratio(rows: int, meters: int, repeat: int) -> None:
     the call; the ratios are taken round by round, and the best of each is printed.
     """
     warm = CountingSession(_pipeline(ei.generate_readings(meters, periods=2, cadence="1s")))
-    _warm_bare(warm)  # the bare I/O's statements translated once too, or round 1 flatters
+    _bare_io(warm)  # the bare I/O's statements translated once too, or round 1 flatters
     run_procedure(SqlStore(warm), Policy())  # a call before: statements translated once
     readings = ei.generate_readings(meters, periods=rows // meters, cadence="1s")
     rounds = [_round(readings) for _ in range(repeat)]
