@@ -145,7 +145,7 @@ def integrate_meters(
         if runs is None:
             runs = sorted_runs(ids)
     # A time outside int64 ns is data like a missing one: an invalid-time row, unless told to raise.
-    if on_invalid != "raise":
+    if rules.on_invalid != "raise":
         t, far = to_ns_flagged(timestamps)
     else:
         t, far = to_ns(timestamps), None
@@ -175,7 +175,7 @@ def integrate_meters(
         if isinstance(reordered, FleetResult):
             return reordered
 
-    invalid = flag_invalid(codes, t, p, rules.max_power, on_invalid)
+    invalid = flag_invalid(codes, t, p, rules.max_power, rules.on_invalid)
     args = (codes, meters, t, p, incoming, rules)
     result = _integrate_rows(invalid.copy(), *args)
     if isinstance(result, FleetResult):
@@ -183,7 +183,7 @@ def integrate_meters(
         return dataclasses.replace(result, _details=details) if details else result
     # Some meter's energy overflowed float64: its rows from there on are invalid power,
     # and the rest integrates exactly as before (the prefix is unchanged).
-    if on_invalid == "raise":
+    if rules.on_invalid == "raise":
         i = first_row(result)
         raise InvalidSampleError(
             f"power[{i}]={p[i]}: the energy up to this row is not finite (overflows float64); "
